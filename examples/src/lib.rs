@@ -1,0 +1,1 @@
+//! Custom activations shared by the examples.

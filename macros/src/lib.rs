@@ -1,0 +1,39 @@
+//! The `#[activation]` attribute macro of [actigen](https://docs.rs/actigen).
+//!
+//! Use it through the `actigen` crate, which re-exports it and provides the runtime the
+//! generated code calls. Pipeline (one module each): [`parse`](crate::parse) the function,
+//! [`lower`](crate::lower) its body to an arena [`ir`](crate::ir), [`diff`](crate::diff)erentiate
+//! symbolically, decide the kernels' [`guards`](crate::guards), and [`expand`](crate::expand)
+//! into the original function, a parameter struct and SIMD-generic kernel bodies.
+
+mod diff;
+mod expand;
+mod guards;
+mod ir;
+mod lower;
+mod parse;
+mod paths;
+mod print;
+
+use proc_macro::TokenStream;
+
+/// Turns a scalar `f32` formula into an activation with derived gradients and SIMD kernels.
+///
+/// ```ignore
+/// use actigen::activation;
+///
+/// #[activation]
+/// pub fn swish(x: f32, #[default(1.0)] beta: f32) -> f32 {
+///     x * sigmoid(beta * x)
+/// }
+/// // generates `Swish { beta }`, implementing `actigen::Activation<f32>` and `<f64>`.
+/// ```
+///
+/// The first argument is the input; each further argument is a parameter with a
+/// `#[default(value)]`. `#[activation(name = MyName)]` renames the generated struct (by
+/// default the function's name in UpperCamelCase). See the `actigen` crate docs for the
+/// formula language.
+#[proc_macro_attribute]
+pub fn activation(attr: TokenStream, item: TokenStream) -> TokenStream {
+    expand::activation(attr.into(), item.into()).into()
+}

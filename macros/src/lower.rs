@@ -1,0 +1,417 @@
+//! Lowering: the formula's body (syn) → the arena IR.
+//!
+//! The language: `let` bindings, `if`/`else` on comparisons joined by `&&`, `||`, `!`;
+//! `+ - * /`, unary `-`; float literals; paths to constants; the methods in [`METHODS`]; the
+//! free functions in [`FUNCTIONS`]. Anything else is an error pointing at the sub-expression
+//! at fault. Lowering goes on after an error (with a placeholder) so that every mistake in the
+//! formula is reported in one build.
+
+use crate::ir::{Bin, Cmp, Graph, Id, Un};
+use syn::spanned::Spanned;
+use syn::{BinOp, Block, Expr, Lit, Pat, Stmt, UnOp};
+
+/// Methods of `f32` a formula may call, with their argument counts.
+pub const METHODS: &[(&str, usize)] = &[
+    ("exp", 0),
+    ("exp_m1", 0),
+    ("ln", 0),
+    ("ln_1p", 0),
+    ("tanh", 0),
+    ("abs", 0),
+    ("sqrt", 0),
+    ("max", 1),
+    ("min", 1),
+    ("powi", 1),
+];
+
+/// Free functions from `actigen` a formula may call (one argument each).
+pub const FUNCTIONS: &[&str] = &["sigmoid", "softplus"];
+
+/// Methods that exist on `f32` but have no useful derivative.
+const NOT_DIFFERENTIABLE: &[&str] = &[
+    "floor",
+    "ceil",
+    "round",
+    "trunc",
+    "fract",
+    "signum",
+    "rem_euclid",
+    "div_euclid",
+];
+
+pub struct Lowerer<'a> {
+    pub g: Graph,
+    input: &'a str,
+    params: &'a [String],
+    /// `let` bindings in scope, innermost last.
+    scope: Vec<(String, Id)>,
+    pub errors: Vec<syn::Error>,
+}
+
+impl<'a> Lowerer<'a> {
+    pub fn new(input: &'a str, params: &'a [String]) -> Self {
+        let mut g = Graph::default();
+        // Input and parameters get the lowest ids.
+        g.input();
+        for i in 0..params.len() {
+            g.param(i);
+        }
+        Lowerer {
+            g,
+            input,
+            params,
+            scope: Vec::new(),
+            errors: Vec::new(),
+        }
+    }
+
+    fn error(&mut self, at: impl Spanned, msg: impl std::fmt::Display) -> Id {
+        self.errors.push(syn::Error::new(at.span(), msg));
+        self.g.constant(0.0)
+    }
+
+    /// A block: `let` statements, then the value.
+    pub fn block(&mut self, b: &Block) -> Id {
+        let depth = self.scope.len();
+        let mut value = None;
+        for (i, stmt) in b.stmts.iter().enumerate() {
+            let last = i + 1 == b.stmts.len();
+            match stmt {
+                Stmt::Local(local) => {
+                    let Some(init) = &local.init else {
+                        self.error(local, "a `let` needs a value: `let name = expression;`");
+                        continue;
+                    };
+                    if let Some((_, diverge)) = &init.diverge {
+                        self.error(diverge, "`let … else` is not supported in a formula");
+                    }
+                    let v = self.expr(&init.expr);
+                    if let Some(name) = self.binding(&local.pat) {
+                        self.scope.push((name, v));
+                    }
+                }
+                Stmt::Expr(e, None) if last => value = Some(self.expr(e)),
+                Stmt::Expr(e, _) => {
+                    let msg = match e {
+                        Expr::Assign(_) => {
+                            "assignment is not supported: a formula is pure, bind values with `let`"
+                        }
+                        Expr::Return(_) => {
+                            "`return` is not supported: the formula's value is its last expression"
+                        }
+                        _ => "a statement without `let` has no effect in a formula",
+                    };
+                    self.error(e, msg);
+                }
+                Stmt::Item(item) => {
+                    self.error(item, "items inside a formula are not supported");
+                }
+                Stmt::Macro(m) => {
+                    self.error(m, "macros are not supported in a formula");
+                }
+            }
+        }
+        self.scope.truncate(depth);
+        match value {
+            Some(v) => v,
+            None => self.error(b, "the formula must end with an expression (its value)"),
+        }
+    }
+
+    /// The name a `let` pattern binds, or an error.
+    fn binding(&mut self, pat: &Pat) -> Option<String> {
+        match pat {
+            Pat::Ident(p) => {
+                if p.mutability.is_some() {
+                    self.error(
+                        p.mutability,
+                        "`mut` is not supported: a formula is pure, bind a new name with `let`",
+                    );
+                    return None;
+                }
+                if p.by_ref.is_some() || p.subpat.is_some() {
+                    self.error(p, "expected a plain name: `let name = …;`");
+                    return None;
+                }
+                let name = p.ident.to_string();
+                if name == self.input {
+                    self.error(&p.ident, format!("`{name}` shadows the input"));
+                    return None;
+                }
+                if self.params.contains(&name) {
+                    self.error(&p.ident, format!("`{name}` shadows a parameter"));
+                    return None;
+                }
+                Some(name)
+            }
+            Pat::Type(t) => {
+                let ty = &t.ty;
+                if quote::quote!(#ty).to_string() != "f32" {
+                    self.error(ty, "expected `f32`: formulas are written in f32");
+                }
+                self.binding(&t.pat)
+            }
+            _ => {
+                self.error(pat, "expected a plain name: `let name = …;`");
+                None
+            }
+        }
+    }
+
+    /// A value expression.
+    pub fn expr(&mut self, e: &Expr) -> Id {
+        let saved = self.g.span;
+        self.g.span = e.span();
+        let id = self.expr_inner(e);
+        self.g.span = saved;
+        id
+    }
+
+    fn expr_inner(&mut self, e: &Expr) -> Id {
+        match e {
+            Expr::Lit(l) => match &l.lit {
+                Lit::Float(f) => {
+                    if !matches!(f.suffix(), "" | "f32") {
+                        return self.error(f, "expected an `f32` literal");
+                    }
+                    match f.base10_parse::<f64>() {
+                        Ok(v) => self.g.constant(v),
+                        Err(err) => self.error(f, err),
+                    }
+                }
+                Lit::Int(i) => self.error(
+                    i,
+                    format!("expected a float literal, found the integer `{i}`: write `{i}.0`"),
+                ),
+                other => self.error(other, "expected a number"),
+            },
+            Expr::Path(p) => {
+                if p.qself.is_none() && p.path.leading_colon.is_none() {
+                    if let Some(ident) = p.path.get_ident() {
+                        let name = ident.to_string();
+                        if let Some((_, id)) = self.scope.iter().rev().find(|(n, _)| *n == name) {
+                            return *id;
+                        }
+                        if name == self.input {
+                            return self.g.input();
+                        }
+                        if let Some(i) = self.params.iter().position(|n| *n == name) {
+                            return self.g.param(i);
+                        }
+                    }
+                }
+                let path = &p.path;
+                let text = quote::quote!(#path).to_string().replace(' ', "");
+                self.g.named(text)
+            }
+            Expr::Paren(p) => self.expr(&p.expr),
+            Expr::Group(g) => self.expr(&g.expr),
+            Expr::Block(b) if b.label.is_none() => self.block(&b.block),
+            Expr::Unary(u) => match u.op {
+                UnOp::Neg(_) => {
+                    let a = self.expr(&u.expr);
+                    self.g.neg(a)
+                }
+                _ => self.error(u, "only unary `-` is supported on values"),
+            },
+            Expr::Binary(b) => {
+                let op = match b.op {
+                    BinOp::Add(_) => Bin::Add,
+                    BinOp::Sub(_) => Bin::Sub,
+                    BinOp::Mul(_) => Bin::Mul,
+                    BinOp::Div(_) => Bin::Div,
+                    BinOp::Rem(_) => {
+                        return self.error(b.op, "`%` is not differentiable");
+                    }
+                    BinOp::Lt(_) | BinOp::Le(_) | BinOp::Gt(_) | BinOp::Ge(_) => {
+                        return self.error(b, "a comparison is only allowed as an `if` condition");
+                    }
+                    _ => {
+                        return self.error(b.op, "unsupported operator: expected `+ - * /`");
+                    }
+                };
+                let (l, r) = (self.expr(&b.left), self.expr(&b.right));
+                if op == Bin::Div && self.g.value(r) == Some(0.0) {
+                    return self.error(&b.right, "division by a constant zero");
+                }
+                self.g.binary(op, l, r)
+            }
+            Expr::MethodCall(m) => self.method(m),
+            Expr::Call(c) => self.call(c),
+            Expr::If(i) => {
+                let cond = self.cond(&i.cond);
+                let then = self.block(&i.then_branch);
+                let Some((_, other)) = &i.else_branch else {
+                    return self.error(i, "an `if` in a formula needs an `else`");
+                };
+                let other = self.expr(other);
+                self.g.select(cond, then, other)
+            }
+            Expr::Return(_) => self.error(
+                e,
+                "`return` is not supported: the formula's value is its last expression",
+            ),
+            Expr::Loop(_) | Expr::While(_) | Expr::ForLoop(_) => {
+                self.error(e, "loops are not supported in a formula")
+            }
+            Expr::Closure(_) => self.error(e, "closures are not supported in a formula"),
+            Expr::Assign(_) => self.error(
+                e,
+                "assignment is not supported: a formula is pure, bind values with `let`",
+            ),
+            Expr::Macro(_) => self.error(e, "macros are not supported in a formula"),
+            Expr::Cast(_) => self.error(e, "casts are not supported: formulas are written in f32"),
+            _ => self.error(e, "unsupported expression in a formula"),
+        }
+    }
+
+    fn method(&mut self, m: &syn::ExprMethodCall) -> Id {
+        let name = m.method.to_string();
+        if m.turbofish.is_some() {
+            return self.error(&m.turbofish, "type arguments are not supported here");
+        }
+        let Some(&(_, arity)) = METHODS.iter().find(|(n, _)| *n == name) else {
+            if NOT_DIFFERENTIABLE.contains(&name.as_str()) {
+                return self.error(
+                    &m.method,
+                    format!("`{name}` is not differentiable; use it only inside an `if` condition"),
+                );
+            }
+            let list: Vec<_> = METHODS.iter().map(|(n, _)| *n).collect();
+            return self.error(
+                &m.method,
+                format!(
+                    "unsupported method `{name}`; expected one of: {}",
+                    list.join(", ")
+                ),
+            );
+        };
+        if m.args.len() != arity {
+            return self.error(
+                &m.method,
+                format!(
+                    "`{name}` takes {arity} argument{}, found {}",
+                    if arity == 1 { "" } else { "s" },
+                    m.args.len()
+                ),
+            );
+        }
+        let a = self.expr(&m.receiver);
+        let un = |op| Some(op);
+        let op = match name.as_str() {
+            "exp" => un(Un::Exp),
+            "exp_m1" => un(Un::ExpM1),
+            "ln" => un(Un::Ln),
+            "ln_1p" => un(Un::Ln1p),
+            "tanh" => un(Un::Tanh),
+            "abs" => un(Un::Abs),
+            "sqrt" => un(Un::Sqrt),
+            _ => None,
+        };
+        if let Some(op) = op {
+            return self.g.unary(op, a);
+        }
+        match name.as_str() {
+            "max" | "min" => {
+                let b = self.expr(&m.args[0]);
+                let op = if name == "max" { Bin::Max } else { Bin::Min };
+                self.g.binary(op, a, b)
+            }
+            "powi" => match int_literal(&m.args[0]) {
+                Some(n) => self.g.powi(a, n),
+                None => self.error(
+                    &m.args[0],
+                    "expected an integer literal exponent, such as `powi(2)`",
+                ),
+            },
+            _ => unreachable!("every entry of METHODS is handled"),
+        }
+    }
+
+    fn call(&mut self, c: &syn::ExprCall) -> Id {
+        let name = match &*c.func {
+            Expr::Path(p) => p.path.get_ident().map(|i| i.to_string()),
+            _ => None,
+        };
+        let Some(name) = name else {
+            return self.error(&c.func, "expected a function name such as `sigmoid`");
+        };
+        if !FUNCTIONS.contains(&name.as_str()) {
+            return self.error(
+                &c.func,
+                format!(
+                    "unknown function `{name}`; expected one of: {}",
+                    FUNCTIONS.join(", ")
+                ),
+            );
+        }
+        if c.args.len() != 1 {
+            return self.error(
+                &c.func,
+                format!("`{name}` takes 1 argument, found {}", c.args.len()),
+            );
+        }
+        let a = self.expr(&c.args[0]);
+        let op = if name == "sigmoid" {
+            Un::Sigmoid
+        } else {
+            Un::Softplus
+        };
+        self.g.unary(op, a)
+    }
+
+    /// A condition: comparisons joined by `&&`, `||`, `!`.
+    fn cond(&mut self, e: &Expr) -> Id {
+        let saved = self.g.span;
+        self.g.span = e.span();
+        let id = match e {
+            Expr::Paren(p) => self.cond(&p.expr),
+            Expr::Group(g) => self.cond(&g.expr),
+            Expr::Unary(u) if matches!(u.op, UnOp::Not(_)) => {
+                let a = self.cond(&u.expr);
+                self.g.not(a)
+            }
+            Expr::Binary(b) => match b.op {
+                BinOp::And(_) | BinOp::Or(_) => {
+                    let (l, r) = (self.cond(&b.left), self.cond(&b.right));
+                    if matches!(b.op, BinOp::And(_)) {
+                        self.g.and(l, r)
+                    } else {
+                        self.g.or(l, r)
+                    }
+                }
+                BinOp::Lt(_) | BinOp::Le(_) | BinOp::Gt(_) | BinOp::Ge(_) => {
+                    let op = match b.op {
+                        BinOp::Lt(_) => Cmp::Lt,
+                        BinOp::Le(_) => Cmp::Le,
+                        BinOp::Gt(_) => Cmp::Gt,
+                        _ => Cmp::Ge,
+                    };
+                    let (l, r) = (self.expr(&b.left), self.expr(&b.right));
+                    self.g.cmp(op, l, r)
+                }
+                BinOp::Eq(_) | BinOp::Ne(_) => self.error(
+                    b.op,
+                    "`==` and `!=` are not supported in conditions: use `<`, `<=`, `>` or `>=`",
+                ),
+                _ => self.error(e, "expected a comparison such as `x > 0.0`"),
+            },
+            _ => self.error(e, "expected a comparison such as `x > 0.0`"),
+        };
+        self.g.span = saved;
+        id
+    }
+}
+
+/// An integer literal, possibly negated.
+fn int_literal(e: &Expr) -> Option<i32> {
+    match e {
+        Expr::Lit(l) => match &l.lit {
+            Lit::Int(i) => i.base10_parse().ok(),
+            _ => None,
+        },
+        Expr::Unary(u) if matches!(u.op, UnOp::Neg(_)) => int_literal(&u.expr).map(|n| -n),
+        Expr::Paren(p) => int_literal(&p.expr),
+        _ => None,
+    }
+}

@@ -1,0 +1,213 @@
+//! Parsing: the attribute's arguments and the function into a [`Model`] that keeps the
+//! original tokens (for spans and for re-emitting the function unchanged).
+//!
+//! Rules checked here, each with its reason:
+//! - The first argument is the input, `f32`: formulas are written in f32 (kernels are generated
+//!   for f32 and f64 from the same formula).
+//! - Every further argument is a parameter, `f32`, and needs `#[default(value)]`: the generated
+//!   struct implements `Default`, and `by_name`-style construction needs a value for each.
+//! - At most `MAX_PARAMS` parameters: the runtime's gradient arrays have that many slots.
+//! - The return type is `f32`; no generics, `async`, or `self`: the function is a formula.
+
+use proc_macro2::TokenStream;
+use syn::parse::{Parse, ParseStream};
+use syn::spanned::Spanned;
+use syn::{Expr, FnArg, Ident, ItemFn, Lit, Pat, ReturnType, Token, Type, UnOp};
+
+/// Must match `actigen::formula::MAX_PARAMS`.
+pub const MAX_PARAMS: usize = 7;
+
+/// `#[activation(name = Foo)]`.
+#[derive(Default)]
+pub struct Args {
+    pub name: Option<Ident>,
+}
+
+impl Parse for Args {
+    fn parse(input: ParseStream<'_>) -> syn::Result<Self> {
+        let mut args = Args::default();
+        while !input.is_empty() {
+            let key: Ident = input.parse()?;
+            match key.to_string().as_str() {
+                "name" => {
+                    input.parse::<Token![=]>()?;
+                    args.name = Some(input.parse()?);
+                }
+                other => {
+                    return Err(syn::Error::new(
+                        key.span(),
+                        format!("unknown argument `{other}`; expected `name = <Identifier>`"),
+                    ));
+                }
+            }
+            if !input.is_empty() {
+                input.parse::<Token![,]>()?;
+            }
+        }
+        Ok(args)
+    }
+}
+
+/// A parameter of the formula.
+pub struct Param {
+    pub ident: Ident,
+    pub default: f64,
+}
+
+/// The parsed formula.
+pub struct Model {
+    /// The function with the `#[default]` attributes removed: re-emitted as the scalar reference.
+    pub func: ItemFn,
+    pub input: Ident,
+    pub params: Vec<Param>,
+    pub struct_name: Ident,
+}
+
+fn is_f32(ty: &Type) -> bool {
+    matches!(ty, Type::Path(p) if p.qself.is_none() && p.path.is_ident("f32"))
+}
+
+/// A float literal, possibly negated.
+fn float_literal(e: &Expr) -> Option<f64> {
+    match e {
+        Expr::Lit(l) => match &l.lit {
+            Lit::Float(f) => f.base10_parse().ok(),
+            _ => None,
+        },
+        Expr::Unary(u) if matches!(u.op, UnOp::Neg(_)) => float_literal(&u.expr).map(|v| -v),
+        _ => None,
+    }
+}
+
+/// `UpperCamelCase` of a snake_case name.
+fn camel(name: &str) -> String {
+    name.split('_')
+        .filter(|s| !s.is_empty())
+        .map(|s| {
+            let mut c = s.chars();
+            match c.next() {
+                Some(f) => f.to_uppercase().collect::<String>() + c.as_str(),
+                None => String::new(),
+            }
+        })
+        .collect()
+}
+
+/// Parses the function; problems go to `errors` (all of them, not just the first).
+pub fn parse(args: Args, mut func: ItemFn, errors: &mut Vec<syn::Error>) -> Model {
+    let sig = &func.sig;
+    if !sig.generics.params.is_empty() {
+        errors.push(syn::Error::new(
+            sig.generics.span(),
+            "a formula cannot be generic: it is written in f32",
+        ));
+    }
+    if let Some(a) = &sig.asyncness {
+        errors.push(syn::Error::new(a.span(), "a formula cannot be `async`"));
+    }
+    match &sig.output {
+        ReturnType::Type(_, ty) if is_f32(ty) => {}
+        ReturnType::Type(_, ty) => errors.push(syn::Error::new(
+            ty.span(),
+            "expected `f32` as the return type",
+        )),
+        ReturnType::Default => errors.push(syn::Error::new(
+            sig.ident.span(),
+            "expected `-> f32`: a formula returns its value",
+        )),
+    }
+
+    let mut input = None;
+    let mut params = Vec::new();
+    for (i, arg) in func.sig.inputs.iter_mut().enumerate() {
+        let FnArg::Typed(pt) = arg else {
+            errors.push(syn::Error::new(
+                arg.span(),
+                "a formula takes no `self`: expected `x: f32`",
+            ));
+            continue;
+        };
+        if !is_f32(&pt.ty) {
+            errors.push(syn::Error::new(
+                pt.ty.span(),
+                "expected `f32`: formulas are written in f32 (kernels are generated for f32 and f64)",
+            ));
+        }
+        let ident = match &*pt.pat {
+            Pat::Ident(p) if p.mutability.is_none() && p.by_ref.is_none() => p.ident.clone(),
+            other => {
+                errors.push(syn::Error::new(other.span(), "expected a plain name"));
+                continue;
+            }
+        };
+        let mut default = None;
+        let mut kept = Vec::new();
+        for attr in pt.attrs.drain(..) {
+            if attr.path().is_ident("default") {
+                match attr.parse_args::<Expr>() {
+                    Ok(e) => match float_literal(&e) {
+                        Some(v) if (v as f32).is_finite() => default = Some(v),
+                        _ => errors.push(syn::Error::new(
+                            e.span(),
+                            "expected a finite float literal, such as `#[default(1.0)]`",
+                        )),
+                    },
+                    Err(e) => errors.push(e),
+                }
+                if i == 0 {
+                    errors.push(syn::Error::new(
+                        attr.span(),
+                        "the input takes no `#[default]`; only parameters do",
+                    ));
+                }
+            } else {
+                kept.push(attr);
+            }
+        }
+        pt.attrs = kept;
+        if i == 0 {
+            input = Some(ident);
+            continue;
+        }
+        match default {
+            Some(default) => params.push(Param { ident, default }),
+            None => {
+                errors.push(syn::Error::new(
+                    ident.span(),
+                    format!("parameter `{ident}` needs a default: `#[default(1.0)] {ident}: f32`"),
+                ));
+                params.push(Param {
+                    ident,
+                    default: 0.0,
+                });
+            }
+        }
+    }
+    if params.len() > MAX_PARAMS {
+        errors.push(syn::Error::new(
+            params[MAX_PARAMS].ident.span(),
+            format!("at most {MAX_PARAMS} parameters are supported"),
+        ));
+    }
+    let input = input.unwrap_or_else(|| {
+        errors.push(syn::Error::new(
+            func.sig.paren_token.span.join(),
+            "expected the input as the first argument: `x: f32`",
+        ));
+        Ident::new("x", func.sig.ident.span())
+    });
+    let struct_name = args
+        .name
+        .unwrap_or_else(|| Ident::new(&camel(&func.sig.ident.to_string()), func.sig.ident.span()));
+    Model {
+        func,
+        input,
+        params,
+        struct_name,
+    }
+}
+
+/// Parses the attribute arguments.
+pub fn parse_args(attr: TokenStream) -> syn::Result<Args> {
+    syn::parse2(attr)
+}

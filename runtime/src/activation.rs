@@ -1,0 +1,338 @@
+//! The slice API every generated activation implements.
+//!
+//! Lengths are checked before anything is written: a mismatch is an [`Error`] from the `try_`
+//! methods, and a panic (with the same message) from the others. Kernels run on
+//! [`active_isa`](crate::active_isa) unless an `_on` method names the ISA.
+
+use crate::dispatch::{Isa, IsaError, try_active_isa};
+use crate::driver::{self, Backward, BackwardFused, Float, Forward, ParamPartials};
+use crate::formula::{self, Formula};
+use core::fmt;
+
+/// Errors of the slice API and of [`by_name`](crate::by_name).
+#[derive(Clone, Debug, PartialEq)]
+pub enum Error {
+    /// Two slices that must have the same length do not.
+    Length {
+        /// The slice the others are measured against.
+        expected_name: &'static str,
+        /// Its length.
+        expected: usize,
+        /// The mismatched slice.
+        found_name: &'static str,
+        /// Its length.
+        found: usize,
+    },
+    /// The requested instruction set cannot be used.
+    Isa(IsaError),
+    /// `by_name` got a name it does not know.
+    UnknownActivation {
+        /// The name given.
+        name: String,
+        /// The accepted names.
+        accepted: Vec<&'static str>,
+    },
+    /// A parameter the activation does not have.
+    UnknownParam {
+        /// The activation.
+        activation: &'static str,
+        /// The parameter given.
+        param: String,
+        /// The activation's parameters.
+        accepted: &'static [&'static str],
+    },
+    /// A NaN or infinite parameter value.
+    NonFiniteParam {
+        /// The parameter.
+        param: String,
+        /// Its value.
+        value: f64,
+    },
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Error::Length {
+                expected_name,
+                expected,
+                found_name,
+                found,
+            } => write!(
+                f,
+                "length mismatch: `{expected_name}` has {expected} elements but `{found_name}` \
+                 has {found}; nothing was written"
+            ),
+            Error::Isa(e) => e.fmt(f),
+            Error::UnknownActivation { name, accepted } => write!(
+                f,
+                "unknown activation `{name}`; expected one of: {}",
+                accepted.join(", ")
+            ),
+            Error::UnknownParam {
+                activation,
+                param,
+                accepted,
+            } => {
+                if accepted.is_empty() {
+                    write!(f, "`{activation}` has no parameters, got `{param}`")
+                } else {
+                    write!(
+                        f,
+                        "`{activation}` has no parameter `{param}`; expected one of: {}",
+                        accepted.join(", ")
+                    )
+                }
+            }
+            Error::NonFiniteParam { param, value } => {
+                write!(f, "parameter `{param}` must be finite, got {value}")
+            }
+        }
+    }
+}
+
+impl std::error::Error for Error {}
+
+impl From<IsaError> for Error {
+    fn from(e: IsaError) -> Self {
+        Error::Isa(e)
+    }
+}
+
+fn check_len(
+    expected_name: &'static str,
+    expected: usize,
+    found_name: &'static str,
+    found: usize,
+) -> Result<(), Error> {
+    if expected == found {
+        Ok(())
+    } else {
+        Err(Error::Length {
+            expected_name,
+            expected,
+            found_name,
+            found,
+        })
+    }
+}
+
+fn check_isa(isa: Isa) -> Result<(), Error> {
+    if isa.is_supported() {
+        Ok(())
+    } else {
+        Err(IsaError::Unsupported(isa).into())
+    }
+}
+
+fn ok_or_panic(r: Result<(), Error>) {
+    if let Err(e) = r {
+        panic!("actigen: {e}");
+    }
+}
+
+/// An activation over slices of `T` (`f32` or `f64`): forward, backward, parameter gradients.
+///
+/// Implemented by every type `#[activation]` generates. Parameter gradients are summed in
+/// `f64`, in blocks, so long slices (10⁷ elements) keep their accuracy.
+pub trait Activation<T: Float>: Send + Sync + fmt::Debug {
+    /// The activation's name (its formula function's name).
+    fn name(&self) -> &'static str;
+    /// Parameter names, in declaration order.
+    fn param_names(&self) -> &'static [&'static str];
+    /// Current parameter values, in declaration order.
+    fn params(&self) -> Vec<f32>;
+
+    /// `y = f(x)` on a given ISA.
+    fn try_forward_on(&self, isa: Isa, x: &[T], y: &mut [T]) -> Result<(), Error>;
+    /// `xy = f(xy)` on a given ISA.
+    fn try_forward_in_place_on(&self, isa: Isa, xy: &mut [T]) -> Result<(), Error>;
+    /// `dx = dy · f′(x)` on a given ISA.
+    fn try_backward_on(&self, isa: Isa, x: &[T], dy: &[T], dx: &mut [T]) -> Result<(), Error>;
+    /// In one pass: `dx = dy · f′(x)` when `dx` is given, and `grads[j] = Σᵢ dyᵢ · ∂f/∂pⱼ(xᵢ)`.
+    /// `grads` must have one entry per parameter.
+    fn try_backward_fused_on(
+        &self,
+        isa: Isa,
+        x: &[T],
+        dy: &[T],
+        dx: Option<&mut [T]>,
+        grads: &mut [f64],
+    ) -> Result<(), Error>;
+    /// Per-element partial derivatives: `out[j·n + i] = ∂f/∂pⱼ(x[i])`, `out.len() = n · params`.
+    fn try_param_partials_on(&self, isa: Isa, x: &[T], out: &mut [T]) -> Result<(), Error>;
+    /// f(x) for one value (the portable path).
+    fn value(&self, x: T) -> T;
+    /// f′(x) for one value (the portable path).
+    fn derivative(&self, x: T) -> T;
+
+    /// `y = f(x)`; an error if the lengths differ.
+    fn try_forward(&self, x: &[T], y: &mut [T]) -> Result<(), Error> {
+        self.try_forward_on(try_active_isa()?, x, y)
+    }
+    /// `y = f(x)`.
+    ///
+    /// # Panics
+    /// If `x.len() != y.len()` (nothing is written), or if `ACTIGEN_ISA` is invalid.
+    fn forward(&self, x: &[T], y: &mut [T]) {
+        ok_or_panic(self.try_forward(x, y))
+    }
+    /// `xy = f(xy)`.
+    ///
+    /// # Panics
+    /// If `ACTIGEN_ISA` is invalid.
+    fn forward_in_place(&self, xy: &mut [T]) {
+        ok_or_panic(
+            try_active_isa()
+                .map_err(Error::from)
+                .and_then(|isa| self.try_forward_in_place_on(isa, xy)),
+        )
+    }
+    /// `dx = dy · f′(x)`; an error if the lengths differ.
+    fn try_backward(&self, x: &[T], dy: &[T], dx: &mut [T]) -> Result<(), Error> {
+        self.try_backward_on(try_active_isa()?, x, dy, dx)
+    }
+    /// `dx = dy · f′(x)`.
+    ///
+    /// # Panics
+    /// If the three lengths differ (nothing is written), or if `ACTIGEN_ISA` is invalid.
+    fn backward(&self, x: &[T], dy: &[T], dx: &mut [T]) {
+        ok_or_panic(self.try_backward(x, dy, dx))
+    }
+    /// `dx = dy · f′(x)` and the parameter gradients in one pass.
+    fn try_backward_with_param_grads(
+        &self,
+        x: &[T],
+        dy: &[T],
+        dx: &mut [T],
+        grads: &mut [f64],
+    ) -> Result<(), Error> {
+        self.try_backward_fused_on(try_active_isa()?, x, dy, Some(dx), grads)
+    }
+    /// `Σᵢ dyᵢ · ∂f/∂pⱼ(xᵢ)` for each parameter `j`; an error if the lengths differ.
+    fn try_param_grads(&self, x: &[T], dy: &[T]) -> Result<Vec<f64>, Error> {
+        let mut g = vec![0.0; self.param_names().len()];
+        self.try_backward_fused_on(try_active_isa()?, x, dy, None, &mut g)?;
+        Ok(g)
+    }
+    /// `Σᵢ dyᵢ · ∂f/∂pⱼ(xᵢ)` for each parameter `j`, in declaration order.
+    ///
+    /// # Panics
+    /// If `x.len() != dy.len()`, or if `ACTIGEN_ISA` is invalid.
+    fn param_grads(&self, x: &[T], dy: &[T]) -> Vec<f64> {
+        match self.try_param_grads(x, dy) {
+            Ok(g) => g,
+            Err(e) => panic!("actigen: {e}"),
+        }
+    }
+}
+
+impl<F: Formula, T: Float> Activation<T> for F {
+    fn name(&self) -> &'static str {
+        F::NAME
+    }
+    fn param_names(&self) -> &'static [&'static str] {
+        F::PARAM_NAMES
+    }
+    fn params(&self) -> Vec<f32> {
+        (0..F::PARAM_NAMES.len()).map(|i| self.param(i)).collect()
+    }
+
+    fn try_forward_on(&self, isa: Isa, x: &[T], y: &mut [T]) -> Result<(), Error> {
+        check_len("x", x.len(), "y", y.len())?;
+        check_isa(isa)?;
+        let job = Forward {
+            f: self,
+            x: x.as_ptr(),
+            y: y.as_mut_ptr(),
+            n: x.len(),
+        };
+        // SAFETY: ISA checked above; x and y valid for n elements.
+        unsafe { driver::run(isa, job) };
+        Ok(())
+    }
+
+    fn try_forward_in_place_on(&self, isa: Isa, xy: &mut [T]) -> Result<(), Error> {
+        check_isa(isa)?;
+        let p = xy.as_mut_ptr();
+        let job = Forward {
+            f: self,
+            x: p,
+            y: p,
+            n: xy.len(),
+        };
+        // SAFETY: ISA checked above; `p` valid for n reads and writes, and the driver reads
+        // each block before writing it.
+        unsafe { driver::run(isa, job) };
+        Ok(())
+    }
+
+    fn try_backward_on(&self, isa: Isa, x: &[T], dy: &[T], dx: &mut [T]) -> Result<(), Error> {
+        check_len("x", x.len(), "dy", dy.len())?;
+        check_len("x", x.len(), "dx", dx.len())?;
+        check_isa(isa)?;
+        let job = Backward {
+            f: self,
+            x: x.as_ptr(),
+            dy: dy.as_ptr(),
+            dx: dx.as_mut_ptr(),
+            n: x.len(),
+        };
+        // SAFETY: ISA checked above; all three valid for n elements.
+        unsafe { driver::run(isa, job) };
+        Ok(())
+    }
+
+    fn try_backward_fused_on(
+        &self,
+        isa: Isa,
+        x: &[T],
+        dy: &[T],
+        dx: Option<&mut [T]>,
+        grads: &mut [f64],
+    ) -> Result<(), Error> {
+        check_len("x", x.len(), "dy", dy.len())?;
+        if let Some(dx) = &dx {
+            check_len("x", x.len(), "dx", dx.len())?;
+        }
+        check_len("params", F::PARAM_NAMES.len(), "grads", grads.len())?;
+        check_isa(isa)?;
+        grads.fill(0.0);
+        let job = BackwardFused {
+            f: self,
+            x: x.as_ptr(),
+            dy: dy.as_ptr(),
+            dx: dx.map(|d| d.as_mut_ptr()),
+            n: x.len(),
+            sums: grads,
+        };
+        // SAFETY: ISA checked above; slices valid for n elements.
+        unsafe { driver::run(isa, job) };
+        Ok(())
+    }
+
+    fn try_param_partials_on(&self, isa: Isa, x: &[T], out: &mut [T]) -> Result<(), Error> {
+        let np = F::PARAM_NAMES.len();
+        check_len("x × params", x.len() * np, "out", out.len())?;
+        check_isa(isa)?;
+        let job = ParamPartials {
+            f: self,
+            x: x.as_ptr(),
+            out: out.as_mut_ptr(),
+            n: x.len(),
+        };
+        // SAFETY: ISA checked above; x valid for n elements, out for n·np.
+        unsafe { driver::run(isa, job) };
+        Ok(())
+    }
+
+    fn value(&self, x: T) -> T {
+        use crate::simd::Vector;
+        formula::forward(self, x.portable()).lane(0)
+    }
+
+    fn derivative(&self, x: T) -> T {
+        use crate::simd::Vector;
+        formula::derivative(self, x.portable()).lane(0)
+    }
+}

@@ -1,0 +1,148 @@
+//! The ten activations of the MXNet activation guide, each defined with `#[activation]`, with
+//! MXNet's names, semantics and defaults; and [`by_name`].
+//!
+//! Kinks take the left-hand gradient (`if x > 0.0 { .. } else { .. }`): relu′(0) = 0,
+//! leaky′(0) = prelu′(0) = alpha, selu′(0) = λα, as in MXNet, PyTorch and JAX.
+
+use crate::activation::{Activation, Error};
+use crate::formula::Formula;
+
+/// The logistic sigmoid, σ(x) = 1/(1 + e⁻ˣ).
+#[crate::activation]
+pub fn sigmoid(x: f32) -> f32 {
+    sigmoid(x)
+}
+
+/// The hyperbolic tangent.
+#[crate::activation]
+pub fn tanh(x: f32) -> f32 {
+    x.tanh()
+}
+
+/// Softsign, x/(1 + |x|).
+#[crate::activation]
+pub fn softsign(x: f32) -> f32 {
+    x / (1.0 + x.abs())
+}
+
+/// The rectified linear unit, max(x, 0); relu′(0) = 0.
+#[crate::activation]
+pub fn relu(x: f32) -> f32 {
+    if x > 0.0 { x } else { 0.0 }
+}
+
+/// SoftReLU (softplus), ln(1 + eˣ).
+#[crate::activation]
+pub fn softrelu(x: f32) -> f32 {
+    softplus(x)
+}
+
+/// Leaky ReLU: x for x > 0, alpha·x otherwise (MXNet default alpha = 0.01).
+#[crate::activation]
+pub fn leaky(x: f32, #[default(0.01)] alpha: f32) -> f32 {
+    if x > 0.0 { x } else { alpha * x }
+}
+
+/// Parametric ReLU: leaky ReLU with a learnable alpha (gluon's initial value 0.25); its
+/// gradient comes from `param_grads`.
+#[crate::activation]
+pub fn prelu(x: f32, #[default(0.25)] alpha: f32) -> f32 {
+    if x > 0.0 { x } else { alpha * x }
+}
+
+/// The exponential linear unit: x for x > 0, alpha·(eˣ − 1) otherwise (alpha = 1).
+#[crate::activation]
+pub fn elu(x: f32, #[default(1.0)] alpha: f32) -> f32 {
+    if x > 0.0 { x } else { alpha * x.exp_m1() }
+}
+
+/// The scaled ELU with the fixed constants of Klambauer et al.:
+/// λ·x for x > 0, λ·α·(eˣ − 1) otherwise, α = 1.6732632423543772848…, λ = 1.0507009873554804934….
+#[crate::activation]
+pub fn selu(x: f32) -> f32 {
+    if x > 0.0 {
+        1.050_700_987_355_480_493_4 * x
+    } else {
+        1.050_700_987_355_480_493_4 * 1.673_263_242_354_377_284_8 * x.exp_m1()
+    }
+}
+
+/// Swish, x·σ(beta·x) (beta = 1 gives SiLU); beta is learnable.
+#[crate::activation]
+pub fn swish(x: f32, #[default(1.0)] beta: f32) -> f32 {
+    x * sigmoid(beta * x)
+}
+
+/// An activation usable on both `f32` and `f64` slices, as returned by [`by_name`].
+pub trait DynActivation: Activation<f32> + Activation<f64> {}
+impl<A: Activation<f32> + Activation<f64>> DynActivation for A {}
+
+/// The names [`by_name`] accepts (MXNet's, then aliases).
+pub const NAMES: [&str; 13] = [
+    "sigmoid",
+    "tanh",
+    "softsign",
+    "relu",
+    "softrelu",
+    "leaky",
+    "prelu",
+    "elu",
+    "selu",
+    "swish",
+    "softplus",
+    "leaky_relu",
+    "silu",
+];
+
+fn build<F: Formula + Default>(params: &[(&str, f64)]) -> Result<Box<dyn DynActivation>, Error> {
+    let mut f = F::default();
+    for &(name, value) in params {
+        let i = F::PARAM_NAMES
+            .iter()
+            .position(|p| *p == name)
+            .ok_or_else(|| Error::UnknownParam {
+                activation: F::NAME,
+                param: name.to_string(),
+                accepted: F::PARAM_NAMES,
+            })?;
+        if !value.is_finite() || !(value as f32).is_finite() {
+            return Err(Error::NonFiniteParam {
+                param: name.to_string(),
+                value,
+            });
+        }
+        f.set_param(i, value as f32);
+    }
+    Ok(Box::new(f))
+}
+
+/// The activation called `name` in MXNet (`sigmoid tanh softsign relu softrelu leaky prelu elu
+/// selu swish`, or the aliases `softplus leaky_relu silu`), with the given parameters set and
+/// the others at their defaults.
+///
+/// ```
+/// use actigen::Activation;
+/// let leaky = actigen::by_name("leaky", &[("alpha", 0.1)]).unwrap();
+/// let mut y = [0.0f32; 2];
+/// leaky.forward(&[-1.0f32, 2.0], &mut y);
+/// assert_eq!(y, [-0.1, 2.0]);
+/// assert!(actigen::by_name("gelu", &[]).is_err());
+/// ```
+pub fn by_name(name: &str, params: &[(&str, f64)]) -> Result<Box<dyn DynActivation>, Error> {
+    match name {
+        "sigmoid" => build::<Sigmoid>(params),
+        "tanh" => build::<Tanh>(params),
+        "softsign" => build::<Softsign>(params),
+        "relu" => build::<Relu>(params),
+        "softrelu" | "softplus" => build::<Softrelu>(params),
+        "leaky" | "leaky_relu" => build::<Leaky>(params),
+        "prelu" => build::<Prelu>(params),
+        "elu" => build::<Elu>(params),
+        "selu" => build::<Selu>(params),
+        "swish" | "silu" => build::<Swish>(params),
+        _ => Err(Error::UnknownActivation {
+            name: name.to_string(),
+            accepted: NAMES.to_vec(),
+        }),
+    }
+}

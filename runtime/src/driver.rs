@@ -1,0 +1,307 @@
+//! Slice drivers: the kernel bodies instantiated per ISA inside `#[target_feature]` functions.
+//!
+//! A [`Job`] is one pass over slices written once, generic over the vector type (the pattern of
+//! pulp's `WithSimd`). [`run`] picks the vector type for the ISA and calls the job inside a
+//! function compiled for that ISA, so every `#[inline(always)]` vector method and kernel body is
+//! compiled with the right instructions.
+//!
+//! Loops: two vectors per iteration, then one, then the tail through a stack buffer (a partial
+//! load and store: the function is applied exactly once to each element, also in place).
+
+use crate::dispatch::Isa;
+use crate::formula::{self, Formula, MAX_PARAMS};
+use crate::simd::{Element, Scalar, Vector};
+
+/// An element type with kernels: `f32` or `f64`.
+pub trait Float: Element {
+    /// The portable one-lane vector.
+    type Portable: Vector<Elem = Self>;
+    /// The AVX2+FMA vector.
+    #[cfg(target_arch = "x86_64")]
+    type Avx2: Vector<Elem = Self>;
+    /// The AVX-512F vector.
+    #[cfg(target_arch = "x86_64")]
+    type Avx512: Vector<Elem = Self>;
+    /// `self` as a one-lane portable vector.
+    fn portable(self) -> Self::Portable;
+}
+
+impl Float for f32 {
+    type Portable = Scalar<f32>;
+    #[cfg(target_arch = "x86_64")]
+    type Avx2 = crate::simd::Avx2F32;
+    #[cfg(target_arch = "x86_64")]
+    type Avx512 = crate::simd::Avx512F32;
+    #[inline(always)]
+    fn portable(self) -> Scalar<f32> {
+        Scalar(self)
+    }
+}
+
+impl Float for f64 {
+    type Portable = Scalar<f64>;
+    #[cfg(target_arch = "x86_64")]
+    type Avx2 = crate::simd::Avx2F64;
+    #[cfg(target_arch = "x86_64")]
+    type Avx512 = crate::simd::Avx512F64;
+    #[inline(always)]
+    fn portable(self) -> Scalar<f64> {
+        Scalar(self)
+    }
+}
+
+/// One pass over slices, generic over the vector type.
+pub(crate) trait Job<T: Float> {
+    type Output;
+    /// # Safety
+    /// The CPU must support `V`'s instruction set; the job's raw pointers must be valid.
+    unsafe fn run<V: Vector<Elem = T>>(self) -> Self::Output;
+}
+
+/// Runs `job` on `isa`.
+///
+/// # Safety
+/// `isa` must be supported by this CPU (checked by the callers through `Isa::is_supported` or
+/// `active_isa`), and the job's pointers valid.
+pub(crate) unsafe fn run<T: Float, J: Job<T>>(isa: Isa, job: J) -> J::Output {
+    match isa {
+        // SAFETY: the portable path needs no CPU feature; pointers as the caller promised.
+        Isa::Scalar => unsafe { job.run::<T::Portable>() },
+        #[cfg(target_arch = "x86_64")]
+        // SAFETY: the caller promised AVX2+FMA support.
+        Isa::Avx2 => unsafe { run_avx2(job) },
+        #[cfg(target_arch = "x86_64")]
+        // SAFETY: the caller promised AVX-512F support.
+        Isa::Avx512 => unsafe { run_avx512(job) },
+        #[cfg(not(target_arch = "x86_64"))]
+        // SAFETY: as for Isa::Scalar.
+        _ => unsafe { job.run::<T::Portable>() },
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+unsafe fn run_avx2<T: Float, J: Job<T>>(job: J) -> J::Output {
+    // SAFETY: this function only runs on CPUs with AVX2+FMA (see `run`).
+    unsafe { job.run::<T::Avx2>() }
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f")]
+unsafe fn run_avx512<T: Float, J: Job<T>>(job: J) -> J::Output {
+    // SAFETY: this function only runs on CPUs with AVX-512F (see `run`).
+    unsafe { job.run::<T::Avx512>() }
+}
+
+/// The widest vector has 16 lanes.
+const MAX_LANES: usize = 16;
+
+/// Applies `k` to `n` elements from `src` into `dst` (which may equal `src`).
+///
+/// # Safety
+/// `src` readable and `dst` writable for `n` elements; the CPU supports `V`.
+#[inline(always)]
+unsafe fn map<V: Vector, K: Fn(V) -> V>(src: *const V::Elem, dst: *mut V::Elem, n: usize, k: K) {
+    let l = V::LANES;
+    let mut i = 0;
+    // SAFETY (whole body): every access is below `n`, as checked by the loop conditions; the
+    // tail goes through stack buffers of MAX_LANES ≥ LANES elements.
+    unsafe {
+        while i + 2 * l <= n {
+            let a = V::load(src.add(i));
+            let b = V::load(src.add(i + l));
+            k(a).store(dst.add(i));
+            k(b).store(dst.add(i + l));
+            i += 2 * l;
+        }
+        while i + l <= n {
+            k(V::load(src.add(i))).store(dst.add(i));
+            i += l;
+        }
+        if i < n {
+            let rest = n - i;
+            let mut buf = [V::Elem::ZERO; MAX_LANES];
+            core::ptr::copy_nonoverlapping(src.add(i), buf.as_mut_ptr(), rest);
+            k(V::load(buf.as_ptr())).store(buf.as_mut_ptr());
+            core::ptr::copy_nonoverlapping(buf.as_ptr(), dst.add(i), rest);
+        }
+    }
+}
+
+/// `dst[i] = k(a[i], b[i])`.
+///
+/// # Safety
+/// `a`, `b` readable and `dst` writable for `n` elements; the CPU supports `V`.
+#[inline(always)]
+unsafe fn zip<V: Vector, K: Fn(V, V) -> V>(
+    a: *const V::Elem,
+    b: *const V::Elem,
+    dst: *mut V::Elem,
+    n: usize,
+    k: K,
+) {
+    let l = V::LANES;
+    let mut i = 0;
+    // SAFETY (whole body): as in `map`.
+    unsafe {
+        while i + 2 * l <= n {
+            let (a0, b0) = (V::load(a.add(i)), V::load(b.add(i)));
+            let (a1, b1) = (V::load(a.add(i + l)), V::load(b.add(i + l)));
+            k(a0, b0).store(dst.add(i));
+            k(a1, b1).store(dst.add(i + l));
+            i += 2 * l;
+        }
+        while i + l <= n {
+            k(V::load(a.add(i)), V::load(b.add(i))).store(dst.add(i));
+            i += l;
+        }
+        if i < n {
+            let rest = n - i;
+            let mut ba = [V::Elem::ZERO; MAX_LANES];
+            let mut bb = [V::Elem::ZERO; MAX_LANES];
+            core::ptr::copy_nonoverlapping(a.add(i), ba.as_mut_ptr(), rest);
+            core::ptr::copy_nonoverlapping(b.add(i), bb.as_mut_ptr(), rest);
+            k(V::load(ba.as_ptr()), V::load(bb.as_ptr())).store(ba.as_mut_ptr());
+            core::ptr::copy_nonoverlapping(ba.as_ptr(), dst.add(i), rest);
+        }
+    }
+}
+
+/// y = f(x); `y` may equal `x` (in place).
+pub(crate) struct Forward<'a, F, T> {
+    pub f: &'a F,
+    pub x: *const T,
+    pub y: *mut T,
+    pub n: usize,
+}
+
+impl<F: Formula, T: Float> Job<T> for Forward<'_, F, T> {
+    type Output = ();
+    #[inline(always)]
+    unsafe fn run<V: Vector<Elem = T>>(self) {
+        let f = self.f;
+        // SAFETY: pointers valid for n elements (the job's contract).
+        unsafe { map::<V, _>(self.x, self.y, self.n, |x| formula::forward(f, x)) }
+    }
+}
+
+/// dx = dy · f′(x).
+pub(crate) struct Backward<'a, F, T> {
+    pub f: &'a F,
+    pub x: *const T,
+    pub dy: *const T,
+    pub dx: *mut T,
+    pub n: usize,
+}
+
+impl<F: Formula, T: Float> Job<T> for Backward<'_, F, T> {
+    type Output = ();
+    #[inline(always)]
+    unsafe fn run<V: Vector<Elem = T>>(self) {
+        let f = self.f;
+        // SAFETY: pointers valid for n elements (the job's contract).
+        unsafe {
+            zip::<V, _>(self.x, self.dy, self.dx, self.n, |x, dy| {
+                dy * formula::derivative(f, x)
+            })
+        }
+    }
+}
+
+/// Vectors accumulated in the element type before their sum is added in f64: bounds the
+/// rounding error of the parameter-gradient sums on long slices.
+const BLOCK_VECTORS: usize = 32;
+
+/// One pass: optional dx = dy · f′(x), and Σ dy·∂f/∂pⱼ into `sums` (in f64).
+pub(crate) struct BackwardFused<'a, F, T> {
+    pub f: &'a F,
+    pub x: *const T,
+    pub dy: *const T,
+    pub dx: Option<*mut T>,
+    pub n: usize,
+    pub sums: &'a mut [f64],
+}
+
+impl<F: Formula, T: Float> Job<T> for BackwardFused<'_, F, T> {
+    type Output = ();
+    #[inline(always)]
+    unsafe fn run<V: Vector<Elem = T>>(self) {
+        let np = F::PARAM_NAMES.len();
+        let l = V::LANES;
+        let (f, n) = (self.f, self.n);
+        let mut i = 0;
+        // SAFETY: x, dy readable (and dx writable) for n elements; the tail goes through stack
+        // buffers. The first load makes a `V` on a CPU that supports it (job contract).
+        unsafe {
+            let zero = V::load([T::ZERO; MAX_LANES].as_ptr());
+            let mut acc = [zero; MAX_PARAMS];
+            let mut in_block = 0;
+            let step = |x: V, dy: V, live: V::Mask, acc: &mut [V; MAX_PARAMS]| -> V {
+                let g = formula::grads(f, x);
+                for j in 0..np {
+                    acc[j] = V::select(live, dy.mul_add(g[1 + j], acc[j]), acc[j]);
+                }
+                dy * g[0]
+            };
+            let all = zero.first_lanes(l);
+            while i + l <= n {
+                let x = V::load(self.x.add(i));
+                let dy = V::load(self.dy.add(i));
+                let dx = step(x, dy, all, &mut acc);
+                if let Some(p) = self.dx {
+                    dx.store(p.add(i));
+                }
+                i += l;
+                in_block += 1;
+                if in_block == BLOCK_VECTORS {
+                    for j in 0..np {
+                        self.sums[j] += acc[j].sum_f64();
+                        acc[j] = zero;
+                    }
+                    in_block = 0;
+                }
+            }
+            if i < n {
+                let rest = n - i;
+                let mut bx = [T::ZERO; MAX_LANES];
+                let mut bd = [T::ZERO; MAX_LANES];
+                core::ptr::copy_nonoverlapping(self.x.add(i), bx.as_mut_ptr(), rest);
+                core::ptr::copy_nonoverlapping(self.dy.add(i), bd.as_mut_ptr(), rest);
+                let live = zero.first_lanes(rest);
+                let dx = step(V::load(bx.as_ptr()), V::load(bd.as_ptr()), live, &mut acc);
+                if let Some(p) = self.dx {
+                    dx.store(bx.as_mut_ptr());
+                    core::ptr::copy_nonoverlapping(bx.as_ptr(), p.add(i), rest);
+                }
+            }
+            for j in 0..np {
+                self.sums[j] += acc[j].sum_f64();
+            }
+        }
+    }
+}
+
+/// out[j·n + i] = ∂f/∂pⱼ at x[i].
+pub(crate) struct ParamPartials<'a, F, T> {
+    pub f: &'a F,
+    pub x: *const T,
+    pub out: *mut T,
+    pub n: usize,
+}
+
+impl<F: Formula, T: Float> Job<T> for ParamPartials<'_, F, T> {
+    type Output = ();
+    #[inline(always)]
+    unsafe fn run<V: Vector<Elem = T>>(self) {
+        let np = F::PARAM_NAMES.len();
+        let (f, n) = (self.f, self.n);
+        for j in 0..np {
+            // SAFETY: x readable for n elements, out writable for np·n (job contract).
+            unsafe {
+                map::<V, _>(self.x, self.out.add(j * n), n, |x| {
+                    formula::grads(f, x)[1 + j]
+                });
+            }
+        }
+    }
+}

@@ -1,0 +1,17 @@
+//! Scalar functions a formula may call besides `f32` methods.
+//!
+//! They make the formula compile as plain Rust (it is re-emitted unchanged as the scalar
+//! reference) and compute with the same vector math as the kernels' portable path.
+
+use crate::math;
+use crate::simd::Scalar;
+
+/// The logistic function 1/(1 + e⁻ˣ), without overflow.
+pub fn sigmoid(x: f32) -> f32 {
+    math::sigmoid(Scalar(x)).0
+}
+
+/// softplus(x) = ln(1 + eˣ), without overflow.
+pub fn softplus(x: f32) -> f32 {
+    math::softplus(Scalar(x)).0
+}

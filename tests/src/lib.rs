@@ -1,0 +1,195 @@
+//! Reference helpers for the tests: ULP distances, the input battery, and hand-written f64
+//! formulas for the ten activations and their derivatives, independent of the code under test.
+
+/// Maps a float to an integer so that adjacent floats differ by 1 (−0 and +0 both map to 0).
+pub fn ordered32(v: f32) -> i64 {
+    let b = v.to_bits() as i32;
+    (if b < 0 { i32::MIN.wrapping_sub(b) } else { b }) as i64
+}
+
+/// As [`ordered32`] for f64.
+pub fn ordered64(v: f64) -> i128 {
+    let b = v.to_bits() as i64;
+    (if b < 0 { i64::MIN.wrapping_sub(b) } else { b }) as i128
+}
+
+/// Distance in f32 ULPs between `got` and `exact` rounded to f32; 0 if both are NaN,
+/// `u64::MAX` if exactly one is.
+pub fn ulps32(got: f32, exact: f64) -> u64 {
+    let want = exact as f32;
+    match (got.is_nan(), want.is_nan()) {
+        (true, true) => 0,
+        (false, false) => (ordered32(got) - ordered32(want)).unsigned_abs(),
+        _ => u64::MAX,
+    }
+}
+
+/// Distance in f64 ULPs; NaN handling as in [`ulps32`].
+pub fn ulps64(got: f64, want: f64) -> u128 {
+    match (got.is_nan(), want.is_nan()) {
+        (true, true) => 0,
+        (false, false) => (ordered64(got) - ordered64(want)).unsigned_abs(),
+        _ => u128::MAX,
+    }
+}
+
+/// True if `got` is within `rel` relative or `abs` absolute of `want` (equal infinities and
+/// two NaNs count as close).
+pub fn close(got: f64, want: f64, rel: f64, abs: f64) -> bool {
+    if got.is_nan() || want.is_nan() {
+        return got.is_nan() && want.is_nan();
+    }
+    if got.is_infinite() || want.is_infinite() {
+        return got == want;
+    }
+    (got - want).abs() <= abs.max(rel * want.abs())
+}
+
+/// linspace(−10, 10, 501) plus the extremes: ±0, ±1e−40 (subnormal in f32), ±1e−7, ±20, ±88.7,
+/// ±89, ±100, ±1e4, ±3.4e38, ±inf, NaN.
+pub fn battery() -> Vec<f64> {
+    let mut v: Vec<f64> = (0..501).map(|i| -10.0 + 20.0 * i as f64 / 500.0).collect();
+    for m in [
+        0.0,
+        1e-40,
+        1e-7,
+        20.0,
+        88.7,
+        89.0,
+        100.0,
+        1e4,
+        3.4e38,
+        f64::INFINITY,
+    ] {
+        v.push(m);
+        v.push(-m);
+    }
+    v.push(f64::NAN);
+    v
+}
+
+/// The battery as f32 values, and those values back in f64 (exactly).
+pub fn battery_f32() -> Vec<f32> {
+    battery().into_iter().map(|v| v as f32).collect()
+}
+
+/// Reference values: `(f, f′, [∂f/∂p…])` in f64 at `x` for `params`.
+pub type Reference = fn(x: f64, params: &[f64]) -> (f64, f64, Vec<f64>);
+
+/// σ and σ′ without overflow, written independently of the runtime.
+pub fn sigmoid_ref(x: f64) -> (f64, f64) {
+    if x.is_nan() {
+        return (x, x);
+    }
+    let e = (-x.abs()).exp();
+    let s = if x >= 0.0 {
+        1.0 / (1.0 + e)
+    } else {
+        e / (1.0 + e)
+    };
+    (s, e / ((1.0 + e) * (1.0 + e)))
+}
+
+/// SELU's λ.
+pub const SELU_LAMBDA: f64 = 1.050_700_987_355_480_493_419_334_985_294_6;
+/// SELU's α.
+pub const SELU_ALPHA: f64 = 1.673_263_242_354_377_284_817_042_991_671_7;
+
+fn nan3(x: f64, np: usize) -> Option<(f64, f64, Vec<f64>)> {
+    x.is_nan().then(|| (x, x, vec![x; np]))
+}
+
+/// Hand-written references for the ten MXNet activations, by name.
+pub fn reference(name: &str) -> Reference {
+    match name {
+        "sigmoid" => |x, _| {
+            let (s, d) = sigmoid_ref(x);
+            (s, d, vec![])
+        },
+        "tanh" => |x, _| (x.tanh(), 1.0 / x.cosh().powi(2), vec![]),
+        "softsign" => |x, _| {
+            let f = if x.is_infinite() {
+                x.signum()
+            } else {
+                x / (1.0 + x.abs())
+            };
+            (f, 1.0 / (1.0 + x.abs()).powi(2), vec![])
+        },
+        "relu" => |x, _| {
+            if let Some(r) = nan3(x, 0) {
+                return r;
+            }
+            if x > 0.0 {
+                (x, 1.0, vec![])
+            } else {
+                (0.0, 0.0, vec![])
+            }
+        },
+        "softrelu" => |x, _| {
+            let f = if x > 0.0 {
+                x + (-x).exp().ln_1p()
+            } else {
+                x.exp().ln_1p()
+            };
+            (f, sigmoid_ref(x).0, vec![])
+        },
+        "leaky" | "prelu" => |x, p| {
+            if let Some(r) = nan3(x, 1) {
+                return r;
+            }
+            let a = p[0];
+            if x > 0.0 {
+                (x, 1.0, vec![0.0])
+            } else {
+                (a * x, a, vec![x])
+            }
+        },
+        "elu" => |x, p| {
+            if let Some(r) = nan3(x, 1) {
+                return r;
+            }
+            let a = p[0];
+            if x > 0.0 {
+                (x, 1.0, vec![0.0])
+            } else {
+                (a * x.exp_m1(), a * x.exp(), vec![x.exp_m1()])
+            }
+        },
+        "selu" => |x, _| {
+            if let Some(r) = nan3(x, 0) {
+                return r;
+            }
+            if x > 0.0 {
+                (SELU_LAMBDA * x, SELU_LAMBDA, vec![])
+            } else {
+                (
+                    SELU_LAMBDA * SELU_ALPHA * x.exp_m1(),
+                    SELU_LAMBDA * SELU_ALPHA * x.exp(),
+                    vec![],
+                )
+            }
+        },
+        "swish" => |x, p| {
+            if let Some(r) = nan3(x, 1) {
+                return r;
+            }
+            let b = p[0];
+            let (s, ds) = sigmoid_ref(b * x);
+            if x.is_infinite() {
+                // Limits: swish(+inf) = inf, swish(−inf) = 0; f′ → 1 or 0; ∂f/∂β → 0.
+                let f = if x > 0.0 { x } else { 0.0 };
+                let d = if x > 0.0 { 1.0 } else { 0.0 };
+                return (f, d, vec![0.0]);
+            }
+            // ds = σ′(βx); products of a huge x with an underflowed ds are 0, as in the limit.
+            let xd = if ds == 0.0 { 0.0 } else { x * ds };
+            (x * s, s + b * xd, vec![x * xd])
+        },
+        other => panic!("no reference for {other}"),
+    }
+}
+
+/// The ten activations' names, in the guide's order.
+pub const TEN: [&str; 10] = [
+    "sigmoid", "tanh", "softsign", "relu", "softrelu", "leaky", "prelu", "elu", "selu", "swish",
+];
