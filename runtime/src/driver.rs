@@ -96,12 +96,47 @@ unsafe fn run_avx512<T: Float, J: Job<T>>(job: J) -> J::Output {
 /// The widest vector has 16 lanes.
 const MAX_LANES: usize = 16;
 
+/// A one-input kernel. A trait, not a closure: closures are separate functions that LLVM may
+/// decline to inline into the `#[target_feature]` caller, and then compiles without the ISA.
+trait Unary<V: Vector> {
+    fn apply(&self, x: V) -> V;
+}
+
+/// A two-input kernel (see [`Unary`]).
+trait Binary<V: Vector> {
+    fn apply(&self, a: V, b: V) -> V;
+}
+
+struct ForwardK<'a, F>(&'a F);
+impl<F: Formula, V: Vector> Unary<V> for ForwardK<'_, F> {
+    #[inline(always)]
+    fn apply(&self, x: V) -> V {
+        formula::forward(self.0, x)
+    }
+}
+
+struct PartialK<'a, F>(&'a F, usize);
+impl<F: Formula, V: Vector> Unary<V> for PartialK<'_, F> {
+    #[inline(always)]
+    fn apply(&self, x: V) -> V {
+        formula::grads(self.0, x)[1 + self.1]
+    }
+}
+
+struct BackwardK<'a, F>(&'a F);
+impl<F: Formula, V: Vector> Binary<V> for BackwardK<'_, F> {
+    #[inline(always)]
+    fn apply(&self, x: V, dy: V) -> V {
+        dy * formula::derivative(self.0, x)
+    }
+}
+
 /// Applies `k` to `n` elements from `src` into `dst` (which may equal `src`).
 ///
 /// # Safety
 /// `src` readable and `dst` writable for `n` elements; the CPU supports `V`.
 #[inline(always)]
-unsafe fn map<V: Vector, K: Fn(V) -> V>(src: *const V::Elem, dst: *mut V::Elem, n: usize, k: K) {
+unsafe fn map<V: Vector, K: Unary<V>>(src: *const V::Elem, dst: *mut V::Elem, n: usize, k: K) {
     let l = V::LANES;
     let mut i = 0;
     // SAFETY (whole body): every access is below `n`, as checked by the loop conditions; the
@@ -110,19 +145,19 @@ unsafe fn map<V: Vector, K: Fn(V) -> V>(src: *const V::Elem, dst: *mut V::Elem, 
         while i + 2 * l <= n {
             let a = V::load(src.add(i));
             let b = V::load(src.add(i + l));
-            k(a).store(dst.add(i));
-            k(b).store(dst.add(i + l));
+            k.apply(a).store(dst.add(i));
+            k.apply(b).store(dst.add(i + l));
             i += 2 * l;
         }
         while i + l <= n {
-            k(V::load(src.add(i))).store(dst.add(i));
+            k.apply(V::load(src.add(i))).store(dst.add(i));
             i += l;
         }
         if i < n {
             let rest = n - i;
             let mut buf = [V::Elem::ZERO; MAX_LANES];
             core::ptr::copy_nonoverlapping(src.add(i), buf.as_mut_ptr(), rest);
-            k(V::load(buf.as_ptr())).store(buf.as_mut_ptr());
+            k.apply(V::load(buf.as_ptr())).store(buf.as_mut_ptr());
             core::ptr::copy_nonoverlapping(buf.as_ptr(), dst.add(i), rest);
         }
     }
@@ -133,7 +168,7 @@ unsafe fn map<V: Vector, K: Fn(V) -> V>(src: *const V::Elem, dst: *mut V::Elem, 
 /// # Safety
 /// `a`, `b` readable and `dst` writable for `n` elements; the CPU supports `V`.
 #[inline(always)]
-unsafe fn zip<V: Vector, K: Fn(V, V) -> V>(
+unsafe fn zip<V: Vector, K: Binary<V>>(
     a: *const V::Elem,
     b: *const V::Elem,
     dst: *mut V::Elem,
@@ -147,12 +182,13 @@ unsafe fn zip<V: Vector, K: Fn(V, V) -> V>(
         while i + 2 * l <= n {
             let (a0, b0) = (V::load(a.add(i)), V::load(b.add(i)));
             let (a1, b1) = (V::load(a.add(i + l)), V::load(b.add(i + l)));
-            k(a0, b0).store(dst.add(i));
-            k(a1, b1).store(dst.add(i + l));
+            k.apply(a0, b0).store(dst.add(i));
+            k.apply(a1, b1).store(dst.add(i + l));
             i += 2 * l;
         }
         while i + l <= n {
-            k(V::load(a.add(i)), V::load(b.add(i))).store(dst.add(i));
+            k.apply(V::load(a.add(i)), V::load(b.add(i)))
+                .store(dst.add(i));
             i += l;
         }
         if i < n {
@@ -161,7 +197,8 @@ unsafe fn zip<V: Vector, K: Fn(V, V) -> V>(
             let mut bb = [V::Elem::ZERO; MAX_LANES];
             core::ptr::copy_nonoverlapping(a.add(i), ba.as_mut_ptr(), rest);
             core::ptr::copy_nonoverlapping(b.add(i), bb.as_mut_ptr(), rest);
-            k(V::load(ba.as_ptr()), V::load(bb.as_ptr())).store(ba.as_mut_ptr());
+            k.apply(V::load(ba.as_ptr()), V::load(bb.as_ptr()))
+                .store(ba.as_mut_ptr());
             core::ptr::copy_nonoverlapping(ba.as_ptr(), dst.add(i), rest);
         }
     }
@@ -179,9 +216,8 @@ impl<F: Formula, T: Float> Job<T> for Forward<'_, F, T> {
     type Output = ();
     #[inline(always)]
     unsafe fn run<V: Vector<Elem = T>>(self) {
-        let f = self.f;
         // SAFETY: pointers valid for n elements (the job's contract).
-        unsafe { map::<V, _>(self.x, self.y, self.n, |x| formula::forward(f, x)) }
+        unsafe { map::<V, _>(self.x, self.y, self.n, ForwardK(self.f)) }
     }
 }
 
@@ -198,13 +234,8 @@ impl<F: Formula, T: Float> Job<T> for Backward<'_, F, T> {
     type Output = ();
     #[inline(always)]
     unsafe fn run<V: Vector<Elem = T>>(self) {
-        let f = self.f;
         // SAFETY: pointers valid for n elements (the job's contract).
-        unsafe {
-            zip::<V, _>(self.x, self.dy, self.dx, self.n, |x, dy| {
-                dy * formula::derivative(f, x)
-            })
-        }
+        unsafe { zip::<V, _>(self.x, self.dy, self.dx, self.n, BackwardK(self.f)) }
     }
 }
 
@@ -236,18 +267,11 @@ impl<F: Formula, T: Float> Job<T> for BackwardFused<'_, F, T> {
             let zero = V::load([T::ZERO; MAX_LANES].as_ptr());
             let mut acc = [zero; MAX_PARAMS];
             let mut in_block = 0;
-            let step = |x: V, dy: V, live: V::Mask, acc: &mut [V; MAX_PARAMS]| -> V {
-                let g = formula::grads(f, x);
-                for j in 0..np {
-                    acc[j] = V::select(live, dy.mul_add(g[1 + j], acc[j]), acc[j]);
-                }
-                dy * g[0]
-            };
             let all = zero.first_lanes(l);
             while i + l <= n {
                 let x = V::load(self.x.add(i));
                 let dy = V::load(self.dy.add(i));
-                let dx = step(x, dy, all, &mut acc);
+                let dx = fused_step(f, x, dy, all, &mut acc);
                 if let Some(p) = self.dx {
                     dx.store(p.add(i));
                 }
@@ -268,7 +292,13 @@ impl<F: Formula, T: Float> Job<T> for BackwardFused<'_, F, T> {
                 core::ptr::copy_nonoverlapping(self.x.add(i), bx.as_mut_ptr(), rest);
                 core::ptr::copy_nonoverlapping(self.dy.add(i), bd.as_mut_ptr(), rest);
                 let live = zero.first_lanes(rest);
-                let dx = step(V::load(bx.as_ptr()), V::load(bd.as_ptr()), live, &mut acc);
+                let dx = fused_step(
+                    f,
+                    V::load(bx.as_ptr()),
+                    V::load(bd.as_ptr()),
+                    live,
+                    &mut acc,
+                );
                 if let Some(p) = self.dx {
                     dx.store(bx.as_mut_ptr());
                     core::ptr::copy_nonoverlapping(bx.as_ptr(), p.add(i), rest);
@@ -279,6 +309,22 @@ impl<F: Formula, T: Float> Job<T> for BackwardFused<'_, F, T> {
             }
         }
     }
+}
+
+/// dy·∂f/∂x, and dy·∂f/∂pⱼ added to `acc[j]` in the `live` lanes.
+#[inline(always)]
+fn fused_step<F: Formula, V: Vector>(
+    f: &F,
+    x: V,
+    dy: V,
+    live: V::Mask,
+    acc: &mut [V; MAX_PARAMS],
+) -> V {
+    let g = formula::grads(f, x);
+    for j in 0..F::PARAM_NAMES.len() {
+        acc[j] = V::select(live, dy.mul_add(g[1 + j], acc[j]), acc[j]);
+    }
+    dy * g[0]
 }
 
 /// out[j·n + i] = ∂f/∂pⱼ at x[i].
@@ -298,9 +344,7 @@ impl<F: Formula, T: Float> Job<T> for ParamPartials<'_, F, T> {
         for j in 0..np {
             // SAFETY: x readable for n elements, out writable for np·n (job contract).
             unsafe {
-                map::<V, _>(self.x, self.out.add(j * n), n, |x| {
-                    formula::grads(f, x)[1 + j]
-                });
+                map::<V, _>(self.x, self.out.add(j * n), n, PartialK(f, j));
             }
         }
     }

@@ -75,26 +75,36 @@ fn finite_stand_in<V: Vector>(x: V) -> V {
     x.splat_elem(V::Elem::MAX).copysign(x)
 }
 
+// No closures below: a closure is a function of its own, compiled without the caller's
+// `#[target_feature]`s when LLVM declines to inline it, and then every vector intrinsic in it
+// becomes a call. Everything here is `#[inline(always)]` straight-line code.
+
 /// f(x) with its guards.
 #[inline(always)]
 pub fn forward<F: Formula, V: Vector>(f: &F, x: V) -> V {
-    guarded(F::GUARDS.forward, x, f.forward_raw(x), |x| f.forward_raw(x))
+    let g = F::GUARDS.forward;
+    let mut r = f.forward_raw(x);
+    if g.inf {
+        let bad = r.is_nan() & inf_lanes(x);
+        if bad.any() {
+            r = V::select(bad, f.forward_raw(finite_stand_in(x)), r);
+        }
+    }
+    if g.nan {
+        r = V::select(x.is_nan(), x, r);
+    }
+    r
 }
 
 /// ∂f/∂x with its guards.
 #[inline(always)]
 pub fn derivative<F: Formula, V: Vector>(f: &F, x: V) -> V {
-    guarded(F::GUARDS.derivative, x, f.derivative_raw(x), |x| {
-        f.derivative_raw(x)
-    })
-}
-
-#[inline(always)]
-fn guarded<V: Vector>(g: Guard, x: V, mut r: V, again: impl Fn(V) -> V) -> V {
+    let g = F::GUARDS.derivative;
+    let mut r = f.derivative_raw(x);
     if g.inf {
         let bad = r.is_nan() & inf_lanes(x);
         if bad.any() {
-            r = V::select(bad, again(finite_stand_in(x)), r);
+            r = V::select(bad, f.derivative_raw(finite_stand_in(x)), r);
         }
     }
     if g.nan {
