@@ -36,9 +36,10 @@ pub fn activation(attr: TokenStream, item: TokenStream) -> TokenStream {
     let mut g = lower.g;
 
     // Every parameter must matter: an unused one is almost always a typo in the formula.
+    // (Only checked on a formula that lowered cleanly: placeholders hide uses.)
     let live = g.reachable(&[root]);
     for (i, p) in model.params.iter().enumerate() {
-        if !live[g.param(i)] {
+        if errors.is_empty() && !live[g.param(i)] {
             errors.push(syn::Error::new(
                 p.ident.span(),
                 format!("parameter `{}` is not used by the formula", p.ident),

@@ -73,6 +73,7 @@ impl<'a> Lowerer<'a> {
     /// A block: `let` statements, then the value.
     pub fn block(&mut self, b: &Block) -> Id {
         let depth = self.scope.len();
+        let errors_before = self.errors.len();
         let mut value = None;
         for (i, stmt) in b.stmts.iter().enumerate() {
             let last = i + 1 == b.stmts.len();
@@ -99,6 +100,9 @@ impl<'a> Lowerer<'a> {
                         Expr::Return(_) => {
                             "`return` is not supported: the formula's value is its last expression"
                         }
+                        Expr::Loop(_) | Expr::While(_) | Expr::ForLoop(_) => {
+                            "loops are not supported in a formula"
+                        }
                         _ => "a statement without `let` has no effect in a formula",
                     };
                     self.error(e, msg);
@@ -114,6 +118,8 @@ impl<'a> Lowerer<'a> {
         self.scope.truncate(depth);
         match value {
             Some(v) => v,
+            // A block whose statements were already wrong needs no second error.
+            None if self.errors.len() > errors_before => self.g.constant(0.0),
             None => self.error(b, "the formula must end with an expression (its value)"),
         }
     }

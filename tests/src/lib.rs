@@ -193,3 +193,120 @@ pub fn reference(name: &str) -> Reference {
 pub const TEN: [&str; 10] = [
     "sigmoid", "tanh", "softsign", "relu", "softrelu", "leaky", "prelu", "elu", "selu", "swish",
 ];
+
+/// One-function activations, so the vector math can be measured through the slice API on every
+/// ISA (the forward kernel of `x.exp()` is exactly `math::exp`, with no guard).
+pub mod math_fns {
+    use actigen::activation;
+
+    /// eˣ
+    #[activation]
+    pub fn exp(x: f32) -> f32 {
+        x.exp()
+    }
+    /// eˣ − 1
+    #[activation]
+    pub fn exp_m1(x: f32) -> f32 {
+        x.exp_m1()
+    }
+    /// ln x
+    #[activation]
+    pub fn ln(x: f32) -> f32 {
+        x.ln()
+    }
+    /// ln(1 + x)
+    #[activation]
+    pub fn ln_1p(x: f32) -> f32 {
+        x.ln_1p()
+    }
+    /// tanh x
+    #[activation]
+    pub fn tanh(x: f32) -> f32 {
+        x.tanh()
+    }
+    /// σ(x)
+    #[activation]
+    pub fn sigmoid(x: f32) -> f32 {
+        sigmoid(x)
+    }
+    /// softplus(x)
+    #[activation]
+    pub fn softplus(x: f32) -> f32 {
+        softplus(x)
+    }
+}
+
+/// The vector math functions with their f64 references and ULP targets `(f32, f64)`.
+pub fn math_functions() -> Vec<(
+    &'static str,
+    Box<dyn actigen::DynActivation>,
+    fn(f64) -> f64,
+    u64,
+    u128,
+)> {
+    use math_fns::*;
+    fn sig(x: f64) -> f64 {
+        sigmoid_ref(x).0
+    }
+    fn sp(x: f64) -> f64 {
+        if x > 0.0 {
+            x + (-x).exp().ln_1p()
+        } else {
+            x.exp().ln_1p()
+        }
+    }
+    vec![
+        ("exp", Box::new(Exp), f64::exp, 2, 4),
+        ("exp_m1", Box::new(ExpM1), f64::exp_m1, 2, 4),
+        ("ln", Box::new(Ln), f64::ln, 2, 4),
+        ("ln_1p", Box::new(Ln1p), f64::ln_1p, 2, 4),
+        ("tanh", Box::new(Tanh), f64::tanh, 3, 4),
+        ("sigmoid", Box::new(Sigmoid), sig, 3, 4),
+        ("softplus", Box::new(Softplus), sp, 3, 4),
+    ]
+}
+
+/// Inputs for the math accuracy tests: `n` random bit patterns (every exponent, subnormals
+/// and NaNs included), `n` uniform in [−100, 100], and the special values.
+pub fn math_inputs(n: usize, seed: u64) -> Vec<f32> {
+    let mut s = seed | 1;
+    let mut next = move || {
+        s ^= s << 13;
+        s ^= s >> 7;
+        s ^= s << 17;
+        s
+    };
+    let mut v: Vec<f32> = (0..n).map(|_| f32::from_bits(next() as u32)).collect();
+    v.extend((0..n).map(|_| ((next() >> 40) as f32 / (1u64 << 24) as f32 - 0.5) * 200.0));
+    v.extend([
+        0.0,
+        -0.0,
+        1e-45,
+        -1e-45,
+        1e-40,
+        -1e-40,
+        f32::MIN_POSITIVE,
+        1.0,
+        -1.0,
+        0.5,
+        88.72,
+        88.73,
+        -87.33,
+        -103.97,
+        -104.0,
+        89.0,
+        -89.0,
+        f32::MAX,
+        f32::MIN,
+        f32::INFINITY,
+        f32::NEG_INFINITY,
+        f32::NAN,
+        1e-7,
+        -1e-7,
+        0.3465,
+        -0.3465,
+        0.6931,
+        -0.999_999_9,
+    ]);
+    v
+}

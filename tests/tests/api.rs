@@ -1,0 +1,160 @@
+//! The slice API's contracts: length errors before any write, `by_name`, parameter gradients
+//! on long slices, the fused backward.
+
+use actigen::{Activation, Error, Prelu, Swish, by_name};
+
+#[test]
+fn mismatched_lengths_are_errors_and_nothing_is_written() {
+    let act = Swish::default();
+    let x = [1.0f32; 8];
+    let mut y = [7.0f32; 7];
+    let e = act.try_forward(&x, &mut y).unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "length mismatch: `x` has 8 elements but `y` has 7; nothing was written"
+    );
+    assert_eq!(y, [7.0; 7]);
+    let mut dx = [7.0f32; 8];
+    let e = act.try_backward(&x, &[1.0; 9], &mut dx).unwrap_err();
+    assert!(
+        matches!(
+            e,
+            Error::Length {
+                found_name: "dy",
+                found: 9,
+                ..
+            }
+        ),
+        "{e}"
+    );
+    assert_eq!(dx, [7.0; 8]);
+    let mut dx = [7.0f32; 3];
+    let mut g = [5.0f64; 1];
+    assert!(
+        act.try_backward_with_param_grads(&x, &[1.0; 8], &mut dx, &mut g)
+            .is_err()
+    );
+    assert_eq!((dx, g), ([7.0; 3], [5.0]));
+    assert!(act.try_param_grads(&x, &[1.0; 2]).is_err());
+}
+
+#[test]
+#[should_panic(expected = "length mismatch: `x` has 2 elements but `y` has 1")]
+fn panicking_variant_says_why() {
+    Swish::default().forward(&[1.0f32, 2.0], &mut [0.0f32]);
+}
+
+#[test]
+fn by_name_knows_mxnet_names_and_aliases() {
+    for (name, params) in [
+        ("sigmoid", 0),
+        ("tanh", 0),
+        ("softsign", 0),
+        ("relu", 0),
+        ("softrelu", 0),
+        ("softplus", 0),
+        ("leaky", 1),
+        ("leaky_relu", 1),
+        ("prelu", 1),
+        ("elu", 1),
+        ("selu", 0),
+        ("swish", 1),
+        ("silu", 1),
+    ] {
+        let a = by_name(name, &[]).unwrap();
+        assert_eq!(Activation::<f32>::param_names(&*a).len(), params, "{name}");
+    }
+    let leaky = by_name("leaky_relu", &[("alpha", 0.2)]).unwrap();
+    assert_eq!(Activation::<f32>::params(&*leaky), vec![0.2]);
+    assert_eq!(
+        Activation::<f32>::params(&*by_name("prelu", &[]).unwrap()),
+        vec![0.25]
+    );
+    assert_eq!(
+        Activation::<f32>::params(&*by_name("elu", &[]).unwrap()),
+        vec![1.0]
+    );
+    assert_eq!(
+        Activation::<f32>::params(&*by_name("leaky", &[]).unwrap()),
+        vec![0.01]
+    );
+
+    let e = by_name("gelu", &[]).err().unwrap().to_string();
+    assert!(
+        e.starts_with("unknown activation `gelu`; expected one of: sigmoid, tanh"),
+        "{e}"
+    );
+    let e = by_name("elu", &[("beta", 1.0)]).err().unwrap().to_string();
+    assert_eq!(e, "`elu` has no parameter `beta`; expected one of: alpha");
+    let e = by_name("relu", &[("alpha", 1.0)])
+        .err()
+        .unwrap()
+        .to_string();
+    assert_eq!(e, "`relu` has no parameters, got `alpha`");
+    for bad in [f64::NAN, f64::INFINITY, 1e39] {
+        let e = by_name("swish", &[("beta", bad)]).err().unwrap();
+        assert!(matches!(e, Error::NonFiniteParam { .. }), "{e}");
+    }
+}
+
+#[test]
+fn param_grads_stay_accurate_on_ten_million_elements() {
+    let n = 10_000_000;
+    let x: Vec<f32> = (0..n)
+        .map(|i| -5.0 + 10.0 * ((i * 7919) % n) as f32 / n as f32)
+        .collect();
+    let dy: Vec<f32> = (0..n).map(|i| 0.5 + ((i % 13) as f32) * 0.01).collect();
+    let prelu = Prelu::default();
+    let got = prelu.param_grads(&x, &dy)[0];
+    // ∂prelu/∂alpha = x for x ≤ 0: the exact sum in f64.
+    let want: f64 = x
+        .iter()
+        .zip(&dy)
+        .filter(|(x, _)| **x <= 0.0)
+        .map(|(&x, &d)| x as f64 * d as f64)
+        .sum();
+    assert!(((got - want) / want).abs() < 1e-6, "{got} vs {want}");
+
+    let swish = Swish::new(1.3);
+    let got = swish.param_grads(&x, &dy)[0];
+    let mut parts = vec![0f32; n];
+    swish
+        .try_param_partials_on(actigen::Isa::Scalar, &x, &mut parts)
+        .unwrap();
+    let want: f64 = parts
+        .iter()
+        .zip(&dy)
+        .map(|(&p, &d)| p as f64 * d as f64)
+        .sum();
+    assert!(((got - want) / want).abs() < 1e-6, "{got} vs {want}");
+}
+
+#[test]
+fn fused_backward_equals_separate_passes() {
+    let x: Vec<f64> = (0..1000).map(|i| -6.0 + 0.012 * i as f64).collect();
+    let dy: Vec<f64> = (0..1000).map(|i| 1.0 + (i % 7) as f64).collect();
+    let swish = Swish::new(0.8);
+    let mut dx1 = vec![0.0; 1000];
+    let mut dx2 = vec![0.0; 1000];
+    let mut g = [0.0];
+    swish.backward(&x, &dy, &mut dx1);
+    swish
+        .try_backward_with_param_grads(&x, &dy, &mut dx2, &mut g)
+        .unwrap();
+    assert_eq!(dx1, dx2);
+    let g2 = swish.param_grads(&x, &dy);
+    assert!((g[0] - g2[0]).abs() <= 1e-12 * g2[0].abs());
+}
+
+#[test]
+fn in_place_equals_out_of_place() {
+    let x: Vec<f32> = (0..777).map(|i| -20.0 + 0.05 * i as f32).collect();
+    for name in actigen_tests::TEN {
+        let act = by_name(name, &[]).unwrap();
+        let mut y = vec![0f32; x.len()];
+        act.forward(&x, &mut y);
+        let mut xy = x.clone();
+        act.forward_in_place(&mut xy);
+        assert_eq!(y, xy, "{name}");
+    }
+}

@@ -1,0 +1,167 @@
+//! The differentiator against central finite differences in f64, on formulas beyond the ten,
+//! with parameters; and the derived kernels against each other (value vs slice, f64 vs f32).
+//!
+//! Finite differences use the f64 forward kernel, which shares no code with the derived
+//! derivative kernels: a wrong rule shows up as a mismatch.
+
+use actigen::formula::Formula;
+use actigen::{Activation, activation};
+
+#[activation]
+fn cubic_ratio(x: f32) -> f32 {
+    x.powi(3) / (1.0 + x * x)
+}
+
+#[activation]
+fn gauss(x: f32, #[default(0.7)] width: f32) -> f32 {
+    let z = x / width;
+    (-(z * z)).exp()
+}
+
+#[activation]
+fn mish(x: f32) -> f32 {
+    x * softplus(x).tanh()
+}
+
+#[activation]
+fn hyp(x: f32, #[default(1.5)] a: f32, #[default(-0.25)] b: f32) -> f32 {
+    (x * x + a * a).sqrt() + b * x.ln_1p().abs()
+}
+
+#[activation]
+fn clipped(x: f32, #[default(0.5)] lo: f32) -> f32 {
+    let y = x.max(lo).min(2.0);
+    y * y.exp_m1() - x.abs().ln() * 0.1
+}
+
+#[activation]
+fn piecewise(x: f32, #[default(2.0)] k: f32) -> f32 {
+    if x < -1.0 {
+        k * (x + 1.0) - 0.5
+    } else if x <= 1.0 {
+        0.5 * x * x - 0.5 + sigmoid(k * x) * 0.0
+    } else {
+        (x - 1.0).tanh() + 0.0 * k
+    }
+}
+
+#[activation]
+fn reciprocal_exp(x: f32, #[default(3.0)] c: f32) -> f32 {
+    c / (1.0 + (c * x).exp()) + x.powi(-2)
+}
+
+/// Central difference of `f` at `x` with a relative step.
+fn central(f: impl Fn(f64) -> f64, x: f64) -> f64 {
+    let h = 1e-6 * x.abs().max(1.0);
+    (f(x + h) - f(x - h)) / (2.0 * h)
+}
+
+/// f′ and every ∂f/∂p of `act` against central differences at the points `xs`.
+fn check<F: Formula + Activation<f64>>(act: F, xs: &[f64]) {
+    let np = F::PARAM_NAMES.len();
+    for &x in xs {
+        let want = central(|t| act.value(t), x);
+        let got = act.derivative(x);
+        let tol = 1e-6 * want.abs().max(1.0);
+        assert!(
+            (got - want).abs() <= tol,
+            "{} f'({x}) = {got}, finite difference {want}",
+            F::NAME
+        );
+        let mut parts = vec![0f64; np];
+        act.try_param_partials_on(actigen::Isa::Scalar, &[x], &mut parts)
+            .unwrap();
+        for (j, &part) in parts.iter().enumerate() {
+            // The parameter is stored in f32: use a wide step and the f32-rounded points.
+            let p = act.param(j);
+            let h = 1e-3 * p.abs().max(1.0);
+            let (lo, hi) = (p - h, p + h);
+            let at = |v: f32| {
+                let mut a = act;
+                a.set_param(j, v);
+                a.value(x)
+            };
+            let want = (at(hi) - at(lo)) / (hi as f64 - lo as f64);
+            let tol = 1e-4 * want.abs().max(1.0);
+            assert!(
+                (part - want).abs() <= tol,
+                "{} ∂f/∂{}({x}) = {part}, finite difference {want}",
+                F::NAME,
+                F::PARAM_NAMES[j]
+            );
+        }
+    }
+}
+
+fn points(avoid: &[f64]) -> Vec<f64> {
+    (0..200)
+        .map(|i| -4.9 + 9.8 * i as f64 / 199.0 + 0.0123)
+        .filter(|x| avoid.iter().all(|k| (x - k).abs() > 1e-3))
+        .collect()
+}
+
+#[test]
+fn derivatives_match_finite_differences() {
+    check(CubicRatio, &points(&[]));
+    check(Gauss::default(), &points(&[]));
+    check(Mish, &points(&[]));
+    check(
+        Hyp::default(),
+        &points(&[-1.0, 0.0])
+            .into_iter()
+            .filter(|&x| x > -1.0)
+            .collect::<Vec<_>>(),
+    );
+    check(Clipped::default(), &points(&[0.0, 0.5, 2.0]));
+    check(Piecewise::default(), &points(&[-1.0, 1.0]));
+    check(ReciprocalExp::default(), &points(&[0.0]));
+}
+
+#[test]
+fn docs_show_the_derived_derivatives() {
+    assert_eq!(<Mish as Formula>::FORMULA, "x * tanh(softplus(x))");
+    assert_eq!(<Gauss as Formula>::DERIVATIVES.len(), 2);
+    assert_eq!(Gauss::default().width, 0.7);
+    assert_eq!(Hyp::new(2.0, 3.0), Hyp { a: 2.0, b: 3.0 });
+}
+
+#[test]
+fn value_matches_the_slice_path_and_f64_matches_f32() {
+    let xs: Vec<f32> = (0..2001).map(|i| -50.0 + 0.05 * i as f32).collect();
+    for name in actigen_tests::TEN {
+        let act = actigen::by_name(name, &[]).unwrap();
+        let mut y = vec![0f32; xs.len()];
+        let mut dx = vec![0f32; xs.len()];
+        act.forward(&xs, &mut y);
+        act.backward(&xs, &vec![1.0; xs.len()], &mut dx);
+        let x64: Vec<f64> = xs.iter().map(|&v| v as f64).collect();
+        let mut y64 = vec![0f64; xs.len()];
+        act.forward(&x64, &mut y64);
+        for i in 0..xs.len() {
+            let (v, d) = (
+                Activation::<f32>::value(&*act, xs[i]),
+                Activation::<f32>::derivative(&*act, xs[i]),
+            );
+            assert!(
+                actigen_tests::ulps32(y[i], v as f64) <= 1,
+                "{name} value({}) = {v} vs slice {}",
+                xs[i],
+                y[i]
+            );
+            assert!(
+                actigen_tests::close(dx[i] as f64, d as f64, 1e-6, 1e-30),
+                "{name}: derivative({}) = {d} vs slice {}",
+                xs[i],
+                dx[i]
+            );
+            // The f64 kernel rounded to f32 agrees with the f32 kernel within the f32 bound.
+            assert!(
+                actigen_tests::ulps32(y[i], y64[i]) <= 4,
+                "{name}({}): f32 {} vs f64 {}",
+                xs[i],
+                y[i],
+                y64[i]
+            );
+        }
+    }
+}
