@@ -1,1 +1,87 @@
-fn main() {}
+//! Evaluates an activation on numbers read from stdin, through the slice API.
+//!
+//! ```text
+//! echo "-1 0 1 inf nan" | cargo run --release --example eval -- swish beta=2 [--f64]
+//! ```
+//!
+//! Prints one line per input: `x y dydx` and then ∂y/∂p for each parameter (per element), in
+//! Rust's shortest round-trip formatting (`{:?}`: exponents for very small and large values). Forward, backward with dy = 1 and the per-element
+//! parameter partials are each one slice call. A bad name, parameter or number is reported on
+//! stderr with exit code 2.
+
+use actigen::{Activation, DynActivation, Float, by_name};
+use std::fmt::Display;
+use std::io::Read;
+use std::process::exit;
+
+fn fail(msg: impl Display) -> ! {
+    eprintln!("eval: {msg}");
+    eprintln!("usage: eval NAME [PARAM=VALUE ...] [--f64] < numbers");
+    exit(2)
+}
+
+fn print_rows<T: Float>(act: &(dyn DynActivation + 'static), x: &[T])
+where
+    dyn DynActivation: Activation<T>,
+{
+    let n = x.len();
+    let np = Activation::<T>::param_names(act).len();
+    let mut y = vec![T::ZERO; n];
+    let mut dydx = vec![T::ZERO; n];
+    let mut partials = vec![T::ZERO; n * np];
+    act.try_forward(x, &mut y).unwrap_or_else(|e| fail(e));
+    act.try_backward(x, &vec![T::ONE; n], &mut dydx)
+        .unwrap_or_else(|e| fail(e));
+    let isa = actigen::try_active_isa().unwrap_or_else(|e| fail(e));
+    act.try_param_partials_on(isa, x, &mut partials)
+        .unwrap_or_else(|e| fail(e));
+    let mut out = String::new();
+    for i in 0..n {
+        out.push_str(&format!("{:?} {:?} {:?}", x[i], y[i], dydx[i]));
+        for j in 0..np {
+            out.push_str(&format!(" {:?}", partials[j * n + i]));
+        }
+        out.push('\n');
+    }
+    print!("{out}");
+}
+
+fn main() {
+    let mut args = std::env::args().skip(1);
+    let name = args
+        .next()
+        .unwrap_or_else(|| fail("missing the activation name"));
+    let mut params: Vec<(String, f64)> = Vec::new();
+    let mut double = false;
+    for a in args {
+        if a == "--f64" {
+            double = true;
+            continue;
+        }
+        let Some((k, v)) = a.split_once('=') else {
+            fail(format!("expected PARAM=VALUE, found {a:?}"));
+        };
+        let v: f64 = v
+            .parse()
+            .unwrap_or_else(|_| fail(format!("{v:?} is not a number")));
+        params.push((k.to_string(), v));
+    }
+    let refs: Vec<(&str, f64)> = params.iter().map(|(k, v)| (k.as_str(), *v)).collect();
+    let act = by_name(&name, &refs).unwrap_or_else(|e| fail(e));
+
+    let mut input = String::new();
+    std::io::stdin()
+        .read_to_string(&mut input)
+        .unwrap_or_else(|e| fail(e));
+    let parse = |t: &str| -> f64 {
+        t.parse::<f64>()
+            .unwrap_or_else(|_| fail(format!("{t:?} is not a number")))
+    };
+    let xs: Vec<f64> = input.split_whitespace().map(parse).collect();
+    if double {
+        print_rows::<f64>(&*act, &xs);
+    } else {
+        let xs: Vec<f32> = xs.iter().map(|&v| v as f32).collect();
+        print_rows::<f32>(&*act, &xs);
+    }
+}

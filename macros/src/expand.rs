@@ -291,10 +291,7 @@ fn body(g: &Graph, roots: &[Id], model: &Model, exact_products: bool) -> (TokenS
     }
     let t = |id: Id| format_ident!("__t{}", id);
     let mut stmts = Vec::new();
-    for id in 0..g.nodes.len() {
-        if !live[id] {
-            continue;
-        }
+    for (id, _) in live.iter().enumerate().filter(|(_, l)| **l) {
         let span = g.spans[id];
         if let Some(&(a, u)) = fused.get(&id) {
             let (name, a, u) = (t(id), t(a), t(u));

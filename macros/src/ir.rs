@@ -249,13 +249,12 @@ impl Graph {
                     return self.neg(m);
                 }
                 // c₁·(c₂·p) = (c₁c₂)·p.
-                if let Some(c1) = self.value(a) {
-                    if let Node::Binary(Bin::Mul, p, q) = self.nodes[b] {
-                        if let Some(c2) = self.value(p) {
-                            let c = self.constant(c1 * c2);
-                            return self.binary(Bin::Mul, c, q);
-                        }
-                    }
+                if let Some(c1) = self.value(a)
+                    && let Node::Binary(Bin::Mul, p, q) = self.nodes[b]
+                    && let Some(c2) = self.value(p)
+                {
+                    let c = self.constant(c1 * c2);
+                    return self.binary(Bin::Mul, c, q);
                 }
                 // Constants first, so the rule above finds them.
                 if self.value(b).is_some() && self.value(a).is_none() {

@@ -192,18 +192,19 @@ impl<'a> Lowerer<'a> {
                 other => self.error(other, "expected a number"),
             },
             Expr::Path(p) => {
-                if p.qself.is_none() && p.path.leading_colon.is_none() {
-                    if let Some(ident) = p.path.get_ident() {
-                        let name = ident.to_string();
-                        if let Some((_, id)) = self.scope.iter().rev().find(|(n, _)| *n == name) {
-                            return *id;
-                        }
-                        if name == self.input {
-                            return self.g.input();
-                        }
-                        if let Some(i) = self.params.iter().position(|n| *n == name) {
-                            return self.g.param(i);
-                        }
+                if p.qself.is_none()
+                    && p.path.leading_colon.is_none()
+                    && let Some(ident) = p.path.get_ident()
+                {
+                    let name = ident.to_string();
+                    if let Some((_, id)) = self.scope.iter().rev().find(|(n, _)| *n == name) {
+                        return *id;
+                    }
+                    if name == self.input {
+                        return self.g.input();
+                    }
+                    if let Some(i) = self.params.iter().position(|n| *n == name) {
+                        return self.g.param(i);
                     }
                 }
                 let path = &p.path;

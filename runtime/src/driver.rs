@@ -278,9 +278,9 @@ impl<F: Formula, T: Float> Job<T> for BackwardFused<'_, F, T> {
                 i += l;
                 in_block += 1;
                 if in_block == BLOCK_VECTORS {
-                    for j in 0..np {
-                        self.sums[j] += acc[j].sum_f64();
-                        acc[j] = zero;
+                    for (sum, a) in self.sums.iter_mut().zip(&mut acc[..np]) {
+                        *sum += a.sum_f64();
+                        *a = zero;
                     }
                     in_block = 0;
                 }
@@ -304,8 +304,8 @@ impl<F: Formula, T: Float> Job<T> for BackwardFused<'_, F, T> {
                     core::ptr::copy_nonoverlapping(bx.as_ptr(), p.add(i), rest);
                 }
             }
-            for j in 0..np {
-                self.sums[j] += acc[j].sum_f64();
+            for (sum, a) in self.sums.iter_mut().zip(&acc[..np]) {
+                *sum += a.sum_f64();
             }
         }
     }

@@ -80,7 +80,7 @@ const ATANH_2: [f64; 10] = [
 /// Constants for `f32`.
 pub const TABLE_F32: Table = Table {
     ln2_hi: 0.693_145_751_953_125,
-    ln2_lo: 1.428_606_765_330_187_045e-6,
+    ln2_lo: core::f64::consts::LN_2 - 0.693_145_751_953_125,
     exp_lo: -104.0,
     exp_hi: 89.0,
     expm1_lo: -80.0,
@@ -93,8 +93,9 @@ pub const TABLE_F32: Table = Table {
 
 /// Constants for `f64`.
 pub const TABLE_F64: Table = Table {
-    ln2_hi: 6.931_471_803_691_238_164_90e-1,
-    ln2_lo: 1.908_214_929_270_587_700_02e-10,
+    // fdlibm's split: ln2_hi has 32 significant bits, ln2_lo carries the rest.
+    ln2_hi: f64::from_bits(0x3fe6_2e42_fee0_0000),
+    ln2_lo: f64::from_bits(0x3dea_39ef_3579_3c76),
     exp_lo: -746.0,
     exp_hi: 710.0,
     expm1_lo: -700.0,
@@ -298,4 +299,47 @@ pub fn powi<V: Vector>(x: V, n: i32) -> V {
         }
     }
     if n < 0 { x.splat(1.0) / acc } else { acc }
+}
+
+/// The vector math functions as one-function activations, to evaluate them over slices on any
+/// ISA (`Exp.try_forward_on(isa, &x, &mut y)`); the tests and the `accuracy` example measure
+/// the math through them. The forward kernel of each is exactly the function above, unguarded.
+pub mod elementwise {
+    use crate::activation;
+
+    /// eˣ
+    #[activation]
+    pub fn exp(x: f32) -> f32 {
+        x.exp()
+    }
+    /// eˣ − 1
+    #[activation]
+    pub fn exp_m1(x: f32) -> f32 {
+        x.exp_m1()
+    }
+    /// ln x
+    #[activation]
+    pub fn ln(x: f32) -> f32 {
+        x.ln()
+    }
+    /// ln(1 + x)
+    #[activation]
+    pub fn ln_1p(x: f32) -> f32 {
+        x.ln_1p()
+    }
+    /// tanh x
+    #[activation]
+    pub fn tanh(x: f32) -> f32 {
+        x.tanh()
+    }
+    /// σ(x)
+    #[activation]
+    pub fn sigmoid(x: f32) -> f32 {
+        sigmoid(x)
+    }
+    /// softplus(x)
+    #[activation]
+    pub fn softplus(x: f32) -> f32 {
+        softplus(x)
+    }
 }
