@@ -246,16 +246,49 @@ fn emit(model: &Model, g: &Graph, root: Id, dx: Id, dps: &[Id]) -> TokenStream {
     }
 }
 
-/// Products `a · σ(u)` to compute with `mul_sigmoid`, as node → (a, u).
-fn sigmoid_products(g: &Graph) -> HashMap<Id, (Id, Id)> {
+/// A product emitted as one runtime call instead of its IR operands.
+#[derive(Clone, Copy)]
+enum Fused {
+    /// σ(a)·σ(−a) → `sigmoid_product(a)`: one exponential, no cancellation.
+    SigmoidProduct(Id),
+    /// a·σ(u) → `mul_sigmoid(a, u)`: rounded once, exact where σ(u) alone is subnormal.
+    MulSigmoid(Id, Id),
+}
+
+impl Fused {
+    fn operands(self) -> Vec<Id> {
+        match self {
+            Fused::SigmoidProduct(a) => vec![a],
+            Fused::MulSigmoid(a, u) => vec![a, u],
+        }
+    }
+}
+
+/// The products of `g` to fuse; `a·σ(u)` only with `exact_products`.
+fn fused_products(g: &Graph, exact_products: bool) -> HashMap<Id, Fused> {
+    let sigmoid_arg = |id: Id| match g.nodes[id] {
+        Node::Unary(Un::Sigmoid, u) => Some(u),
+        _ => None,
+    };
     let mut fused = HashMap::new();
     for (id, node) in g.nodes.iter().enumerate() {
-        if let Node::Binary(Bin::Mul, a, b) = *node {
-            if let Node::Unary(Un::Sigmoid, u) = g.nodes[b] {
-                fused.insert(id, (a, u));
-            } else if let Node::Unary(Un::Sigmoid, u) = g.nodes[a] {
-                fused.insert(id, (b, u));
+        let Node::Binary(Bin::Mul, a, b) = *node else {
+            continue;
+        };
+        match (sigmoid_arg(a), sigmoid_arg(b)) {
+            (Some(p), Some(q)) if g.nodes[q] == Node::Unary(Un::Neg, p) => {
+                fused.insert(id, Fused::SigmoidProduct(p));
             }
+            (Some(p), Some(q)) if g.nodes[p] == Node::Unary(Un::Neg, q) => {
+                fused.insert(id, Fused::SigmoidProduct(q));
+            }
+            (_, Some(u)) if exact_products => {
+                fused.insert(id, Fused::MulSigmoid(a, u));
+            }
+            (Some(u), _) if exact_products => {
+                fused.insert(id, Fused::MulSigmoid(b, u));
+            }
+            _ => {}
         }
     }
     fused
@@ -263,16 +296,13 @@ fn sigmoid_products(g: &Graph) -> HashMap<Id, (Id, Id)> {
 
 /// Straight-line code computing `roots` into `__r0, __r1, …`, and its guard flags.
 ///
-/// With `exact_products`, `a · σ(u)` is emitted as one rounded `mul_sigmoid` (forward kernels,
-/// which must be accurate in ULPs down to subnormal results); gradients, checked to a relative
-/// and absolute tolerance, keep the cheaper product.
+/// σ(a)·σ(−a) (the derivative of σ, and of tanh) is always emitted as `sigmoid_product`. With
+/// `exact_products`, `a · σ(u)` is emitted as one rounded `mul_sigmoid` (forward kernels, which
+/// must be accurate in ULPs down to subnormal results); gradients, checked to a relative and
+/// absolute tolerance, keep the cheaper product.
 fn body(g: &Graph, roots: &[Id], model: &Model, exact_products: bool) -> (TokenStream, Flags) {
     let rt = rt();
-    let fused = if exact_products {
-        sigmoid_products(g)
-    } else {
-        HashMap::new()
-    };
+    let fused = fused_products(g, exact_products);
     // Liveness over the operands each node is emitted with.
     let mut live = vec![false; g.nodes.len()];
     for &r in roots {
@@ -281,7 +311,7 @@ fn body(g: &Graph, roots: &[Id], model: &Model, exact_products: bool) -> (TokenS
     for id in (0..g.nodes.len()).rev() {
         if live[id] {
             let ops = match fused.get(&id) {
-                Some(&(a, u)) => vec![a, u],
+                Some(f) => f.operands(),
                 None => crate::ir::children(g.nodes[id]),
             };
             for c in ops {
@@ -293,10 +323,18 @@ fn body(g: &Graph, roots: &[Id], model: &Model, exact_products: bool) -> (TokenS
     let mut stmts = Vec::new();
     for (id, _) in live.iter().enumerate().filter(|(_, l)| **l) {
         let span = g.spans[id];
-        if let Some(&(a, u)) = fused.get(&id) {
-            let (name, a, u) = (t(id), t(a), t(u));
-            stmts.push(quote!(let #name = #rt::math::mul_sigmoid(#a, #u);));
-            continue;
+        match fused.get(&id) {
+            Some(&Fused::SigmoidProduct(a)) => {
+                let (name, a) = (t(id), t(a));
+                stmts.push(quote!(let #name = #rt::math::sigmoid_product(#a);));
+                continue;
+            }
+            Some(&Fused::MulSigmoid(a, u)) => {
+                let (name, a, u) = (t(id), t(a), t(u));
+                stmts.push(quote!(let #name = #rt::math::mul_sigmoid(#a, #u);));
+                continue;
+            }
+            None => {}
         }
         let value = match g.nodes[id] {
             Node::Const(b) => {

@@ -84,7 +84,8 @@ fn finite_stand_in<V: Vector>(x: V) -> V {
 pub fn forward<F: Formula, V: Vector>(f: &F, x: V) -> V {
     let g = F::GUARDS.forward;
     let mut r = f.forward_raw(x);
-    if g.inf {
+    // NaN results are rare: test for them first (two instructions), look closer only then.
+    if g.inf && r.is_nan().any() {
         let bad = r.is_nan() & inf_lanes(x);
         if bad.any() {
             r = V::select(bad, f.forward_raw(finite_stand_in(x)), r);
@@ -101,7 +102,7 @@ pub fn forward<F: Formula, V: Vector>(f: &F, x: V) -> V {
 pub fn derivative<F: Formula, V: Vector>(f: &F, x: V) -> V {
     let g = F::GUARDS.derivative;
     let mut r = f.derivative_raw(x);
-    if g.inf {
+    if g.inf && r.is_nan().any() {
         let bad = r.is_nan() & inf_lanes(x);
         if bad.any() {
             r = V::select(bad, f.derivative_raw(finite_stand_in(x)), r);
@@ -120,12 +121,12 @@ pub fn grads<F: Formula, V: Vector>(f: &F, x: V) -> Grads<V> {
     let n = 1 + F::PARAM_NAMES.len();
     let mut r = f.grads_raw(x);
     if g.inf {
-        let inf = inf_lanes(x);
         let mut nan = r[0].is_nan();
         for v in &r[1..n] {
             nan = nan | v.is_nan();
         }
-        if (nan & inf).any() {
+        let inf = inf_lanes(x);
+        if nan.any() && (nan & inf).any() {
             let again = f.grads_raw(finite_stand_in(x));
             for i in 0..n {
                 r[i] = V::select(r[i].is_nan() & inf, again[i], r[i]);

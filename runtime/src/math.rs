@@ -20,7 +20,7 @@
 //! NaN in gives NaN out for every function; ±inf give the mathematical limits. The measured
 //! error bounds are in README.md (reproduced by the `accuracy` example and the tests).
 
-use crate::simd::{Element, Vector};
+use crate::simd::{Element, Mask, Vector};
 
 /// Per-precision constants of the vector math.
 #[derive(Debug)]
@@ -45,6 +45,8 @@ pub struct Table {
     pub subnormal_shift: f64,
     /// A power of two below which every scaled result is zero (within `ldexp`'s contract).
     pub ldexp_min: f64,
+    /// Below this, e^(−x) is too large for the fast sigmoid form (σ(x) nears subnormal).
+    pub sigmoid_tail: f64,
 }
 
 const INV_FACT: [f64; 14] = [
@@ -84,11 +86,20 @@ pub const TABLE_F32: Table = Table {
     exp_lo: -104.0,
     exp_hi: 89.0,
     expm1_lo: -80.0,
-    expm1_poly: split_at_2(&INV_FACT, 8),
+    // Near-minimax (Lawson-weighted least squares, relative error 1.3e−8 on |r| ≤ ln2/2):
+    // one term fewer than Taylor for the same accuracy.
+    expm1_poly: &[
+        0.499_999_981_550_522_88,
+        0.166_665_436_686_747_25,
+        0.041_667_199_683_098_362,
+        0.008_366_514_082_286_778_6,
+        0.001_388_252_022_595_431_6,
+    ],
     ln_poly: split_prefix(&ATANH_2, 4),
     min_normal: f32::MIN_POSITIVE as f64,
     subnormal_shift: 24.0,
     ldexp_min: -250.0,
+    sigmoid_tail: -80.0,
 };
 
 /// Constants for `f64`.
@@ -104,6 +115,7 @@ pub const TABLE_F64: Table = Table {
     min_normal: f64::MIN_POSITIVE,
     subnormal_shift: 54.0,
     ldexp_min: -2000.0,
+    sigmoid_tail: -700.0,
 };
 
 const fn split_at_2(c: &'static [f64], end: usize) -> &'static [f64] {
@@ -221,12 +233,43 @@ pub fn ln_1p<V: Vector>(x: V) -> V {
 }
 
 /// The logistic function 1/(1 + e⁻ˣ).
+///
+/// `1/(1 + e⁻ˣ)` is accurate wherever e⁻ˣ is finite; below `sigmoid_tail` (where σ nears the
+/// subnormal range and e⁻ˣ overflows) those lanes take `eˣ/(1 + eˣ)` instead. The tail is a
+/// per-lane select, so every path gives each lane the same result.
 #[inline(always)]
 pub fn sigmoid<V: Vector>(x: V) -> V {
+    let t = table::<V>();
     let one = x.splat(1.0);
-    let e = exp(-x.abs());
-    let num = V::select(x.lt(x.splat(0.0)), e, one);
-    num / (one + e)
+    let fast = one / (one + exp(-x));
+    let tail = x.lt(x.splat(t.sigmoid_tail));
+    if tail.any() {
+        let e = exp(x);
+        V::select(tail, e / (one + e), fast)
+    } else {
+        fast
+    }
+}
+
+/// σ(x)·σ(−x) = σ′(x) = e·r² with e = e⁻ˣ, r = 1/(1 + e): one exponential, no cancellation
+/// (the textbook σ(1 − σ) loses all digits of 1 − σ as σ → 1). `r` is the same expression as
+/// the fast `sigmoid(x)`, so a kernel needing both (swish′) computes it once. Below
+/// `sigmoid_tail`, where e⁻ˣ overflows, those lanes use eˣ/(1 + eˣ)².
+#[inline(always)]
+pub fn sigmoid_product<V: Vector>(x: V) -> V {
+    let t = table::<V>();
+    let one = x.splat(1.0);
+    let e = exp(-x);
+    let r = one / (one + e);
+    let fast = e * r * r;
+    let tail = x.lt(x.splat(t.sigmoid_tail));
+    if tail.any() {
+        let e = exp(x);
+        let d = one + e;
+        V::select(tail, e / (d * d), fast)
+    } else {
+        fast
+    }
 }
 
 /// `a · σ(u)` rounded once at the end: for u < 0 the product is formed from the mantissa of
@@ -235,6 +278,20 @@ pub fn sigmoid<V: Vector>(x: V) -> V {
 /// forward kernels.
 #[inline(always)]
 pub fn mul_sigmoid<V: Vector>(a: V, u: V) -> V {
+    let t = table::<V>();
+    let one = a.splat(1.0);
+    let fast = a / (one + exp(-u));
+    let tail = u.lt(u.splat(t.sigmoid_tail));
+    if tail.any() {
+        V::select(tail, mul_sigmoid_tail(a, u), fast)
+    } else {
+        fast
+    }
+}
+
+/// `a · σ(u)` for u < 0, scaled at the end (see `mul_sigmoid`).
+#[inline(always)]
+fn mul_sigmoid_tail<V: Vector>(a: V, u: V) -> V {
     let t = table::<V>();
     let one = a.splat(1.0);
     // Below 2·exp_lo the true product underflows for every finite `a`.
@@ -257,18 +314,37 @@ pub fn mul_sigmoid<V: Vector>(a: V, u: V) -> V {
 }
 
 /// softplus(x) = ln(1 + eˣ), without overflow.
+///
+/// `e = e^(−|x|) ∈ [0, 1]`, so ln(1 + e) needs no general reduction: for e ≤ √2 − 1 it is
+/// `ln1p_reduced(e)` directly, above it `ln 2 + ln1p_reduced((e − 1)/2)` (both exact splits).
 #[inline(always)]
 pub fn softplus<V: Vector>(x: V) -> V {
+    let t = table::<V>();
     let zero = x.splat(0.0);
-    zero.max(x) + ln_1p(exp(-x.abs()))
+    let one = x.splat(1.0);
+    let e = exp(-x.abs());
+    let big = e.gt(x.splat(core::f64::consts::SQRT_2 - 1.0));
+    let f = V::select(big, (e - one) * x.splat(0.5), e);
+    let k = V::select(big, one, zero);
+    let l = k.mul_add(x.splat(t.ln2_lo), ln1p_reduced(f));
+    let l = k.mul_add(x.splat(t.ln2_hi), l);
+    zero.max(x) + l
 }
 
 /// Hyperbolic tangent.
+///
+/// With `t = e^z − 1 = 2(h·q + h − ½)`, `z = −2|x| = n·ln2 + r`, `h = 2ⁿ⁻¹`, `q = eʳ − 1`:
+/// tanh|x| = −t/(t + 2) = (½ − h − h·q)/(h·q + h + ½), one rounding in each of the two terms.
 #[inline(always)]
 pub fn tanh<V: Vector>(x: V) -> V {
-    let t = exp_m1(x.abs() * x.splat(-2.0));
-    let r = -t / (t + x.splat(2.0));
-    r.copysign(x)
+    let t = table::<V>();
+    let half = x.splat(0.5);
+    let z = x.splat(t.expm1_lo).max(x.abs() * x.splat(-2.0));
+    let (n, q) = exp_reduce(z);
+    let h = (n - x.splat(1.0)).pow2i();
+    let num = (-h).mul_add(q, half - h);
+    let den = h.mul_add(q, h + half);
+    (num / den).copysign(x)
 }
 
 /// Maximum with Rust's `f32::max` semantics: a NaN operand is ignored.

@@ -568,7 +568,7 @@ macro_rules! avx512_vector {
         sqrt = $sqrt:ident, roundscale = $roundscale:ident, cmp = $cmp:ident,
         blend = $blend:ident, scalef = $scalef:ident, getexp = $getexp:ident,
         getmant = $getmant:ident, cast_si = $cast_si:ident, cast_from_si = $cast_from_si:ident,
-        set1_int = $set1_int:ident, sign_bits = $sign_bits:expr
+        set1_int = $set1_int:ident, sign_bits = $sign_bits:expr, ternlog = $ternlog:ident
     ) => {
         impl Vector for $ty {
             type Elem = $elem;
@@ -626,13 +626,11 @@ macro_rules! avx512_vector {
             }
             #[inline(always)]
             fn copysign(self, sign: Self) -> Self {
+                // One vpternlog: bitwise `mask ? sign : self` (truth table 0xCA).
                 // SAFETY: `self` proves AVX-512F.
                 unsafe {
                     let s = $set1_int($sign_bits);
-                    let v = _mm512_or_si512(
-                        _mm512_andnot_si512(s, $cast_si(self.0)),
-                        _mm512_and_si512(s, $cast_si(sign.0)),
-                    );
+                    let v = $ternlog::<0xCA>(s, $cast_si(sign.0), $cast_si(self.0));
                     $ty($cast_from_si(v))
                 }
             }
@@ -750,7 +748,8 @@ avx512_vector!(
     cast_si = _mm512_castps_si512,
     cast_from_si = _mm512_castsi512_ps,
     set1_int = _mm512_set1_epi32,
-    sign_bits = i32::MIN
+    sign_bits = i32::MIN,
+    ternlog = _mm512_ternarylogic_epi32
 );
 avx512_vector!(
     Avx512F64,
@@ -775,5 +774,6 @@ avx512_vector!(
     cast_si = _mm512_castpd_si512,
     cast_from_si = _mm512_castsi512_pd,
     set1_int = _mm512_set1_epi64,
-    sign_bits = i64::MIN
+    sign_bits = i64::MIN,
+    ternlog = _mm512_ternarylogic_epi64
 );
