@@ -65,17 +65,24 @@ fn rule(g: &mut Graph, y: Id, var: Var, memo: &mut HashMap<Id, Id>) -> Id {
             let num = g.sub(da, ydb);
             g.div(num, b)
         }
-        // d max(a, b) = if a > b { da } else { db }
+        // d max(a, b) = if a > b { da } else if b > a { db } else { min(da, db) }
+        // (at a tie, the left-hand derivative: relu′(0) = 0, as everywhere in actigen)
         Node::Binary(Bin::Max, a, b) => {
             let (da, db) = (d(g, a, var, memo), d(g, b, var, memo));
-            let m = g.cmp(Cmp::Gt, a, b);
-            g.select(m, da, db)
+            let tie = g.binary(Bin::Min, da, db);
+            let b_wins = g.cmp(Cmp::Gt, b, a);
+            let inner = g.select(b_wins, db, tie);
+            let a_wins = g.cmp(Cmp::Gt, a, b);
+            g.select(a_wins, da, inner)
         }
-        // d min(a, b) = if a < b { da } else { db }
+        // d min(a, b) = if a < b { da } else if b < a { db } else { max(da, db) }
         Node::Binary(Bin::Min, a, b) => {
             let (da, db) = (d(g, a, var, memo), d(g, b, var, memo));
-            let m = g.cmp(Cmp::Lt, a, b);
-            g.select(m, da, db)
+            let tie = g.binary(Bin::Max, da, db);
+            let b_wins = g.cmp(Cmp::Lt, b, a);
+            let inner = g.select(b_wins, db, tie);
+            let a_wins = g.cmp(Cmp::Lt, a, b);
+            g.select(a_wins, da, inner)
         }
         // d eᵃ = y·da
         Node::Unary(Un::Exp, a) => {
@@ -209,5 +216,7 @@ mod tests {
               X, "if x > 0.0 { 1.0 } else { a }");
         check(|g, x, _| { let z = g.constant(0.0); g.binary(Bin::Max, x, z) },
               X, "if x > 0.0 { 1.0 } else { 0.0 }");
+        check(|g, x, _| { let z = g.constant(0.0); g.binary(Bin::Min, x, z) },
+              X, "if x < 0.0 { 1.0 } else { if 0.0 < x { 0.0 } else { 1.0 } }");
     }
 }

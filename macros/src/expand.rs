@@ -1,6 +1,6 @@
 //! Expansion: the pipeline in one place, and the code it emits.
 //!
-//! `parse → lower → check → differentiate → guards → emit`. On any error the original function
+//! `parse → lower → check → rewrite → differentiate → guards → emit`. On any error the original function
 //! is still emitted (with the `#[default]` attributes removed) next to the `compile_error!`s, so
 //! the IDE keeps working and the user sees only the mistakes.
 
@@ -11,6 +11,7 @@ use crate::lower::Lowerer;
 use crate::parse::{Model, parse, parse_args};
 use crate::paths::rt;
 use crate::print::{Names, print};
+use crate::rewrite::rewrite;
 use proc_macro2::{Literal, TokenStream};
 use quote::{format_ident, quote, quote_spanned};
 use std::collections::HashMap;
@@ -57,11 +58,12 @@ pub fn activation(attr: TokenStream, item: TokenStream) -> TokenStream {
         return quote!(#err #original);
     }
 
+    let (root, rewrites) = rewrite(&mut g, root);
     let dx = diff(&mut g, root, Var::Input);
     let dps: Vec<Id> = (0..params.len())
         .map(|i| diff(&mut g, root, Var::Param(i)))
         .collect();
-    emit(&model, &g, root, dx, &dps)
+    emit(&model, &g, root, dx, &dps, &rewrites)
 }
 
 /// The user's function, unchanged but for the `#[default]` attributes, with the runtime's free
@@ -87,7 +89,14 @@ fn original_fn(func: &ItemFn) -> TokenStream {
     }
 }
 
-fn emit(model: &Model, g: &Graph, root: Id, dx: Id, dps: &[Id]) -> TokenStream {
+fn emit(
+    model: &Model,
+    g: &Graph,
+    root: Id,
+    dx: Id,
+    dps: &[Id],
+    rewrites: &[&'static str],
+) -> TokenStream {
     let rt = rt();
     let name = &model.struct_name;
     let fn_name = &model.func.sig.ident;
@@ -123,6 +132,12 @@ fn emit(model: &Model, g: &Graph, root: Id, dx: Id, dps: &[Id]) -> TokenStream {
     );
     for (p, d) in param_names.iter().zip(&derivs[1..]) {
         doc.push_str(&format!("- ∂f/∂{p} = `{d}`\n"));
+    }
+    if !rewrites.is_empty() {
+        doc.push_str("\nRewritten for numerical stability:\n");
+        for r in rewrites {
+            doc.push_str(&format!("- `{}`\n", crate::rewrite::describe(r)));
+        }
     }
     let field_docs: Vec<String> = model
         .params

@@ -160,6 +160,13 @@ impl Graph {
                 return self.constant(r);
             }
         }
+        // tanh is odd (and so is our kernel, by construction): tanh(−u) = −tanh(u).
+        if op == Un::Tanh
+            && let Node::Unary(Un::Neg, u) = self.nodes[a]
+        {
+            let t = self.unary(Un::Tanh, u);
+            return self.neg(t);
+        }
         if op == Un::Neg {
             if let Node::Unary(Un::Neg, inner) = self.nodes[a] {
                 return inner;

@@ -2,8 +2,8 @@
 //!
 //! Use it through the `actigen` crate, which re-exports it and provides the runtime the
 //! generated code calls. Pipeline (one module each): [`parse`](crate::parse) the function,
-//! [`lower`](crate::lower) its body to an arena [`ir`](crate::ir), [`diff`](crate::diff)erentiate
-//! symbolically, decide the kernels' [`guards`](crate::guards), and [`expand`](crate::expand)
+//! [`lower`](crate::lower) its body to an arena [`ir`](crate::ir), apply the stability
+//! [`rewrite`](crate::rewrite)s, [`diff`](crate::diff)erentiate symbolically, decide the kernels' [`guards`](crate::guards), and [`expand`](crate::expand)
 //! into the original function, a parameter struct and SIMD-generic kernel bodies.
 
 mod diff;
@@ -14,6 +14,7 @@ mod lower;
 mod parse;
 mod paths;
 mod print;
+mod rewrite;
 
 use proc_macro::TokenStream;
 

@@ -89,10 +89,10 @@ pub const TABLE_F32: Table = Table {
     // Near-minimax (Lawson-weighted least squares, relative error 1.3e−8 on |r| ≤ ln2/2):
     // one term fewer than Taylor for the same accuracy.
     expm1_poly: &[
-        0.499_999_981_550_522_88,
+        0.499_999_981_550_522_9,
         0.166_665_436_686_747_25,
         0.041_667_199_683_098_362,
-        0.008_366_514_082_286_778_6,
+        0.008_366_514_082_286_778,
         0.001_388_252_022_595_431_6,
     ],
     ln_poly: split_prefix(&ATANH_2, 4),

@@ -285,3 +285,75 @@ pub fn math_inputs(n: usize, seed: u64) -> Vec<f32> {
     ]);
     v
 }
+
+/// Gradient tolerance: relative.
+pub const GRAD_REL: f64 = 1e-5;
+/// Gradient tolerance: absolute (2⁻²³).
+pub const GRAD_ABS: f64 = 1.0 / 8_388_608.0;
+
+/// What [`check_against_reference`] measured.
+pub struct Report {
+    /// Largest forward error, f32 ULP.
+    pub forward_ulp: u64,
+    /// Largest gradient error as a fraction of the tolerance.
+    pub gradient_fraction: f64,
+    /// One line per value out of bounds.
+    pub failures: Vec<String>,
+}
+
+/// `act` on [`battery_f32`] through the slice API on `isa`, against [`reference`]`(name)`:
+/// forward within 4 ULP, gradients (∂f/∂x and every ∂f/∂p) within [`GRAD_REL`] or [`GRAD_ABS`].
+pub fn check_against_reference(
+    name: &str,
+    act: &(dyn actigen::DynActivation + 'static),
+    isa: actigen::Isa,
+) -> Report {
+    use actigen::Activation;
+    let x = battery_f32();
+    let n = x.len();
+    let params: Vec<f64> = Activation::<f32>::params(act)
+        .iter()
+        .map(|&p| p as f64)
+        .collect();
+    let np = params.len();
+    let reference = reference(name);
+    let mut y = vec![0f32; n];
+    let mut dx = vec![0f32; n];
+    let mut dp = vec![0f32; n * np];
+    act.try_forward_on(isa, &x, &mut y).unwrap();
+    act.try_backward_on(isa, &x, &vec![1.0; n], &mut dx)
+        .unwrap();
+    act.try_param_partials_on(isa, &x, &mut dp).unwrap();
+    let mut r = Report {
+        forward_ulp: 0,
+        gradient_fraction: 0.0,
+        failures: Vec::new(),
+    };
+    for i in 0..n {
+        let (f, d, ps) = reference(x[i] as f64, &params);
+        let u = ulps32(y[i], f);
+        r.forward_ulp = r.forward_ulp.max(u);
+        if u > 4 {
+            r.failures.push(format!(
+                "{isa} {name} f({:e}) = {:e}, want {f:e} ({u} ulp)",
+                x[i], y[i]
+            ));
+        }
+        let mut grads = vec![(dx[i] as f64, d, "x".to_string())];
+        for (j, p) in ps.iter().enumerate() {
+            grads.push((dp[j * n + i] as f64, *p, format!("p{j}")));
+        }
+        for (got, want, what) in grads {
+            if !close(got, want, GRAD_REL, GRAD_ABS) {
+                r.failures.push(format!(
+                    "{isa} {name} ∂f/∂{what}({:e}) = {got:e}, want {want:e}",
+                    x[i]
+                ));
+            } else if want.is_finite() {
+                let allowed = GRAD_ABS.max(GRAD_REL * want.abs());
+                r.gradient_fraction = r.gradient_fraction.max((got - want).abs() / allowed);
+            }
+        }
+    }
+    r
+}

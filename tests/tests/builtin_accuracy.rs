@@ -4,76 +4,24 @@
 //! 2⁻²³ absolute. Also: the contracts of the MXNet guide's kinks and limits.
 
 use actigen::{Activation, Isa, by_name};
-use actigen_tests::{TEN, battery_f32, close, reference, ulps32};
-
-const GRAD_REL: f64 = 1e-5;
-const GRAD_ABS: f64 = 1.0 / 8_388_608.0; // 2^-23
-
-fn isas() -> Vec<Isa> {
-    Isa::ALL
-        .into_iter()
-        .filter(|isa| {
-            let ok = isa.is_supported();
-            if !ok {
-                eprintln!("skipping the {isa} path: this CPU does not support it");
-            }
-            ok
-        })
-        .collect()
-}
+use actigen_tests::{TEN, check_against_reference};
 
 #[test]
 fn ten_activations_match_f64_references_on_every_isa() {
-    let x = battery_f32();
-    let n = x.len();
     let mut failures = Vec::new();
-    for isa in isas() {
+    for isa in Isa::ALL {
+        if !isa.is_supported() {
+            eprintln!("skipping the {isa} path: this CPU does not support it");
+            continue;
+        }
         for name in TEN {
             let act = by_name(name, &[]).unwrap();
-            let params: Vec<f64> = Activation::<f32>::params(&*act)
-                .iter()
-                .map(|&p| p as f64)
-                .collect();
-            let np = params.len();
-            let reference = reference(name);
-            let mut y = vec![0f32; n];
-            let mut dx = vec![0f32; n];
-            let mut dp = vec![0f32; n * np];
-            act.try_forward_on(isa, &x, &mut y).unwrap();
-            act.try_backward_on(isa, &x, &vec![1.0; n], &mut dx)
-                .unwrap();
-            act.try_param_partials_on(isa, &x, &mut dp).unwrap();
-            let (mut worst_f, mut worst_g) = (0u64, 0f64);
-            for i in 0..n {
-                let (f, d, ps) = reference(x[i] as f64, &params);
-                let u = ulps32(y[i], f);
-                worst_f = worst_f.max(u);
-                if u > 4 {
-                    failures.push(format!(
-                        "{isa} {name} f({:e}) = {:e}, want {:e} ({u} ulp)",
-                        x[i], y[i], f
-                    ));
-                }
-                let mut grads = vec![(dx[i] as f64, d, "x".to_string())];
-                for (j, p) in ps.iter().enumerate() {
-                    grads.push((dp[j * n + i] as f64, *p, format!("p{j}")));
-                }
-                for (got, want, what) in grads {
-                    if !close(got, want, GRAD_REL, GRAD_ABS) {
-                        failures.push(format!(
-                            "{isa} {name} ∂f/∂{what}({:e}) = {got:e}, want {want:e}",
-                            x[i]
-                        ));
-                    } else if want.is_finite() {
-                        // Error as a fraction of the allowed error.
-                        let allowed = GRAD_ABS.max(GRAD_REL * want.abs());
-                        worst_g = worst_g.max((got - want).abs() / allowed);
-                    }
-                }
-            }
+            let r = check_against_reference(name, &*act, isa);
             eprintln!(
-                "{isa:6} {name:8} forward max {worst_f} ulp; gradients max error {worst_g:.3} of the tolerance"
+                "{isa:6} {name:8} forward max {} ulp; gradients max error {:.3} of the tolerance",
+                r.forward_ulp, r.gradient_fraction
             );
+            failures.extend(r.failures);
         }
     }
     assert!(

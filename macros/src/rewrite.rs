@@ -1,0 +1,311 @@
+//! Stability rewrites: textbook forms that overflow or cancel become the stable primitives,
+//! before differentiation (so derivatives are built from the stable primitives too).
+//!
+//! | rule | from | to | why |
+//! |---|---|---|---|
+//! | `softplus` | ln(1 + exp(u)), ln_1p(exp(u)) | softplus(u) | exp overflows above 88.7 |
+//! | `log_sigmoid` | ln(sigmoid(u)) | −softplus(−u) | σ underflows to 0 below −88 (ln 0 = −inf) |
+//! | `sigmoid` | 1/(1 + exp(−u)) | sigmoid(u) | exp overflows below −88.7; quotient-rule gradient inf/inf |
+//! | `sigmoid_mul` | a/(1 + exp(−u)) | a·sigmoid(u) | as above (swish written x/(1 + e⁻ˣ)) |
+//! | `sigmoid_ratio` | exp(u)/(1 + exp(u)) | sigmoid(u) | inf/inf above 88.7 |
+//! | `sigmoid_complement` | 1 − sigmoid(u) | sigmoid(−u) | cancellation as σ → 1 |
+//! | `tanh_exp` | (exp(u) − exp(−u))/(exp(u) + exp(−u)) | tanh(u) | inf/inf for \|u\| > 88.7 |
+//! | `tanh_exp2` | (exp(2u) − 1)/(exp(2u) + 1) | tanh(u) | inf/inf for u > 44; cancellation near 0 |
+//! | `exp_m1` | exp(u) − 1 | exp_m1(u) | cancellation near 0 (ELU: 19% off at −1e−7) |
+//! | `exp_m1_neg` | 1 − exp(u) | −exp_m1(u) | as above |
+//! | `exp_m1_scaled` | c·exp(u) − c | c·exp_m1(u) | as above (SELU written λ(αeˣ − α)) |
+//! | `ln_1p` | ln(1 + u) | ln_1p(u) | cancellation near 0 |
+//!
+//! `1 + e` matches either operand order. Every rule strictly reduces the expression, so the
+//! pass terminates.
+
+use crate::ir::{Bin, Graph, Id, Node, Un, children};
+
+/// The rules, for docs and tests: (name, from, to).
+pub const RULES: &[(&str, &str, &str)] = &[
+    ("softplus", "ln(1 + exp(u)), ln_1p(exp(u))", "softplus(u)"),
+    ("log_sigmoid", "ln(sigmoid(u))", "-softplus(-u)"),
+    ("sigmoid", "1/(1 + exp(-u))", "sigmoid(u)"),
+    ("sigmoid_mul", "a/(1 + exp(-u))", "a * sigmoid(u)"),
+    ("sigmoid_ratio", "exp(u)/(1 + exp(u))", "sigmoid(u)"),
+    ("sigmoid_complement", "1 - sigmoid(u)", "sigmoid(-u)"),
+    (
+        "tanh_exp",
+        "(exp(u) - exp(-u))/(exp(u) + exp(-u))",
+        "tanh(u)",
+    ),
+    ("tanh_exp2", "(exp(2u) - 1)/(exp(2u) + 1)", "tanh(u)"),
+    ("exp_m1", "exp(u) - 1", "exp_m1(u)"),
+    ("exp_m1_neg", "1 - exp(u)", "-exp_m1(u)"),
+    ("exp_m1_scaled", "c * exp(u) - c", "c * exp_m1(u)"),
+    ("ln_1p", "ln(1 + u)", "ln_1p(u)"),
+];
+
+/// `from → to` of a rule, for the generated docs.
+pub fn describe(name: &str) -> String {
+    RULES.iter().find(|r| r.0 == name).map_or_else(
+        || name.to_string(),
+        |(_, from, to)| format!("{from} → {to}"),
+    )
+}
+
+/// Rebuilds the expression under `root` with the rules applied bottom-up; returns the new root
+/// and the names of the rules that fired.
+pub fn rewrite(g: &mut Graph, root: Id) -> (Id, Vec<&'static str>) {
+    let mut fired = Vec::new();
+    let live = g.reachable(&[root]);
+    let mut map: Vec<Id> = (0..g.nodes.len()).collect();
+    for id in 0..live.len() {
+        if !live[id] {
+            continue;
+        }
+        g.span = g.spans[id];
+        let node = remap(g.nodes[id], &map);
+        let mut new = rebuild(g, node);
+        while let Some((next, rule)) = apply(g, new) {
+            new = next;
+            if !fired.contains(&rule) {
+                fired.push(rule);
+            }
+        }
+        map[id] = new;
+    }
+    (map[root], fired)
+}
+
+fn remap(n: Node, map: &[Id]) -> Node {
+    match n {
+        Node::Unary(op, a) => Node::Unary(op, map[a]),
+        Node::Binary(op, a, b) => Node::Binary(op, map[a], map[b]),
+        Node::Powi(a, k) => Node::Powi(map[a], k),
+        Node::Cmp(op, a, b) => Node::Cmp(op, map[a], map[b]),
+        Node::And(a, b) => Node::And(map[a], map[b]),
+        Node::Or(a, b) => Node::Or(map[a], map[b]),
+        Node::Not(a) => Node::Not(map[a]),
+        Node::Select(m, a, b) => Node::Select(map[m], map[a], map[b]),
+        leaf => {
+            debug_assert!(children(leaf).is_empty());
+            leaf
+        }
+    }
+}
+
+/// Builds `node` through the simplifying constructors.
+fn rebuild(g: &mut Graph, node: Node) -> Id {
+    match node {
+        Node::Const(b) => g.constant(f64::from_bits(b)),
+        Node::Input => g.input(),
+        Node::Param(i) => g.param(i),
+        Node::Named(i) => {
+            let name = g.named[i].clone();
+            g.named(name)
+        }
+        Node::Unary(op, a) => g.unary(op, a),
+        Node::Binary(op, a, b) => g.binary(op, a, b),
+        Node::Powi(a, k) => g.powi(a, k),
+        Node::Cmp(op, a, b) => g.cmp(op, a, b),
+        Node::And(a, b) => g.and(a, b),
+        Node::Or(a, b) => g.or(a, b),
+        Node::Not(a) => g.not(a),
+        Node::Select(m, a, b) => g.select(m, a, b),
+    }
+}
+
+/// `e` if `id` is `1 + e` (either order).
+fn one_plus(g: &Graph, id: Id) -> Option<Id> {
+    match g.nodes[id] {
+        Node::Binary(Bin::Add, a, b) if g.value(a) == Some(1.0) => Some(b),
+        Node::Binary(Bin::Add, a, b) if g.value(b) == Some(1.0) => Some(a),
+        _ => None,
+    }
+}
+
+/// `u` if `id` is `exp(u)`.
+fn exp_of(g: &Graph, id: Id) -> Option<Id> {
+    match g.nodes[id] {
+        Node::Unary(Un::Exp, u) => Some(u),
+        _ => None,
+    }
+}
+
+/// `u` if `a` is `c·exp(u)` (either order) with `c` a constant or parameter.
+fn scaled_exp(g: &Graph, a: Id, c: Id) -> Option<Id> {
+    if !matches!(g.nodes[c], Node::Const(_) | Node::Param(_) | Node::Named(_)) {
+        return None;
+    }
+    match g.nodes[a] {
+        Node::Binary(Bin::Mul, p, q) if p == c => exp_of(g, q),
+        Node::Binary(Bin::Mul, p, q) if q == c => exp_of(g, p),
+        _ => None,
+    }
+}
+
+/// One rule applied at `id`, if any matches.
+fn apply(g: &mut Graph, id: Id) -> Option<(Id, &'static str)> {
+    match g.nodes[id] {
+        // softplus: ln(1 + exp(u)) → softplus(u)
+        Node::Unary(Un::Ln, a) if one_plus(g, a).and_then(|e| exp_of(g, e)).is_some() => {
+            let u = exp_of(g, one_plus(g, a)?)?;
+            Some((g.unary(Un::Softplus, u), "softplus"))
+        }
+        // softplus: ln_1p(exp(u)) → softplus(u)
+        Node::Unary(Un::Ln1p, a) if exp_of(g, a).is_some() => {
+            let u = exp_of(g, a)?;
+            Some((g.unary(Un::Softplus, u), "softplus"))
+        }
+        // log_sigmoid: ln(sigmoid(u)) → −softplus(−u)
+        Node::Unary(Un::Ln, a) if matches!(g.nodes[a], Node::Unary(Un::Sigmoid, _)) => {
+            let Node::Unary(Un::Sigmoid, u) = g.nodes[a] else {
+                return None;
+            };
+            let nu = g.neg(u);
+            let sp = g.unary(Un::Softplus, nu);
+            Some((g.neg(sp), "log_sigmoid"))
+        }
+        // ln_1p: ln(1 + u) → ln_1p(u)
+        Node::Unary(Un::Ln, a) if one_plus(g, a).is_some() => {
+            let u = one_plus(g, a)?;
+            Some((g.unary(Un::Ln1p, u), "ln_1p"))
+        }
+        // exp_m1: exp(u) − 1 → exp_m1(u)
+        Node::Binary(Bin::Sub, a, b) if g.value(b) == Some(1.0) && exp_of(g, a).is_some() => {
+            let u = exp_of(g, a)?;
+            Some((g.unary(Un::ExpM1, u), "exp_m1"))
+        }
+        // exp_m1_scaled: c·exp(u) − c → c·exp_m1(u)   (c a constant or parameter)
+        Node::Binary(Bin::Sub, a, c) if scaled_exp(g, a, c).is_some() => {
+            let u = scaled_exp(g, a, c)?;
+            let e = g.unary(Un::ExpM1, u);
+            Some((g.mul(c, e), "exp_m1_scaled"))
+        }
+        // exp_m1_neg: 1 − exp(u) → −exp_m1(u)
+        Node::Binary(Bin::Sub, a, b) if g.value(a) == Some(1.0) && exp_of(g, b).is_some() => {
+            let u = exp_of(g, b)?;
+            let e = g.unary(Un::ExpM1, u);
+            Some((g.neg(e), "exp_m1_neg"))
+        }
+        // sigmoid_complement: 1 − sigmoid(u) → sigmoid(−u)
+        Node::Binary(Bin::Sub, a, b)
+            if g.value(a) == Some(1.0) && matches!(g.nodes[b], Node::Unary(Un::Sigmoid, _)) =>
+        {
+            let Node::Unary(Un::Sigmoid, u) = g.nodes[b] else {
+                return None;
+            };
+            let nu = g.neg(u);
+            Some((g.unary(Un::Sigmoid, nu), "sigmoid_complement"))
+        }
+        Node::Binary(Bin::Div, num, den) => divide(g, num, den),
+        // The constructors pull a negation out of a quotient: look inside.
+        Node::Unary(Un::Neg, a) => match g.nodes[a] {
+            Node::Binary(Bin::Div, num, den) => {
+                let (r, rule) = divide(g, num, den)?;
+                Some((g.neg(r), rule))
+            }
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
+/// The quotient rules.
+fn divide(g: &mut Graph, num: Id, den: Id) -> Option<(Id, &'static str)> {
+    // tanh_exp2: (exp(w) − 1)/(exp(w) + 1) → tanh(w/2), and (1 − exp(w))/(1 + exp(w)) →
+    // −tanh(w/2)   (the numerators are already ±exp_m1(w))
+    let (negated, m) = match g.nodes[num] {
+        Node::Unary(Un::Neg, m) => (true, m),
+        _ => (false, num),
+    };
+    if let (Node::Unary(Un::ExpM1, w), Some(e)) = (g.nodes[m], one_plus(g, den))
+        && exp_of(g, e) == Some(w)
+    {
+        let half = g.constant(0.5);
+        let u = g.mul(half, w);
+        let t = g.unary(Un::Tanh, u);
+        return Some((if negated { g.neg(t) } else { t }, "tanh_exp2"));
+    }
+    // tanh_exp: (exp(u) − exp(−u))/(exp(u) + exp(−u)) → tanh(u)
+    if let (Node::Binary(Bin::Sub, p, q), Node::Binary(Bin::Add, r, s)) =
+        (g.nodes[num], g.nodes[den])
+        && let (Some(u), Some(v)) = (exp_of(g, p), exp_of(g, q))
+        && g.nodes[v] == Node::Unary(Un::Neg, u)
+        && ((r, s) == (p, q) || (r, s) == (q, p))
+    {
+        return Some((g.unary(Un::Tanh, u), "tanh_exp"));
+    }
+    // 1 + exp(w) in the denominator: sigmoid forms.
+    if let Some(w) = one_plus(g, den).and_then(|e| exp_of(g, e)) {
+        // sigmoid_ratio: exp(u)/(1 + exp(u)) → sigmoid(u)
+        if exp_of(g, num) == Some(w) {
+            return Some((g.unary(Un::Sigmoid, w), "sigmoid_ratio"));
+        }
+        // sigmoid: 1/(1 + exp(−u)) → sigmoid(u), the case a = 1 of
+        // sigmoid_mul: a/(1 + exp(w)) → a·sigmoid(−w)
+        let nw = g.neg(w);
+        let s = g.unary(Un::Sigmoid, nw);
+        let rule = if g.value(num) == Some(1.0) {
+            "sigmoid"
+        } else {
+            "sigmoid_mul"
+        };
+        return Some((g.mul(num, s), rule));
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::lower::Lowerer;
+    use crate::print::{Names, print};
+
+    /// Lowers a Rust expression over `x` (and parameter `a`), rewrites, prints.
+    fn rw(src: &str) -> String {
+        let params = ["a".to_string()];
+        let mut l = Lowerer::new("x", &params);
+        let e: syn::Expr = syn::parse_str(src).expect("valid Rust");
+        let root = l.expr(&e);
+        assert!(l.errors.is_empty(), "{src}: lowering failed");
+        let mut g = l.g;
+        let (root, _) = rewrite(&mut g, root);
+        let names = Names {
+            input: "x",
+            params: &params,
+        };
+        print(&g, &names, root)
+    }
+
+    /// The table in the docs and the match arms stay in step.
+    #[test]
+    fn every_listed_rule_has_an_arm() {
+        let src = include_str!("rewrite.rs");
+        for (name, from, to) in RULES {
+            assert!(
+                src.contains(&format!("// {name}:")),
+                "rule {name} ({from} → {to}) has no arm"
+            );
+        }
+    }
+
+    #[rustfmt::skip]
+    #[test]
+    fn rules() {
+        assert_eq!(rw("(1.0 + x.exp()).ln()"),                           "softplus(x)");
+        assert_eq!(rw("(x.exp() + 1.0).ln()"),                           "softplus(x)");
+        assert_eq!(rw("(a * x).exp().ln_1p()"),                          "softplus(x * a)");
+        assert_eq!(rw("sigmoid(x).ln()"),                                "-softplus(-x)");
+        assert_eq!(rw("1.0 / (1.0 + (-x).exp())"),                       "sigmoid(x)");
+        assert_eq!(rw("x / (1.0 + (-a * x).exp())"),                     "x * sigmoid(x * a)");
+        assert_eq!(rw("x.exp() / (1.0 + x.exp())"),                      "sigmoid(x)");
+        assert_eq!(rw("1.0 - sigmoid(x)"),                               "sigmoid(-x)");
+        assert_eq!(rw("(x.exp() - (-x).exp()) / (x.exp() + (-x).exp())"), "tanh(x)");
+        assert_eq!(rw("((2.0 * x).exp() - 1.0) / ((2.0 * x).exp() + 1.0)"), "tanh(x)");
+        assert_eq!(rw("(1.0 - (-2.0 * x).exp()) / (1.0 + (-2.0 * x).exp())"), "tanh(x)");
+        assert_eq!(rw("a * (x.exp() - 1.0)"),                            "a * exp_m1(x)");
+        assert_eq!(rw("1.0 - x.exp()"),                                  "-exp_m1(x)");
+        assert_eq!(rw("a * x.exp() - a"),                                "a * exp_m1(x)");
+        assert_eq!(rw("(1.0 + x * x).ln()"),                             "ln_1p(x * x)");
+        assert_eq!(rw("x * (1.0 + x.exp()).ln().tanh()"),                "x * tanh(softplus(x))");
+        // Forms that are already stable are left alone.
+        assert_eq!(rw("(2.0 + x.exp()).ln()"),                           "ln(2.0 + exp(x))");
+    }
+}
