@@ -63,7 +63,8 @@ pub fn activation(attr: TokenStream, item: TokenStream) -> TokenStream {
     let dps: Vec<Id> = (0..params.len())
         .map(|i| diff(&mut g, root, Var::Param(i)))
         .collect();
-    emit(&model, &g, root, dx, &dps, &rewrites)
+    let d2 = diff(&mut g, dx, Var::Input);
+    emit(&model, &g, [root, dx, d2], &dps, &rewrites)
 }
 
 /// The user's function, unchanged but for the `#[default]` attributes, with the runtime's free
@@ -89,14 +90,15 @@ fn original_fn(func: &ItemFn) -> TokenStream {
     }
 }
 
+/// `values` is `[f, ∂f/∂x, ∂²f/∂x²]`; `dps` the parameter derivatives.
 fn emit(
     model: &Model,
     g: &Graph,
-    root: Id,
-    dx: Id,
+    values: [Id; 3],
     dps: &[Id],
     rewrites: &[&'static str],
 ) -> TokenStream {
+    let [root, dx, d2] = values;
     let rt = rt();
     let name = &model.struct_name;
     let fn_name = &model.func.sig.ident;
@@ -118,6 +120,7 @@ fn emit(
     let formula = print(g, &names, root);
     let mut derivs = vec![print(g, &names, dx)];
     derivs.extend(dps.iter().map(|&d| print(g, &names, d)));
+    let second = print(g, &names, d2);
     let user_docs: Vec<_> = model
         .func
         .attrs
@@ -133,6 +136,7 @@ fn emit(
     for (p, d) in param_names.iter().zip(&derivs[1..]) {
         doc.push_str(&format!("- ∂f/∂{p} = `{d}`\n"));
     }
+    doc.push_str(&format!("- ∂²f/∂{input}² = `{second}`\n"));
     if !rewrites.is_empty() {
         doc.push_str("\nRewritten for numerical stability:\n");
         for r in rewrites {
@@ -159,11 +163,17 @@ fn emit(
     let mut grad_roots = vec![dx];
     grad_roots.extend_from_slice(dps);
     let (grads_body, grads_flags) = body(g, &grad_roots, model, false);
+    let (d2_body, d2_flags) = body(g, &[d2], model, false);
     let guard = |f: Flags| {
         let (nan, inf) = (f.nan, f.inf);
         quote!(#rt::formula::Guard { nan: #nan, inf: #inf })
     };
-    let (gf, gd, gg) = (guard(fwd_flags), guard(dx_flags), guard(grads_flags));
+    let (gf, gd, gg, g2) = (
+        guard(fwd_flags),
+        guard(dx_flags),
+        guard(grads_flags),
+        guard(d2_flags),
+    );
 
     let struct_def = if fields.is_empty() {
         quote! {
@@ -223,10 +233,12 @@ fn emit(
             const PARAM_DEFAULTS: &'static [f32] = &[#( #defaults ),*];
             const FORMULA: &'static str = #formula;
             const DERIVATIVES: &'static [&'static str] = &[#( #derivs ),*];
+            const SECOND_DERIVATIVE: &'static str = #second;
             const GUARDS: #rt::formula::Guards = #rt::formula::Guards {
                 forward: #gf,
                 derivative: #gd,
                 grads: #gg,
+                second: #g2,
             };
             #[allow(clippy::match_single_binding)]
             fn param(&self, i: usize) -> f32 {
@@ -250,6 +262,11 @@ fn emit(
             #[inline(always)]
             fn derivative_raw<__V: #rt::simd::Vector>(&self, __x: __V) -> __V {
                 #dx_body
+                __r0
+            }
+            #[inline(always)]
+            fn second_derivative_raw<__V: #rt::simd::Vector>(&self, __x: __V) -> __V {
+                #d2_body
                 __r0
             }
             #[inline(always)]

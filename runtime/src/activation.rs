@@ -5,7 +5,7 @@
 //! [`active_isa`](crate::active_isa) unless an `_on` method names the ISA.
 
 use crate::dispatch::{Isa, IsaError, try_active_isa};
-use crate::driver::{self, Backward, BackwardFused, Float, Forward, ParamPartials};
+use crate::driver::{self, Backward, BackwardFused, Float, Forward, Grad2, ParamPartials};
 use crate::formula::{self, Formula};
 use core::fmt;
 
@@ -161,10 +161,27 @@ pub trait Activation<T: Float>: Send + Sync + fmt::Debug {
     ) -> Result<(), Error>;
     /// Per-element partial derivatives: `out[j·n + i] = ∂f/∂pⱼ(x[i])`, `out.len() = n · params`.
     fn try_param_partials_on(&self, isa: Isa, x: &[T], out: &mut [T]) -> Result<(), Error>;
+    /// `out = dy · f″(x)` (double backward: gradient penalties, physics-informed networks) on a
+    /// given ISA.
+    fn try_grad2_on(&self, isa: Isa, x: &[T], dy: &[T], out: &mut [T]) -> Result<(), Error>;
     /// f(x) for one value (the portable path).
     fn value(&self, x: T) -> T;
     /// f′(x) for one value (the portable path).
     fn derivative(&self, x: T) -> T;
+    /// f″(x) for one value (the portable path).
+    fn second_derivative(&self, x: T) -> T;
+
+    /// `out = dy · f″(x)`; an error if the lengths differ.
+    fn try_grad2(&self, x: &[T], dy: &[T], out: &mut [T]) -> Result<(), Error> {
+        self.try_grad2_on(try_active_isa()?, x, dy, out)
+    }
+    /// `out = dy · f″(x)`.
+    ///
+    /// # Panics
+    /// If the three lengths differ (nothing is written), or if `ACTIGEN_ISA` is invalid.
+    fn grad2(&self, x: &[T], dy: &[T], out: &mut [T]) {
+        ok_or_panic(self.try_grad2(x, dy, out))
+    }
 
     /// `y = f(x)`; an error if the lengths differ.
     fn try_forward(&self, x: &[T], y: &mut [T]) -> Result<(), Error> {
@@ -324,6 +341,27 @@ impl<F: Formula, T: Float> Activation<T> for F {
         // SAFETY: ISA checked above; x valid for n elements, out for n·np.
         unsafe { driver::run(isa, job) };
         Ok(())
+    }
+
+    fn try_grad2_on(&self, isa: Isa, x: &[T], dy: &[T], out: &mut [T]) -> Result<(), Error> {
+        check_len("x", x.len(), "dy", dy.len())?;
+        check_len("x", x.len(), "out", out.len())?;
+        check_isa(isa)?;
+        let job = Grad2 {
+            f: self,
+            x: x.as_ptr(),
+            dy: dy.as_ptr(),
+            out: out.as_mut_ptr(),
+            n: x.len(),
+        };
+        // SAFETY: ISA checked above; all three valid for n elements.
+        unsafe { driver::run(isa, job) };
+        Ok(())
+    }
+
+    fn second_derivative(&self, x: T) -> T {
+        use crate::simd::Vector;
+        formula::second_derivative(self, x.portable()).lane(0)
     }
 
     fn value(&self, x: T) -> T {

@@ -131,6 +131,14 @@ impl<F: Formula, V: Vector> Binary<V> for BackwardK<'_, F> {
     }
 }
 
+struct Grad2K<'a, F>(&'a F);
+impl<F: Formula, V: Vector> Binary<V> for Grad2K<'_, F> {
+    #[inline(always)]
+    fn apply(&self, x: V, dy: V) -> V {
+        dy * formula::second_derivative(self.0, x)
+    }
+}
+
 /// Applies `k` to `n` elements from `src` into `dst` (which may equal `src`).
 ///
 /// # Safety
@@ -236,6 +244,24 @@ impl<F: Formula, T: Float> Job<T> for Backward<'_, F, T> {
     unsafe fn run<V: Vector<Elem = T>>(self) {
         // SAFETY: pointers valid for n elements (the job's contract).
         unsafe { zip::<V, _>(self.x, self.dy, self.dx, self.n, BackwardK(self.f)) }
+    }
+}
+
+/// out = dy · f″(x).
+pub(crate) struct Grad2<'a, F, T> {
+    pub f: &'a F,
+    pub x: *const T,
+    pub dy: *const T,
+    pub out: *mut T,
+    pub n: usize,
+}
+
+impl<F: Formula, T: Float> Job<T> for Grad2<'_, F, T> {
+    type Output = ();
+    #[inline(always)]
+    unsafe fn run<V: Vector<Elem = T>>(self) {
+        // SAFETY: pointers valid for n elements (the job's contract).
+        unsafe { zip::<V, _>(self.x, self.dy, self.out, self.n, Grad2K(self.f)) }
     }
 }
 

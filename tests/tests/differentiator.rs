@@ -118,6 +118,73 @@ fn derivatives_match_finite_differences() {
 }
 
 #[test]
+fn second_derivatives_of_the_ten_match_finite_differences() {
+    check(actigen::Sigmoid, &points(&[]));
+    check(actigen::Tanh, &points(&[]));
+    check(actigen::Softsign, &points(&[0.0]));
+    check(actigen::Softrelu, &points(&[]));
+    check(actigen::Elu::default(), &points(&[0.0]));
+    check(actigen::Selu, &points(&[0.0]));
+    check(actigen::Swish::default(), &points(&[]));
+    check(actigen::Swish::new(1.7), &points(&[]));
+}
+
+#[test]
+fn second_derivatives_are_finite_where_the_truth_is() {
+    // σ″ = σ(1−σ)(1−2σ), tanh″ = −2 tanh (1 − tanh²): finite (mostly 0) at the extremes.
+    for x in [
+        -1e4f32,
+        -100.0,
+        -89.0,
+        -20.0,
+        0.0,
+        20.0,
+        89.0,
+        100.0,
+        1e4,
+        f32::INFINITY,
+        f32::NEG_INFINITY,
+    ] {
+        for name in [
+            "sigmoid", "tanh", "softrelu", "swish", "elu", "selu", "softsign",
+        ] {
+            let a = actigen::by_name(name, &[]).unwrap();
+            let v = Activation::<f32>::second_derivative(&*a, x);
+            assert!(v.is_finite(), "{name}''({x}) = {v}");
+        }
+    }
+    let s = |x: f64| actigen_tests::sigmoid_ref(x).0;
+    for x in [-30.0f64, -5.0, -0.5, 0.0, 0.7, 4.0, 30.0] {
+        let want = s(x) * s(-x) * (1.0 - 2.0 * s(x));
+        let got = Activation::<f64>::second_derivative(&actigen::Sigmoid, x);
+        assert!(
+            (got - want).abs() <= 1e-12 * want.abs().max(1e-300) + 1e-300,
+            "sigmoid''({x}) = {got}, want {want}"
+        );
+    }
+}
+
+#[test]
+fn grad2_over_slices_equals_the_scalar_second_derivative() {
+    let x: Vec<f32> = (0..333).map(|i| -8.0 + 0.05 * i as f32).collect();
+    let dy: Vec<f32> = (0..333).map(|i| 0.5 + (i % 3) as f32).collect();
+    for name in actigen_tests::TEN {
+        let a = actigen::by_name(name, &[]).unwrap();
+        let mut out = vec![0f32; x.len()];
+        a.grad2(&x, &dy, &mut out);
+        for i in 0..x.len() {
+            let want = dy[i] * Activation::<f32>::second_derivative(&*a, x[i]);
+            assert!(
+                actigen_tests::ulps32(out[i], want as f64) <= 1,
+                "{name}: {} vs {want}",
+                out[i]
+            );
+        }
+        assert!(a.try_grad2(&x, &dy[1..], &mut out).is_err());
+    }
+}
+
+#[test]
 fn docs_show_the_derived_derivatives() {
     assert_eq!(<Mish as Formula>::FORMULA, "x * tanh(softplus(x))");
     assert_eq!(<Gauss as Formula>::DERIVATIVES.len(), 2);

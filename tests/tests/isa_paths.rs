@@ -107,6 +107,8 @@ where
         let mut y_ref = vec![T::ZERO; len];
         let mut dx_ref = vec![T::ZERO; len];
         let mut g_ref = vec![0.0; np];
+        let mut d2_ref = vec![T::ZERO; len];
+        act.try_grad2_on(Isa::Scalar, &x, &dy, &mut d2_ref).unwrap();
         act.try_forward_on(Isa::Scalar, &x, &mut y_ref).unwrap();
         act.try_backward_on(Isa::Scalar, &x, &dy, &mut dx_ref)
             .unwrap();
@@ -143,6 +145,16 @@ where
             .unwrap();
             check_guards(&dxb, off, len, &format!("{what} backward"));
             compare(&dxb[off..off + len], &dx_ref, &format!("{what} backward"));
+            let mut d2b = vec![sentinel::<T>(); total];
+            act.try_grad2_on(
+                isa,
+                &xb[off..off + len],
+                &db[off..off + len],
+                &mut d2b[off..off + len],
+            )
+            .unwrap();
+            check_guards(&d2b, off, len, &format!("{what} grad2"));
+            compare(&d2b[off..off + len], &d2_ref, &format!("{what} grad2"));
             let mut fb = vec![sentinel::<T>(); total];
             let mut g = vec![0.0; np];
             act.try_backward_fused_on(
