@@ -64,7 +64,25 @@ pub fn activation(attr: TokenStream, item: TokenStream) -> TokenStream {
         .map(|i| diff(&mut g, root, Var::Param(i)))
         .collect();
     let d2 = diff(&mut g, dx, Var::Input);
-    emit(&model, &g, [root, dx, d2], &dps, &rewrites)
+    let ranges: Vec<(f64, f64)> = model.params.iter().map(|p| p.range).collect();
+    let from_output = crate::output::from_output(&mut g, root, &ranges, &params);
+    if let (true, Err(why)) = (model.require_from_output, &from_output) {
+        let msg = format!(
+            "`from_output`: the derivative of `{}` cannot be written in terms of its output: {why}",
+            model.func.sig.ident
+        );
+        let err = syn::Error::new(model.func.sig.ident.span(), msg).to_compile_error();
+        let original = original_fn(&model.func);
+        return quote!(#err #original);
+    }
+    emit(
+        &model,
+        &g,
+        [root, dx, d2],
+        &dps,
+        &rewrites,
+        from_output.ok(),
+    )
 }
 
 /// The user's function, unchanged but for the `#[default]` attributes, with the runtime's free
@@ -97,6 +115,7 @@ fn emit(
     values: [Id; 3],
     dps: &[Id],
     rewrites: &[&'static str],
+    from_output: Option<Id>,
 ) -> TokenStream {
     let [root, dx, d2] = values;
     let rt = rt();
@@ -137,6 +156,16 @@ fn emit(
         doc.push_str(&format!("- ∂f/∂{p} = `{d}`\n"));
     }
     doc.push_str(&format!("- ∂²f/∂{input}² = `{second}`\n"));
+    let y_names = Names {
+        input: "y",
+        params: &param_names,
+    };
+    let from_output_doc = from_output.map(|d| print(g, &y_names, d));
+    if let Some(d) = &from_output_doc {
+        doc.push_str(&format!(
+            "- in terms of the output y = f({input}): ∂f/∂{input} = `{d}` (see `backward_from_output`)\n"
+        ));
+    }
     if !rewrites.is_empty() {
         doc.push_str("\nRewritten for numerical stability:\n");
         for r in rewrites {
@@ -164,15 +193,28 @@ fn emit(
     grad_roots.extend_from_slice(dps);
     let (grads_body, grads_flags) = body(g, &grad_roots, model, false);
     let (d2_body, d2_flags) = body(g, &[d2], model, false);
+    // Without a from-output form the body is a NaN that is never called (the runtime checks
+    // `FROM_OUTPUT` first).
+    let (fo_body, fo_flags) = match from_output {
+        Some(d) => body(g, &[d], model, false),
+        None => (
+            quote!(let __r0 = __x.splat(f64::NAN);),
+            Flags {
+                nan: false,
+                inf: false,
+            },
+        ),
+    };
     let guard = |f: Flags| {
         let (nan, inf) = (f.nan, f.inf);
         quote!(#rt::formula::Guard { nan: #nan, inf: #inf })
     };
-    let (gf, gd, gg, g2) = (
+    let (gf, gd, gg, g2, go) = (
         guard(fwd_flags),
         guard(dx_flags),
         guard(grads_flags),
         guard(d2_flags),
+        guard(fo_flags),
     );
 
     let struct_def = if fields.is_empty() {
@@ -210,6 +252,57 @@ fn emit(
         }
     };
     let idx: Vec<usize> = (0..fields.len()).collect();
+    let bound = |v: f64| {
+        if v.is_finite() {
+            let l = Literal::f64_suffixed(v);
+            quote!(#l)
+        } else if v > 0.0 {
+            quote!(f64::INFINITY)
+        } else {
+            quote!(f64::NEG_INFINITY)
+        }
+    };
+    let range_lo: Vec<TokenStream> = model.params.iter().map(|p| bound(p.range.0)).collect();
+    let range_hi: Vec<TokenStream> = model.params.iter().map(|p| bound(p.range.1)).collect();
+    let fo_const = match &from_output_doc {
+        Some(d) => quote!(::core::option::Option::Some(#d)),
+        None => quote!(::core::option::Option::None),
+    };
+    let from_output_methods = from_output_doc.as_ref().map(|d| {
+        let doc = format!(
+            "`dx = dy · f′(x)` computed from the output `y = f(x)` alone, with f′ = `{d}`, so the \
+             input need not be kept for the backward pass. An error if the lengths differ or a \
+             parameter is outside its declared range."
+        );
+        quote! {
+            impl #name {
+                #[doc = #doc]
+                pub fn try_backward_from_output<__T: #rt::Float>(
+                    &self,
+                    y: &[__T],
+                    dy: &[__T],
+                    dx: &mut [__T],
+                ) -> ::core::result::Result<(), #rt::Error> {
+                    #rt::Activation::<__T>::try_backward_from_output_on(
+                        self,
+                        #rt::try_active_isa()?,
+                        y,
+                        dy,
+                        dx,
+                    )
+                }
+                #[doc = #doc]
+                ///
+                /// # Panics
+                /// On the errors of `try_backward_from_output`.
+                pub fn backward_from_output<__T: #rt::Float>(&self, y: &[__T], dy: &[__T], dx: &mut [__T]) {
+                    if let ::core::result::Result::Err(e) = self.try_backward_from_output(y, dy, dx) {
+                        panic!("actigen: {}", e);
+                    }
+                }
+            }
+        }
+    });
     let original = original_fn(&model.func);
     let np = fields.len();
     // `[__r0 (∂f/∂x), __r1 … (∂f/∂p), __x …]`: the runtime reads only the first 1 + np.
@@ -227,6 +320,7 @@ fn emit(
     quote! {
         #original
         #struct_def
+        #from_output_methods
         impl #rt::formula::Formula for #name {
             const NAME: &'static str = stringify!(#fn_name);
             const PARAM_NAMES: &'static [&'static str] = &[#( stringify!(#fields) ),*];
@@ -234,11 +328,14 @@ fn emit(
             const FORMULA: &'static str = #formula;
             const DERIVATIVES: &'static [&'static str] = &[#( #derivs ),*];
             const SECOND_DERIVATIVE: &'static str = #second;
+            const FROM_OUTPUT: ::core::option::Option<&'static str> = #fo_const;
+            const PARAM_RANGES: &'static [(f64, f64)] = &[#( (#range_lo, #range_hi) ),*];
             const GUARDS: #rt::formula::Guards = #rt::formula::Guards {
                 forward: #gf,
                 derivative: #gd,
                 grads: #gg,
                 second: #g2,
+                from_output: #go,
             };
             #[allow(clippy::match_single_binding)]
             fn param(&self, i: usize) -> f32 {
@@ -262,6 +359,11 @@ fn emit(
             #[inline(always)]
             fn derivative_raw<__V: #rt::simd::Vector>(&self, __x: __V) -> __V {
                 #dx_body
+                __r0
+            }
+            #[inline(always)]
+            fn derivative_from_output_raw<__V: #rt::simd::Vector>(&self, __x: __V) -> __V {
+                #fo_body
                 __r0
             }
             #[inline(always)]

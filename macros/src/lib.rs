@@ -11,6 +11,7 @@ mod expand;
 mod guards;
 mod ir;
 mod lower;
+mod output;
 mod parse;
 mod paths;
 mod print;

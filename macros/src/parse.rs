@@ -17,10 +17,13 @@ use syn::{Expr, FnArg, Ident, ItemFn, Lit, Pat, ReturnType, Token, Type, UnOp};
 /// Must match `actigen::formula::MAX_PARAMS`.
 pub const MAX_PARAMS: usize = 7;
 
-/// `#[activation(name = Foo)]`.
+/// `#[activation(name = Foo, from_output)]`.
 #[derive(Default)]
 pub struct Args {
     pub name: Option<Ident>,
+    /// Require `backward_from_output` (a compile error, with the reason, if f′ cannot be
+    /// written in terms of the output).
+    pub from_output: bool,
 }
 
 impl Parse for Args {
@@ -33,10 +36,13 @@ impl Parse for Args {
                     input.parse::<Token![=]>()?;
                     args.name = Some(input.parse()?);
                 }
+                "from_output" => args.from_output = true,
                 other => {
                     return Err(syn::Error::new(
                         key.span(),
-                        format!("unknown argument `{other}`; expected `name = <Identifier>`"),
+                        format!(
+                            "unknown argument `{other}`; expected `name = <Identifier>` or `from_output`"
+                        ),
                     ));
                 }
             }
@@ -52,12 +58,16 @@ impl Parse for Args {
 pub struct Param {
     pub ident: Ident,
     pub default: f64,
+    /// `#[range(lo..hi)]`, either end open (±inf when absent).
+    pub range: (f64, f64),
 }
 
 /// The parsed formula.
 pub struct Model {
     /// The function with the `#[default]` attributes removed: re-emitted as the scalar reference.
     pub func: ItemFn,
+    /// `#[activation(from_output)]` was given.
+    pub require_from_output: bool,
     pub input: Ident,
     pub params: Vec<Param>,
     pub struct_name: Ident,
@@ -141,9 +151,43 @@ pub fn parse(args: Args, mut func: ItemFn, errors: &mut Vec<syn::Error>) -> Mode
             }
         };
         let mut default = None;
+        let mut range = (f64::NEG_INFINITY, f64::INFINITY);
         let mut kept = Vec::new();
-        for attr in pt.attrs.drain(..) {
-            if attr.path().is_ident("default") {
+        let attrs: Vec<syn::Attribute> = pt.attrs.drain(..).collect();
+        for attr in attrs {
+            if attr.path().is_ident("range") {
+                match attr.parse_args::<Expr>() {
+                    Ok(Expr::Range(r)) if matches!(r.limits, syn::RangeLimits::HalfOpen(_)) => {
+                        let bound = |e: &Option<Box<Expr>>, open: f64, errors: &mut Vec<syn::Error>| {
+                            match e {
+                                None => open,
+                                Some(e) => float_literal(e).unwrap_or_else(|| {
+                                    errors.push(syn::Error::new(
+                                        e.span(),
+                                        "expected a float literal bound, such as `#[range(0.0..)]`",
+                                    ));
+                                    open
+                                }),
+                            }
+                        };
+                        range = (
+                            bound(&r.start, f64::NEG_INFINITY, errors),
+                            bound(&r.end, f64::INFINITY, errors),
+                        );
+                    }
+                    Ok(other) => errors.push(syn::Error::new(
+                        other.span(),
+                        "expected a half-open range such as `#[range(0.0..)]` or `#[range(0.0..1.0)]`",
+                    )),
+                    Err(e) => errors.push(e),
+                }
+                if i == 0 {
+                    errors.push(syn::Error::new(
+                        attr.span(),
+                        "the input takes no `#[range]`; only parameters do",
+                    ));
+                }
+            } else if attr.path().is_ident("default") {
                 match attr.parse_args::<Expr>() {
                     Ok(e) => match float_literal(&e) {
                         Some(v) if (v as f32).is_finite() => default = Some(v),
@@ -169,8 +213,20 @@ pub fn parse(args: Args, mut func: ItemFn, errors: &mut Vec<syn::Error>) -> Mode
             input = Some(ident);
             continue;
         }
+        if let Some(d) = default
+            && !(range.0 <= d && d < range.1)
+        {
+            errors.push(syn::Error::new(
+                ident.span(),
+                format!("the default {d} of `{ident}` is outside its range"),
+            ));
+        }
         match default {
-            Some(default) => params.push(Param { ident, default }),
+            Some(default) => params.push(Param {
+                ident,
+                default,
+                range,
+            }),
             None => {
                 errors.push(syn::Error::new(
                     ident.span(),
@@ -179,6 +235,7 @@ pub fn parse(args: Args, mut func: ItemFn, errors: &mut Vec<syn::Error>) -> Mode
                 params.push(Param {
                     ident,
                     default: 0.0,
+                    range,
                 });
             }
         }
@@ -201,6 +258,7 @@ pub fn parse(args: Args, mut func: ItemFn, errors: &mut Vec<syn::Error>) -> Mode
         .unwrap_or_else(|| Ident::new(&camel(&func.sig.ident.to_string()), func.sig.ident.span()));
     Model {
         func,
+        require_from_output: args.from_output,
         input,
         params,
         struct_name,

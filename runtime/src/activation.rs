@@ -5,7 +5,9 @@
 //! [`active_isa`](crate::active_isa) unless an `_on` method names the ISA.
 
 use crate::dispatch::{Isa, IsaError, try_active_isa};
-use crate::driver::{self, Backward, BackwardFused, Float, Forward, Grad2, ParamPartials};
+use crate::driver::{
+    self, Backward, BackwardFromOutput, BackwardFused, Float, Forward, Grad2, ParamPartials,
+};
 use crate::formula::{self, Formula};
 use core::fmt;
 
@@ -40,6 +42,22 @@ pub enum Error {
         param: String,
         /// The activation's parameters.
         accepted: &'static [&'static str],
+    },
+    /// The activation's derivative has no form in terms of its output.
+    NoBackwardFromOutput {
+        /// The activation.
+        activation: &'static str,
+    },
+    /// A parameter outside its declared range.
+    ParamOutOfRange {
+        /// The parameter.
+        param: String,
+        /// Its value.
+        value: f64,
+        /// The range's lower end (inclusive).
+        lo: f64,
+        /// The range's upper end (exclusive).
+        hi: f64,
     },
     /// A NaN or infinite parameter value.
     NonFiniteParam {
@@ -84,6 +102,20 @@ impl fmt::Display for Error {
                     )
                 }
             }
+            Error::NoBackwardFromOutput { activation } => write!(
+                f,
+                "`{activation}` has no backward from the output: its derivative cannot be \
+                 written in terms of y = f(x)"
+            ),
+            Error::ParamOutOfRange {
+                param,
+                value,
+                lo,
+                hi,
+            } => write!(
+                f,
+                "parameter `{param}` = {value} is outside its range {lo}..{hi}"
+            ),
             Error::NonFiniteParam { param, value } => {
                 write!(f, "parameter `{param}` must be finite, got {value}")
             }
@@ -125,6 +157,22 @@ fn check_isa(isa: Isa) -> Result<(), Error> {
     }
 }
 
+/// Every parameter of `f` within its declared range.
+pub(crate) fn check_ranges<F: Formula>(f: &F) -> Result<(), Error> {
+    for (i, &(lo, hi)) in F::PARAM_RANGES.iter().enumerate() {
+        let v = f.param(i) as f64;
+        if !(lo <= v && v < hi) {
+            return Err(Error::ParamOutOfRange {
+                param: F::PARAM_NAMES[i].to_string(),
+                value: v,
+                lo,
+                hi,
+            });
+        }
+    }
+    Ok(())
+}
+
 fn ok_or_panic(r: Result<(), Error>) {
     if let Err(e) = r {
         panic!("actigen: {e}");
@@ -164,6 +212,16 @@ pub trait Activation<T: Float>: Send + Sync + fmt::Debug {
     /// `out = dy · f″(x)` (double backward: gradient penalties, physics-informed networks) on a
     /// given ISA.
     fn try_grad2_on(&self, isa: Isa, x: &[T], dy: &[T], out: &mut [T]) -> Result<(), Error>;
+    /// `dx = dy · f′` computed from the output `y = f(x)` on a given ISA; an error if the
+    /// activation has no such form (see `Formula::FROM_OUTPUT`) or a parameter is outside its
+    /// declared range (the form relies on it).
+    fn try_backward_from_output_on(
+        &self,
+        isa: Isa,
+        y: &[T],
+        dy: &[T],
+        dx: &mut [T],
+    ) -> Result<(), Error>;
     /// f(x) for one value (the portable path).
     fn value(&self, x: T) -> T;
     /// f′(x) for one value (the portable path).
@@ -353,6 +411,34 @@ impl<F: Formula, T: Float> Activation<T> for F {
             dy: dy.as_ptr(),
             out: out.as_mut_ptr(),
             n: x.len(),
+        };
+        // SAFETY: ISA checked above; all three valid for n elements.
+        unsafe { driver::run(isa, job) };
+        Ok(())
+    }
+
+    fn try_backward_from_output_on(
+        &self,
+        isa: Isa,
+        y: &[T],
+        dy: &[T],
+        dx: &mut [T],
+    ) -> Result<(), Error> {
+        if F::FROM_OUTPUT.is_none() {
+            return Err(Error::NoBackwardFromOutput {
+                activation: F::NAME,
+            });
+        }
+        check_ranges(self)?;
+        check_len("y", y.len(), "dy", dy.len())?;
+        check_len("y", y.len(), "dx", dx.len())?;
+        check_isa(isa)?;
+        let job = BackwardFromOutput {
+            f: self,
+            y: y.as_ptr(),
+            dy: dy.as_ptr(),
+            dx: dx.as_mut_ptr(),
+            n: y.len(),
         };
         // SAFETY: ISA checked above; all three valid for n elements.
         unsafe { driver::run(isa, job) };

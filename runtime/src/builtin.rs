@@ -8,57 +8,72 @@ use crate::activation::{Activation, Error};
 use crate::formula::Formula;
 
 /// The logistic sigmoid, σ(x) = 1/(1 + e⁻ˣ).
-#[crate::activation]
+#[crate::activation(from_output)]
 pub fn sigmoid(x: f32) -> f32 {
     sigmoid(x)
 }
 
 /// The hyperbolic tangent.
-#[crate::activation]
+#[crate::activation(from_output)]
 pub fn tanh(x: f32) -> f32 {
     x.tanh()
 }
 
 /// Softsign, x/(1 + |x|).
-#[crate::activation]
+#[crate::activation(from_output)]
 pub fn softsign(x: f32) -> f32 {
     x / (1.0 + x.abs())
 }
 
 /// The rectified linear unit, max(x, 0); relu′(0) = 0.
-#[crate::activation]
+#[crate::activation(from_output)]
 pub fn relu(x: f32) -> f32 {
     if x > 0.0 { x } else { 0.0 }
 }
 
 /// SoftReLU (softplus), ln(1 + eˣ).
-#[crate::activation]
+#[crate::activation(from_output)]
 pub fn softrelu(x: f32) -> f32 {
     softplus(x)
 }
 
 /// Leaky ReLU: x for x > 0, alpha·x otherwise (MXNet default alpha = 0.01).
-#[crate::activation]
-pub fn leaky(x: f32, #[default(0.01)] alpha: f32) -> f32 {
+#[crate::activation(from_output)]
+pub fn leaky(
+    x: f32,
+    #[default(0.01)]
+    #[range(0.0..)]
+    alpha: f32,
+) -> f32 {
     if x > 0.0 { x } else { alpha * x }
 }
 
 /// Parametric ReLU: leaky ReLU with a learnable alpha (gluon's initial value 0.25); its
 /// gradient comes from `param_grads`.
-#[crate::activation]
-pub fn prelu(x: f32, #[default(0.25)] alpha: f32) -> f32 {
+#[crate::activation(from_output)]
+pub fn prelu(
+    x: f32,
+    #[default(0.25)]
+    #[range(0.0..)]
+    alpha: f32,
+) -> f32 {
     if x > 0.0 { x } else { alpha * x }
 }
 
 /// The exponential linear unit: x for x > 0, alpha·(eˣ − 1) otherwise (alpha = 1).
-#[crate::activation]
-pub fn elu(x: f32, #[default(1.0)] alpha: f32) -> f32 {
+#[crate::activation(from_output)]
+pub fn elu(
+    x: f32,
+    #[default(1.0)]
+    #[range(0.0..)]
+    alpha: f32,
+) -> f32 {
     if x > 0.0 { x } else { alpha * x.exp_m1() }
 }
 
 /// The scaled ELU with the fixed constants of Klambauer et al.:
 /// λ·x for x > 0, λ·α·(eˣ − 1) otherwise, α = 1.6732632423543772848…, λ = 1.0507009873554804934….
-#[crate::activation]
+#[crate::activation(from_output)]
 pub fn selu(x: f32) -> f32 {
     if x > 0.0 {
         1.050_700_987_355_480_493_4 * x
@@ -113,6 +128,7 @@ fn build<F: Formula + Default>(params: &[(&str, f64)]) -> Result<Box<dyn DynActi
         }
         f.set_param(i, value as f32);
     }
+    crate::activation::check_ranges(&f)?;
     Ok(Box::new(f))
 }
 

@@ -131,6 +131,14 @@ impl<F: Formula, V: Vector> Binary<V> for BackwardK<'_, F> {
     }
 }
 
+struct FromOutputK<'a, F>(&'a F);
+impl<F: Formula, V: Vector> Binary<V> for FromOutputK<'_, F> {
+    #[inline(always)]
+    fn apply(&self, y: V, dy: V) -> V {
+        dy * formula::derivative_from_output(self.0, y)
+    }
+}
+
 struct Grad2K<'a, F>(&'a F);
 impl<F: Formula, V: Vector> Binary<V> for Grad2K<'_, F> {
     #[inline(always)]
@@ -244,6 +252,24 @@ impl<F: Formula, T: Float> Job<T> for Backward<'_, F, T> {
     unsafe fn run<V: Vector<Elem = T>>(self) {
         // SAFETY: pointers valid for n elements (the job's contract).
         unsafe { zip::<V, _>(self.x, self.dy, self.dx, self.n, BackwardK(self.f)) }
+    }
+}
+
+/// dx = dy · f′ computed from y = f(x).
+pub(crate) struct BackwardFromOutput<'a, F, T> {
+    pub f: &'a F,
+    pub y: *const T,
+    pub dy: *const T,
+    pub dx: *mut T,
+    pub n: usize,
+}
+
+impl<F: Formula, T: Float> Job<T> for BackwardFromOutput<'_, F, T> {
+    type Output = ();
+    #[inline(always)]
+    unsafe fn run<V: Vector<Elem = T>>(self) {
+        // SAFETY: pointers valid for n elements (the job's contract).
+        unsafe { zip::<V, _>(self.y, self.dy, self.dx, self.n, FromOutputK(self.f)) }
     }
 }
 
