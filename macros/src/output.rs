@@ -16,6 +16,9 @@
 
 use crate::ir::{Bin, Cmp, Graph, Id, Node, Un};
 
+/// The id of the input node (the lowerer creates it first); in a result it stands for y.
+const X: Id = 0;
+
 /// Declared parameter ranges `(lo, hi)`.
 pub type Ranges<'a> = &'a [(f64, f64)];
 
@@ -38,7 +41,7 @@ struct Ctx<'a> {
 /// Whether `id` depends on x.
 fn depends_on_x(g: &Graph, id: Id) -> bool {
     let live = g.reachable(&[id]);
-    live[0] && matches!(g.nodes[0], Node::Input)
+    live[X] && matches!(g.nodes[X], Node::Input)
 }
 
 impl Ctx<'_> {
@@ -91,8 +94,8 @@ impl Ctx<'_> {
                 match g.nodes[h] {
                     // c·x → c;  c·eˣ → y;  c·(eˣ − 1) → y + c
                     Node::Input => Ok(c),
-                    Node::Unary(Un::Exp, u) if u == 0 => Ok(y),
-                    Node::Unary(Un::ExpM1, u) if u == 0 => Ok(g.add(y, c)),
+                    Node::Unary(Un::Exp, X) => Ok(y),
+                    Node::Unary(Un::ExpM1, X) => Ok(g.add(y, c)),
                     _ => {
                         let yh = g.div(y, c);
                         let d = self.d(g, h, yh)?;
@@ -101,12 +104,12 @@ impl Ctx<'_> {
                 }
             }
             // softsign: x/(1 + |x|) → (1 − |y|)²
-            Node::Binary(Bin::Div, a, b) if a == 0 && is_one_plus_abs_x(g, b) => {
+            Node::Binary(Bin::Div, X, b) if is_one_plus_abs_x(g, b) => {
                 let ay = g.unary(Un::Abs, y);
                 let s = g.sub(one, ay);
                 Ok(g.mul(s, s))
             }
-            Node::Unary(op, u) if u == 0 => Ok(match op {
+            Node::Unary(op, X) => Ok(match op {
                 Un::Exp => y,
                 Un::ExpM1 => g.add(y, one),
                 Un::Tanh => {
@@ -142,8 +145,8 @@ impl Ctx<'_> {
     /// `if x op c { a } else { b }`.
     fn branch(&self, g: &mut Graph, f: Id, m: Id, a: Id, b: Id, y: Id) -> Result<Id, String> {
         let (op, c) = match g.nodes[m] {
-            Node::Cmp(op, p, q) if p == 0 && !depends_on_x(g, q) => (op, q),
-            Node::Cmp(op, p, q) if q == 0 && !depends_on_x(g, p) => (flip(op), p),
+            Node::Cmp(op, X, q) if !depends_on_x(g, q) => (op, q),
+            Node::Cmp(op, p, X) if !depends_on_x(g, p) => (flip(op), p),
             _ => {
                 return Err("the condition is not a single comparison of x with a constant".into());
             }
@@ -253,7 +256,7 @@ fn flip(op: Cmp) -> Cmp {
 
 /// `1 + |x|` in either order.
 fn is_one_plus_abs_x(g: &Graph, id: Id) -> bool {
-    let abs_x = |n: Id| g.nodes[n] == Node::Unary(Un::Abs, 0);
+    let abs_x = |n: Id| g.nodes[n] == Node::Unary(Un::Abs, X);
     match g.nodes[id] {
         Node::Binary(Bin::Add, p, q) => {
             (g.value(p) == Some(1.0) && abs_x(q)) || (g.value(q) == Some(1.0) && abs_x(p))
@@ -266,7 +269,7 @@ fn is_one_plus_abs_x(g: &Graph, id: Id) -> bool {
 pub fn substitute(g: &mut Graph, h: Id, c: Id) -> Id {
     let live = g.reachable(&[h]);
     let mut map: Vec<Id> = (0..g.nodes.len()).collect();
-    map[0] = c;
+    map[X] = c;
     for id in 1..live.len() {
         if !live[id] {
             continue;
