@@ -15,6 +15,8 @@ mod output;
 mod parse;
 mod paths;
 mod print;
+#[cfg(test)]
+mod proptests;
 mod rewrite;
 
 use proc_macro::TokenStream;
