@@ -136,6 +136,29 @@ fn rule(g: &mut Graph, y: Id, var: Var, memo: &mut HashMap<Id, Id>) -> Id {
             let s = g.unary(Un::Sigmoid, a);
             g.mul(s, da)
         }
+        // d sin a = cos(a)·da
+        Node::Unary(Un::Sin, a) => {
+            let da = d(g, a, var, memo);
+            let c = g.unary(Un::Cos, a);
+            g.mul(c, da)
+        }
+        // d cos a = −sin(a)·da
+        Node::Unary(Un::Cos, a) => {
+            let da = d(g, a, var, memo);
+            let s = g.unary(Un::Sin, a);
+            let m = g.mul(s, da);
+            g.neg(m)
+        }
+        // d erf a = (2/√π)·e^(−a²)·da
+        Node::Unary(Un::Erf, a) => {
+            let da = d(g, a, var, memo);
+            let aa = g.mul(a, a);
+            let naa = g.neg(aa);
+            let e = g.unary(Un::Exp, naa);
+            let c = g.constant(core::f64::consts::FRAC_2_SQRT_PI);
+            let ce = g.mul(c, e);
+            g.mul(ce, da)
+        }
         // d|a| = if a < 0 { −da } else { da }
         Node::Unary(Un::Abs, a) => {
             let da = d(g, a, var, memo);
@@ -208,6 +231,9 @@ mod tests {
         check(|g, x, _| g.unary(Un::Abs, x),                X, "if x < 0.0 { -1.0 } else { 1.0 }");
         check(|g, x, _| g.unary(Un::Sqrt, x),               X, "1.0 / (sqrt(x) + sqrt(x))");
         check(|g, x, _| g.powi(x, 3),                       X, "3.0 * powi(x, 2)");
+        check(|g, x, _| g.unary(Un::Sin, x),                X, "cos(x)");
+        check(|g, x, _| g.unary(Un::Cos, x),                X, "-sin(x)");
+        check(|g, x, _| g.unary(Un::Erf, x),                X, "1.1283791670955126 * exp(-(x * x))");
         check(|g, x, _| { let c = g.constant(1.0); g.div(c, x) }, X, "-(1.0 / x / x)");
         check(|g, x, a| { let s = g.mul(a, x); let s = g.unary(Un::Sigmoid, s); g.mul(x, s) },
               p, "x * (x * (sigmoid(x * a) * sigmoid(-(x * a))))");

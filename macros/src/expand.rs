@@ -102,7 +102,7 @@ fn original_fn(func: &ItemFn) -> TokenStream {
         #[allow(clippy::excessive_precision)]
         #vis #sig {
             #[allow(unused_imports)]
-            use #rt::functions::{sigmoid, softplus};
+            use #rt::functions::{erf, sigmoid, softplus};
             #(#stmts)*
         }
     }
@@ -321,6 +321,8 @@ fn emit(
         #original
         #struct_def
         #from_output_methods
+        // Derived constants are emitted as exact literals (2/√π appears as 1.1283791670955126).
+        #[allow(clippy::approx_constant, clippy::excessive_precision, clippy::unreadable_literal)]
         impl #rt::formula::Formula for #name {
             const NAME: &'static str = stringify!(#fn_name);
             const PARAM_NAMES: &'static [&'static str] = &[#( stringify!(#fields) ),*];
@@ -509,6 +511,9 @@ fn body(g: &Graph, roots: &[Id], model: &Model, exact_products: bool) -> (TokenS
                     Un::Tanh => quote!(#rt::math::tanh(#a)),
                     Un::Sigmoid => quote!(#rt::math::sigmoid(#a)),
                     Un::Softplus => quote!(#rt::math::softplus(#a)),
+                    Un::Sin => quote!(#rt::math::sin(#a)),
+                    Un::Cos => quote!(#rt::math::cos(#a)),
+                    Un::Erf => quote!(#rt::math::erf(#a)),
                 }
             }
             Node::Binary(op, a, b) => {

@@ -24,6 +24,9 @@ pub enum Un {
     Sqrt,
     Sigmoid,
     Softplus,
+    Sin,
+    Cos,
+    Erf,
 }
 
 /// Binary operators on values.
@@ -155,6 +158,10 @@ impl Graph {
                 Un::Sqrt => v.sqrt(),
                 Un::Sigmoid => 1.0 / (1.0 + (-v).exp()),
                 Un::Softplus => v.max(0.0) + (-v.abs()).exp().ln_1p(),
+                Un::Sin => v.sin(),
+                Un::Cos => v.cos(),
+                // No erf in std: left to the kernel.
+                Un::Erf => f64::NAN,
             };
             if r.is_finite() {
                 return self.constant(r);

@@ -19,13 +19,18 @@ pub const METHODS: &[(&str, usize)] = &[
     ("tanh", 0),
     ("abs", 0),
     ("sqrt", 0),
+    ("sin", 0),
+    ("cos", 0),
+    ("recip", 0),
     ("max", 1),
     ("min", 1),
+    ("clamp", 2),
     ("powi", 1),
+    ("powf", 1),
 ];
 
 /// Free functions from `actigen` a formula may call (one argument each).
-pub const FUNCTIONS: &[&str] = &["sigmoid", "softplus"];
+pub const FUNCTIONS: &[&str] = &["sigmoid", "softplus", "erf"];
 
 /// Methods that exist on `f32` but have no useful derivative.
 const NOT_DIFFERENTIABLE: &[&str] = &[
@@ -313,12 +318,38 @@ impl<'a> Lowerer<'a> {
             "tanh" => un(Un::Tanh),
             "abs" => un(Un::Abs),
             "sqrt" => un(Un::Sqrt),
+            "sin" => un(Un::Sin),
+            "cos" => un(Un::Cos),
             _ => None,
         };
         if let Some(op) = op {
             return self.g.unary(op, a);
         }
         match name.as_str() {
+            // 1/a
+            "recip" => {
+                let one = self.g.constant(1.0);
+                self.g.div(one, a)
+            }
+            // min(max(a, lo), hi), as f32::clamp
+            "clamp" => {
+                let (lo, hi) = (self.expr(&m.args[0]), self.expr(&m.args[1]));
+                let m1 = self.g.binary(Bin::Max, a, lo);
+                self.g.binary(Bin::Min, m1, hi)
+            }
+            // exp(c·ln a): the exponent may not depend on x
+            "powf" => {
+                let c = self.expr(&m.args[0]);
+                if self.g.reachable(&[c])[0] {
+                    return self.error(
+                        &m.args[0],
+                        "`powf`'s exponent must be a constant or a parameter, not depend on the input",
+                    );
+                }
+                let l = self.g.unary(Un::Ln, a);
+                let p = self.g.mul(c, l);
+                self.g.unary(Un::Exp, p)
+            }
             "max" | "min" => {
                 let b = self.expr(&m.args[0]);
                 let op = if name == "max" { Bin::Max } else { Bin::Min };
@@ -359,10 +390,10 @@ impl<'a> Lowerer<'a> {
             );
         }
         let a = self.expr(&c.args[0]);
-        let op = if name == "sigmoid" {
-            Un::Sigmoid
-        } else {
-            Un::Softplus
+        let op = match name.as_str() {
+            "sigmoid" => Un::Sigmoid,
+            "softplus" => Un::Softplus,
+            _ => Un::Erf,
         };
         self.g.unary(op, a)
     }

@@ -136,6 +136,14 @@ impl Ctx<'_> {
                 Un::Abs | Un::Neg => {
                     return Err("|x| forgets the sign of x".into());
                 }
+                Un::Sin | Un::Cos => {
+                    return Err("sin and cos are periodic, so y does not determine x".into());
+                }
+                Un::Erf => {
+                    return Err(
+                        "erf′ = e^(−x²) needs x, and erf has no inverse in the language".into(),
+                    );
+                }
             }),
             Node::Select(m, a, b) => self.branch(g, f, m, a, b, y),
             _ => Err("the formula is not monotone in a form actigen can invert".into()),

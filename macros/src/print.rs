@@ -67,6 +67,9 @@ pub fn print(g: &Graph, names: &Names<'_>, id: Id) -> String {
                 Un::Sqrt => "sqrt",
                 Un::Sigmoid => "sigmoid",
                 Un::Softplus => "softplus",
+                Un::Sin => "sin",
+                Un::Cos => "cos",
+                Un::Erf => "erf",
             };
             format!("{f}({})", print(g, names, a))
         }

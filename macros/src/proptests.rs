@@ -128,7 +128,7 @@ fn random_formula(r: &mut Rng, depth: u32) -> T {
             Box::new(T::Bin(Bin::Mul, u.clone(), u)),
         ))
     };
-    match r.below(16) {
+    match r.below(18) {
         0 => T::Bin(Bin::Add, sub(r), sub(r)),
         1 => T::Bin(Bin::Sub, sub(r), sub(r)),
         2 | 3 => T::Bin(Bin::Mul, sub(r), sub(r)),
@@ -150,6 +150,8 @@ fn random_formula(r: &mut Rng, depth: u32) -> T {
         12 => T::Un(Un::Softplus, sub(r)),
         13 => T::Un(Un::Neg, sub(r)),
         14 => T::Powi(sub(r), [2, 3, -1][r.below(3) as usize]),
+        15 => T::Un(Un::Sin, sub(r)),
+        16 => T::Un(Un::Cos, sub(r)),
         _ => T::If(sub(r), sub(r), sub(r), sub(r)),
     }
 }
@@ -225,6 +227,9 @@ fn dual(t: &T, x: H, p: H) -> H {
                     let q = v.sqrt();
                     a.chain(q, 0.5 / q, -0.25 / (q * v))
                 }
+                Un::Sin => a.chain(v.sin(), v.cos(), -v.sin()),
+                Un::Cos => a.chain(v.cos(), -v.sin(), -v.cos()),
+                Un::Erf => unreachable!("not generated: std has no erf"),
             }
         }
         T::Bin(op, a, b) => {
@@ -293,6 +298,9 @@ fn eval(g: &Graph, id: Id, x: f64, p: f64) -> f64 {
                     Un::Sqrt => a.sqrt(),
                     Un::Sigmoid => sigmoid(a),
                     Un::Softplus => a.max(0.0) + (-a.abs()).exp().ln_1p(),
+                    Un::Sin => a.sin(),
+                    Un::Cos => a.cos(),
+                    Un::Erf => unreachable!("not generated: std has no erf"),
                 }
             }
             Node::Binary(op, a, b) => {

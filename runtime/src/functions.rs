@@ -15,3 +15,8 @@ pub fn sigmoid(x: f32) -> f32 {
 pub fn softplus(x: f32) -> f32 {
     math::softplus(Scalar(x)).0
 }
+
+/// The error function erf(x) = (2/√π)∫₀ˣ e^(−t²) dt.
+pub fn erf(x: f32) -> f32 {
+    math::erf(Scalar(x)).0
+}

@@ -238,6 +238,9 @@ pub fn math_functions() -> Vec<MathFunction> {
         f("tanh", Box::new(Tanh), f64::tanh, 3),
         f("sigmoid", Box::new(Sigmoid), sig, 3),
         f("softplus", Box::new(Softplus), sp, 3),
+        f("sin", Box::new(Sin), f64::sin, 2),
+        f("cos", Box::new(Cos), f64::cos, 2),
+        f("erf", Box::new(Erf), libm::erf, 3),
     ]
 }
 

@@ -198,6 +198,15 @@ pub trait Vector:
 
     /// The lanes, summed in `f64` (exactly rounded per addition, in lane order).
     fn sum_f64(self) -> f64;
+    /// `f` applied to each lane in turn (scalar code: for rare slow paths only).
+    fn map_lanes(self, f: impl Fn(Self::Elem) -> Self::Elem) -> Self {
+        let mut a = [Self::Elem::ZERO; 16];
+        for (i, v) in a.iter_mut().enumerate().take(Self::LANES) {
+            *v = f(self.lane(i));
+        }
+        // SAFETY: `a` holds 16 ≥ LANES elements; `self` proves the CPU supports the ISA.
+        unsafe { Self::load(a.as_ptr()) }
+    }
     /// Lane `i` (for tests and tails; slow).
     fn lane(self, i: usize) -> Self::Elem;
 }
