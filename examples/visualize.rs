@@ -9,7 +9,7 @@
 //! with no system fonts.
 
 use actigen::{DynActivation, by_name};
-use actigen_examples::{ESwish, Mish, Swish2};
+use actigen_examples::{ESwish, Gelu, GeluTanh, HardSwish, Mish, Snake, Swish2};
 use plotters::prelude::*;
 use plotters::style::{FontStyle, register_font};
 use std::path::{Path, PathBuf};
@@ -53,6 +53,26 @@ fn figures() -> Vec<Figure> {
             stem: "mish",
             title: "Mish (custom)",
             act: Box::new(Mish),
+        },
+        Figure {
+            stem: "gelu",
+            title: "GELU (custom, erf form)",
+            act: Box::new(Gelu),
+        },
+        Figure {
+            stem: "gelu_tanh",
+            title: "GELU (custom, tanh form)",
+            act: Box::new(GeluTanh),
+        },
+        Figure {
+            stem: "hard_swish",
+            title: "Hard-swish (custom)",
+            act: Box::new(HardSwish),
+        },
+        Figure {
+            stem: "snake",
+            title: "Snake (custom, a = 1)",
+            act: Box::new(Snake::default()),
         },
     ]
 }
@@ -138,9 +158,9 @@ fn run(out: &Path) -> Result<(), Box<dyn std::error::Error>> {
         println!("wrote {}", path.display());
     }
     let path = out.join("overview.png");
-    let root = BitMapBackend::new(&path, (1800, 1650)).into_drawing_area();
+    let root = BitMapBackend::new(&path, (1800, 2000)).into_drawing_area();
     root.fill(&WHITE)?;
-    let panels = root.split_evenly((4, 4));
+    let panels = root.split_evenly((5, 4));
     for (fig, panel) in figs.iter().zip(&panels) {
         draw(panel, fig, 0.8)?;
     }

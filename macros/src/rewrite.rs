@@ -9,6 +9,7 @@
 //! | `sigmoid_mul` | a/(1 + exp(−u)) | a·sigmoid(u) | as above (swish written x/(1 + e⁻ˣ)) |
 //! | `sigmoid_ratio` | exp(u)/(1 + exp(u)) | sigmoid(u) | inf/inf above 88.7 |
 //! | `sigmoid_complement` | 1 − sigmoid(u) | sigmoid(−u) | cancellation as σ → 1 |
+//! | `tanh_complement` | 1 ± tanh(u) | 2·sigmoid(±2u) | cancellation as tanh → ∓1 (GELU's tail) |
 //! | `tanh_exp` | (exp(u) − exp(−u))/(exp(u) + exp(−u)) | tanh(u) | inf/inf for \|u\| > 88.7 |
 //! | `tanh_exp2` | (exp(2u) − 1)/(exp(2u) + 1) | tanh(u) | inf/inf for u > 44; cancellation near 0 |
 //! | `exp_m1` | exp(u) − 1 | exp_m1(u) | cancellation near 0 (ELU: 19% off at −1e−7) |
@@ -128,6 +129,25 @@ fn exp_of(g: &Graph, id: Id) -> Option<Id> {
     }
 }
 
+/// `u` if `id` is `tanh(u)`.
+fn tanh_of(g: &Graph, id: Id) -> Option<Id> {
+    match g.nodes[id] {
+        Node::Unary(Un::Tanh, u) => Some(u),
+        _ => None,
+    }
+}
+
+/// 2·sigmoid(±2u).
+fn twice_sigmoid(g: &mut Graph, u: Id, negate: bool) -> Id {
+    let two = g.constant(2.0);
+    let mut w = g.mul(two, u);
+    if negate {
+        w = g.neg(w);
+    }
+    let s = g.unary(Un::Sigmoid, w);
+    g.mul(two, s)
+}
+
 /// `u` if `a` is `c·exp(u)` (either order) with `c` a constant or parameter.
 fn scaled_exp(g: &Graph, a: Id, c: Id) -> Option<Id> {
     if !matches!(g.nodes[c], Node::Const(_) | Node::Param(_) | Node::Named(_)) {
@@ -177,6 +197,16 @@ fn apply(g: &mut Graph, id: Id) -> Option<(Id, &'static str)> {
             let u = scaled_exp(g, a, c)?;
             let e = g.unary(Un::ExpM1, u);
             Some((g.mul(c, e), "exp_m1_scaled"))
+        }
+        // tanh_complement: 1 + tanh(u) → 2·sigmoid(2u)
+        Node::Binary(Bin::Add, _, _) if one_plus(g, id).and_then(|t| tanh_of(g, t)).is_some() => {
+            let u = tanh_of(g, one_plus(g, id)?)?;
+            Some((twice_sigmoid(g, u, false), "tanh_complement"))
+        }
+        // (and 1 − tanh(u) → 2·sigmoid(−2u))
+        Node::Binary(Bin::Sub, a, b) if g.value(a) == Some(1.0) && tanh_of(g, b).is_some() => {
+            let u = tanh_of(g, b)?;
+            Some((twice_sigmoid(g, u, true), "tanh_complement"))
         }
         // exp_m1_neg: 1 − exp(u) → −exp_m1(u)
         Node::Binary(Bin::Sub, a, b) if g.value(a) == Some(1.0) && exp_of(g, b).is_some() => {
@@ -303,6 +333,8 @@ mod tests {
         assert_eq!(rw("a * (x.exp() - 1.0)"),                            "a * exp_m1(x)");
         assert_eq!(rw("1.0 - x.exp()"),                                  "-exp_m1(x)");
         assert_eq!(rw("a * x.exp() - a"),                                "a * exp_m1(x)");
+        assert_eq!(rw("1.0 + (a * x).tanh()"),                           "2.0 * sigmoid(2.0 * (x * a))");
+        assert_eq!(rw("1.0 - x.tanh()"),                                 "2.0 * sigmoid(-(2.0 * x))");
         assert_eq!(rw("(1.0 + x * x).ln()"),                             "ln_1p(x * x)");
         assert_eq!(rw("x * (1.0 + x.exp()).ln().tanh()"),                "x * tanh(softplus(x))");
         // Forms that are already stable are left alone.
