@@ -1,13 +1,14 @@
 //! Exhaustive accuracy sweep: one vector math function over all 2³² f32 inputs, against std's
-//! f64 function, on the active (or given) ISA. Prints the max ULP error and where it occurs.
+//! f64 function (musl's erf, from the `libm` crate, for erf), on the active (or given) ISA.
+//! Prints the max ULP error and where it occurs.
 //!
 //! ```text
-//! cargo run --release --example accuracy -- exp|exp_m1|ln|ln_1p|tanh|sigmoid|softplus [--isa avx512]
+//! cargo run --release --example accuracy -- exp|exp_m1|ln|ln_1p|tanh|sigmoid|softplus|sin|cos|erf [--isa avx512]
 //! ```
 //!
 //! Runs on every core (the f64 reference dominates the time); about a minute on 2 cores.
 
-use actigen::math::elementwise::{Exp, ExpM1, Ln, Ln1p, Sigmoid, Softplus, Tanh};
+use actigen::math::elementwise::{Cos, Erf, Exp, ExpM1, Ln, Ln1p, Sigmoid, Sin, Softplus, Tanh};
 use actigen::{DynActivation, Isa};
 
 fn sigmoid64(x: f64) -> f64 {
@@ -66,9 +67,12 @@ fn main() {
         "tanh" => (Box::new(Tanh), f64::tanh),
         "sigmoid" => (Box::new(Sigmoid), sigmoid64),
         "softplus" => (Box::new(Softplus), softplus64),
+        "sin" => (Box::new(Sin), f64::sin),
+        "cos" => (Box::new(Cos), f64::cos),
+        "erf" => (Box::new(Erf), libm::erf),
         other => {
             eprintln!(
-                "accuracy: unknown function {other:?}; expected exp, exp_m1, ln, ln_1p, tanh, sigmoid, softplus"
+                "accuracy: unknown function {other:?}; expected exp, exp_m1, ln, ln_1p, tanh, sigmoid, softplus, sin, cos, erf"
             );
             std::process::exit(2);
         }

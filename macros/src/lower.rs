@@ -286,7 +286,10 @@ impl<'a> Lowerer<'a> {
             if NOT_DIFFERENTIABLE.contains(&name.as_str()) {
                 return self.error(
                     &m.method,
-                    format!("`{name}` is not differentiable; use it only inside an `if` condition"),
+                    format!(
+                        "`{name}` is not differentiable (its derivative is 0 or undefined \
+                         everywhere); write the steps with `if`/`else` instead"
+                    ),
                 );
             }
             let list: Vec<_> = METHODS.iter().map(|(n, _)| *n).collect();

@@ -145,13 +145,13 @@ impl Ctx<'_> {
                     );
                 }
             }),
-            Node::Select(m, a, b) => self.branch(g, f, m, a, b, y),
+            Node::Select(m, a, b) => self.branch(g, m, a, b, y),
             _ => Err("the formula is not monotone in a form actigen can invert".into()),
         }
     }
 
     /// `if x op c { a } else { b }`.
-    fn branch(&self, g: &mut Graph, f: Id, m: Id, a: Id, b: Id, y: Id) -> Result<Id, String> {
+    fn branch(&self, g: &mut Graph, m: Id, a: Id, b: Id, y: Id) -> Result<Id, String> {
         let (op, c) = match g.nodes[m] {
             Node::Cmp(op, X, q) if !depends_on_x(g, q) => (op, q),
             Node::Cmp(op, p, X) if !depends_on_x(g, p) => (flip(op), p),
@@ -184,7 +184,6 @@ impl Ctx<'_> {
         let da = self.d(g, a, y)?;
         let db = self.d(g, b, y)?;
         let cond = g.cmp(op, y, t);
-        let _ = f;
         Ok(g.select(cond, da, db))
     }
 
