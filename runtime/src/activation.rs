@@ -6,7 +6,8 @@
 
 use crate::dispatch::{Isa, IsaError, try_active_isa};
 use crate::driver::{
-    self, Backward, BackwardFromOutput, BackwardFused, Float, Forward, Grad2, ParamPartials,
+    self, BackwardFused, BackwardPass, Float, Forward, FromOutputPass, Grad2Pass, Pair, PairKernel,
+    ParamPartials,
 };
 use crate::formula::{self, Formula};
 use core::fmt;
@@ -155,6 +156,31 @@ fn check_isa(isa: Isa) -> Result<(), Error> {
     } else {
         Err(IsaError::Unsupported(isa).into())
     }
+}
+
+/// A two-input pass `out = K(a, dy)` after the length and ISA checks (nothing is written on
+/// error).
+fn run_pair<F: Formula, T: Float, K: PairKernel>(
+    f: &F,
+    isa: Isa,
+    (a_name, a): (&'static str, &[T]),
+    dy: &[T],
+    (out_name, out): (&'static str, &mut [T]),
+) -> Result<(), Error> {
+    check_len(a_name, a.len(), "dy", dy.len())?;
+    check_len(a_name, a.len(), out_name, out.len())?;
+    check_isa(isa)?;
+    let job = Pair::<F, T, K> {
+        f,
+        a: a.as_ptr(),
+        b: dy.as_ptr(),
+        out: out.as_mut_ptr(),
+        n: a.len(),
+        kernel: core::marker::PhantomData,
+    };
+    // SAFETY: ISA checked above; the three slices are valid for n elements.
+    unsafe { driver::run(isa, job) };
+    Ok(())
 }
 
 /// Every parameter of `f` within its declared range.
@@ -343,19 +369,7 @@ impl<F: Formula, T: Float> Activation<T> for F {
     }
 
     fn try_backward_on(&self, isa: Isa, x: &[T], dy: &[T], dx: &mut [T]) -> Result<(), Error> {
-        check_len("x", x.len(), "dy", dy.len())?;
-        check_len("x", x.len(), "dx", dx.len())?;
-        check_isa(isa)?;
-        let job = Backward {
-            f: self,
-            x: x.as_ptr(),
-            dy: dy.as_ptr(),
-            dx: dx.as_mut_ptr(),
-            n: x.len(),
-        };
-        // SAFETY: ISA checked above; all three valid for n elements.
-        unsafe { driver::run(isa, job) };
-        Ok(())
+        run_pair::<F, T, BackwardPass>(self, isa, ("x", x), dy, ("dx", dx))
     }
 
     fn try_backward_fused_on(
@@ -402,19 +416,7 @@ impl<F: Formula, T: Float> Activation<T> for F {
     }
 
     fn try_grad2_on(&self, isa: Isa, x: &[T], dy: &[T], out: &mut [T]) -> Result<(), Error> {
-        check_len("x", x.len(), "dy", dy.len())?;
-        check_len("x", x.len(), "out", out.len())?;
-        check_isa(isa)?;
-        let job = Grad2 {
-            f: self,
-            x: x.as_ptr(),
-            dy: dy.as_ptr(),
-            out: out.as_mut_ptr(),
-            n: x.len(),
-        };
-        // SAFETY: ISA checked above; all three valid for n elements.
-        unsafe { driver::run(isa, job) };
-        Ok(())
+        run_pair::<F, T, Grad2Pass>(self, isa, ("x", x), dy, ("out", out))
     }
 
     fn try_backward_from_output_on(
@@ -430,19 +432,7 @@ impl<F: Formula, T: Float> Activation<T> for F {
             });
         }
         check_ranges(self)?;
-        check_len("y", y.len(), "dy", dy.len())?;
-        check_len("y", y.len(), "dx", dx.len())?;
-        check_isa(isa)?;
-        let job = BackwardFromOutput {
-            f: self,
-            y: y.as_ptr(),
-            dy: dy.as_ptr(),
-            dx: dx.as_mut_ptr(),
-            n: y.len(),
-        };
-        // SAFETY: ISA checked above; all three valid for n elements.
-        unsafe { driver::run(isa, job) };
-        Ok(())
+        run_pair::<F, T, FromOutputPass>(self, isa, ("y", y), dy, ("dx", dx))
     }
 
     fn second_derivative(&self, x: T) -> T {

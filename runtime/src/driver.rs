@@ -123,27 +123,43 @@ impl<F: Formula, V: Vector> Unary<V> for PartialK<'_, F> {
     }
 }
 
-struct BackwardK<'a, F>(&'a F);
-impl<F: Formula, V: Vector> Binary<V> for BackwardK<'_, F> {
+/// What a two-input pass computes from `(a, b)`: `a` is x (or y), `b` is dy.
+pub(crate) trait PairKernel {
+    fn apply<F: Formula, V: Vector>(f: &F, a: V, b: V) -> V;
+}
+
+/// dx = dy · f′(x).
+pub(crate) struct BackwardPass;
+impl PairKernel for BackwardPass {
     #[inline(always)]
-    fn apply(&self, x: V, dy: V) -> V {
-        dy * formula::derivative(self.0, x)
+    fn apply<F: Formula, V: Vector>(f: &F, x: V, dy: V) -> V {
+        dy * formula::derivative(f, x)
     }
 }
 
-struct FromOutputK<'a, F>(&'a F);
-impl<F: Formula, V: Vector> Binary<V> for FromOutputK<'_, F> {
+/// dx = dy · f′ computed from y = f(x).
+pub(crate) struct FromOutputPass;
+impl PairKernel for FromOutputPass {
     #[inline(always)]
-    fn apply(&self, y: V, dy: V) -> V {
-        dy * formula::derivative_from_output(self.0, y)
+    fn apply<F: Formula, V: Vector>(f: &F, y: V, dy: V) -> V {
+        dy * formula::derivative_from_output(f, y)
     }
 }
 
-struct Grad2K<'a, F>(&'a F);
-impl<F: Formula, V: Vector> Binary<V> for Grad2K<'_, F> {
+/// out = dy · f″(x).
+pub(crate) struct Grad2Pass;
+impl PairKernel for Grad2Pass {
     #[inline(always)]
-    fn apply(&self, x: V, dy: V) -> V {
-        dy * formula::second_derivative(self.0, x)
+    fn apply<F: Formula, V: Vector>(f: &F, x: V, dy: V) -> V {
+        dy * formula::second_derivative(f, x)
+    }
+}
+
+struct PairK<'a, F, K>(&'a F, core::marker::PhantomData<K>);
+impl<F: Formula, K: PairKernel, V: Vector> Binary<V> for PairK<'_, F, K> {
+    #[inline(always)]
+    fn apply(&self, a: V, b: V) -> V {
+        K::apply(self.0, a, b)
     }
 }
 
@@ -237,57 +253,23 @@ impl<F: Formula, T: Float> Job<T> for Forward<'_, F, T> {
     }
 }
 
-/// dx = dy · f′(x).
-pub(crate) struct Backward<'a, F, T> {
+/// out = K(a, b) elementwise: backward, backward from the output, grad2.
+pub(crate) struct Pair<'a, F, T, K> {
     pub f: &'a F,
-    pub x: *const T,
-    pub dy: *const T,
-    pub dx: *mut T,
-    pub n: usize,
-}
-
-impl<F: Formula, T: Float> Job<T> for Backward<'_, F, T> {
-    type Output = ();
-    #[inline(always)]
-    unsafe fn run<V: Vector<Elem = T>>(self) {
-        // SAFETY: pointers valid for n elements (the job's contract).
-        unsafe { zip::<V, _>(self.x, self.dy, self.dx, self.n, BackwardK(self.f)) }
-    }
-}
-
-/// dx = dy · f′ computed from y = f(x).
-pub(crate) struct BackwardFromOutput<'a, F, T> {
-    pub f: &'a F,
-    pub y: *const T,
-    pub dy: *const T,
-    pub dx: *mut T,
-    pub n: usize,
-}
-
-impl<F: Formula, T: Float> Job<T> for BackwardFromOutput<'_, F, T> {
-    type Output = ();
-    #[inline(always)]
-    unsafe fn run<V: Vector<Elem = T>>(self) {
-        // SAFETY: pointers valid for n elements (the job's contract).
-        unsafe { zip::<V, _>(self.y, self.dy, self.dx, self.n, FromOutputK(self.f)) }
-    }
-}
-
-/// out = dy · f″(x).
-pub(crate) struct Grad2<'a, F, T> {
-    pub f: &'a F,
-    pub x: *const T,
-    pub dy: *const T,
+    pub a: *const T,
+    pub b: *const T,
     pub out: *mut T,
     pub n: usize,
+    pub kernel: core::marker::PhantomData<K>,
 }
 
-impl<F: Formula, T: Float> Job<T> for Grad2<'_, F, T> {
+impl<F: Formula, T: Float, K: PairKernel> Job<T> for Pair<'_, F, T, K> {
     type Output = ();
     #[inline(always)]
     unsafe fn run<V: Vector<Elem = T>>(self) {
+        let k = PairK::<F, K>(self.f, core::marker::PhantomData);
         // SAFETY: pointers valid for n elements (the job's contract).
-        unsafe { zip::<V, _>(self.x, self.dy, self.out, self.n, Grad2K(self.f)) }
+        unsafe { zip::<V, _>(self.a, self.b, self.out, self.n, k) }
     }
 }
 

@@ -360,3 +360,27 @@ pub fn check_against_reference(
     }
     r
 }
+
+/// [`check_against_reference`] for each `(reference name, activation)` on every ISA this CPU has,
+/// printing one line each (`label` first); returns every failure.
+pub fn check_all_isas(
+    label: &str,
+    acts: &[(&str, &(dyn actigen::DynActivation + 'static))],
+) -> Vec<String> {
+    let mut failures = Vec::new();
+    for isa in actigen::Isa::ALL {
+        if !isa.is_supported() {
+            eprintln!("skipping the {isa} path: this CPU does not support it");
+            continue;
+        }
+        for (name, act) in acts {
+            let r = check_against_reference(name, *act, isa);
+            eprintln!(
+                "{isa:6} {label}{name:8} forward max {} ulp; gradients max error {:.3} of the tolerance",
+                r.forward_ulp, r.gradient_fraction
+            );
+            failures.extend(r.failures);
+        }
+    }
+    failures
+}
