@@ -100,11 +100,21 @@ const MAX_LANES: usize = 16;
 /// decline to inline into the `#[target_feature]` caller, and then compiles without the ISA.
 trait Unary<V: Vector> {
     fn apply(&self, x: V) -> V;
+    /// Two vectors at once (kernels with guards test both with one branch).
+    #[inline(always)]
+    fn apply2(&self, a: V, b: V) -> (V, V) {
+        (self.apply(a), self.apply(b))
+    }
 }
 
 /// A two-input kernel (see [`Unary`]).
 trait Binary<V: Vector> {
     fn apply(&self, a: V, b: V) -> V;
+    /// Two pairs at once (see [`Unary::apply2`]).
+    #[inline(always)]
+    fn apply2(&self, a0: V, b0: V, a1: V, b1: V) -> (V, V) {
+        (self.apply(a0, b0), self.apply(a1, b1))
+    }
 }
 
 struct ForwardK<'a, F>(&'a F);
@@ -112,6 +122,10 @@ impl<F: Formula, V: Vector> Unary<V> for ForwardK<'_, F> {
     #[inline(always)]
     fn apply(&self, x: V) -> V {
         formula::forward(self.0, x)
+    }
+    #[inline(always)]
+    fn apply2(&self, a: V, b: V) -> (V, V) {
+        formula::forward2(self.0, a, b)
     }
 }
 
@@ -126,6 +140,7 @@ impl<F: Formula, V: Vector> Unary<V> for PartialK<'_, F> {
 /// What a two-input pass computes from `(a, b)`: `a` is x (or y), `b` is dy.
 pub(crate) trait PairKernel {
     fn apply<F: Formula, V: Vector>(f: &F, a: V, b: V) -> V;
+    fn apply2<F: Formula, V: Vector>(f: &F, a0: V, b0: V, a1: V, b1: V) -> (V, V);
 }
 
 /// dx = dy · f′(x).
@@ -134,6 +149,11 @@ impl PairKernel for BackwardPass {
     #[inline(always)]
     fn apply<F: Formula, V: Vector>(f: &F, x: V, dy: V) -> V {
         dy * formula::derivative(f, x)
+    }
+    #[inline(always)]
+    fn apply2<F: Formula, V: Vector>(f: &F, x0: V, dy0: V, x1: V, dy1: V) -> (V, V) {
+        let (d0, d1) = formula::derivative2(f, x0, x1);
+        (dy0 * d0, dy1 * d1)
     }
 }
 
@@ -144,6 +164,11 @@ impl PairKernel for FromOutputPass {
     fn apply<F: Formula, V: Vector>(f: &F, y: V, dy: V) -> V {
         dy * formula::derivative_from_output(f, y)
     }
+    #[inline(always)]
+    fn apply2<F: Formula, V: Vector>(f: &F, y0: V, dy0: V, y1: V, dy1: V) -> (V, V) {
+        let (d0, d1) = formula::derivative_from_output2(f, y0, y1);
+        (dy0 * d0, dy1 * d1)
+    }
 }
 
 /// out = dy · f″(x).
@@ -153,6 +178,11 @@ impl PairKernel for Grad2Pass {
     fn apply<F: Formula, V: Vector>(f: &F, x: V, dy: V) -> V {
         dy * formula::second_derivative(f, x)
     }
+    #[inline(always)]
+    fn apply2<F: Formula, V: Vector>(f: &F, x0: V, dy0: V, x1: V, dy1: V) -> (V, V) {
+        let (d0, d1) = formula::second_derivative2(f, x0, x1);
+        (dy0 * d0, dy1 * d1)
+    }
 }
 
 struct PairK<'a, F, K>(&'a F, core::marker::PhantomData<K>);
@@ -160,6 +190,10 @@ impl<F: Formula, K: PairKernel, V: Vector> Binary<V> for PairK<'_, F, K> {
     #[inline(always)]
     fn apply(&self, a: V, b: V) -> V {
         K::apply(self.0, a, b)
+    }
+    #[inline(always)]
+    fn apply2(&self, a0: V, b0: V, a1: V, b1: V) -> (V, V) {
+        K::apply2(self.0, a0, b0, a1, b1)
     }
 }
 
@@ -175,10 +209,9 @@ unsafe fn map<V: Vector, K: Unary<V>>(src: *const V::Elem, dst: *mut V::Elem, n:
     // tail goes through stack buffers of MAX_LANES ≥ LANES elements.
     unsafe {
         while i + 2 * l <= n {
-            let a = V::load(src.add(i));
-            let b = V::load(src.add(i + l));
-            k.apply(a).store(dst.add(i));
-            k.apply(b).store(dst.add(i + l));
+            let (ra, rb) = k.apply2(V::load(src.add(i)), V::load(src.add(i + l)));
+            ra.store(dst.add(i));
+            rb.store(dst.add(i + l));
             i += 2 * l;
         }
         while i + l <= n {
@@ -214,8 +247,9 @@ unsafe fn zip<V: Vector, K: Binary<V>>(
         while i + 2 * l <= n {
             let (a0, b0) = (V::load(a.add(i)), V::load(b.add(i)));
             let (a1, b1) = (V::load(a.add(i + l)), V::load(b.add(i + l)));
-            k.apply(a0, b0).store(dst.add(i));
-            k.apply(a1, b1).store(dst.add(i + l));
+            let (r0, r1) = k.apply2(a0, b0, a1, b1);
+            r0.store(dst.add(i));
+            r1.store(dst.add(i + l));
             i += 2 * l;
         }
         while i + l <= n {

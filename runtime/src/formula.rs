@@ -93,20 +93,59 @@ fn finite_stand_in<V: Vector>(x: V) -> V {
 // `#[target_feature]`s when LLVM declines to inline it, and then every vector intrinsic in it
 // becomes a call. Everything here is `#[inline(always)]` straight-line code.
 
-/// `$raw` (an expression in `$v`) at `$x`, with the guard `$g` applied.
+/// Lanes of `$r` that are NaN because `$x` is ±inf, recomputed at ±MAX (`$raw` in `$v`).
+macro_rules! fix_limits {
+    ($x:expr, $r:expr, |$v:ident| $raw:expr) => {{
+        let x = $x;
+        let r = $r;
+        let bad = r.is_nan() & inf_lanes(x);
+        if bad.any() {
+            let $v = finite_stand_in(x);
+            V::select(bad, $raw, r)
+        } else {
+            r
+        }
+    }};
+}
+
+/// `$raw` (an expression in `$v`) at two vectors `$x0`, `$x1`, with the guard `$g` applied.
+/// NaN results are rare: one test of both vectors (two instructions and one branch per pair)
+/// comes first, and only then the closer look.
+macro_rules! guarded2 {
+    ($g:expr, $x0:expr, $x1:expr, |$v:ident| $raw:expr) => {{
+        let g: Guard = $g;
+        let (x0, x1) = ($x0, $x1);
+        let mut r0 = {
+            let $v = x0;
+            $raw
+        };
+        let mut r1 = {
+            let $v = x1;
+            $raw
+        };
+        if g.inf && (r0.is_nan() | r1.is_nan()).any() {
+            r0 = fix_limits!(x0, r0, |$v| $raw);
+            r1 = fix_limits!(x1, r1, |$v| $raw);
+        }
+        if g.nan {
+            r0 = V::select(x0.is_nan(), x0, r0);
+            r1 = V::select(x1.is_nan(), x1, r1);
+        }
+        (r0, r1)
+    }};
+}
+
+/// As [`guarded2`] for one vector.
 macro_rules! guarded {
     ($g:expr, $x:expr, |$v:ident| $raw:expr) => {{
         let g: Guard = $g;
         let x = $x;
-        let $v = x;
-        let mut r = $raw;
-        // NaN results are rare: test for them first (two instructions), look closer only then.
+        let mut r = {
+            let $v = x;
+            $raw
+        };
         if g.inf && r.is_nan().any() {
-            let bad = r.is_nan() & inf_lanes(x);
-            if bad.any() {
-                let $v = finite_stand_in(x);
-                r = V::select(bad, $raw, r);
-            }
+            r = fix_limits!(x, r, |$v| $raw);
         }
         if g.nan {
             r = V::select(x.is_nan(), x, r);
@@ -121,10 +160,22 @@ pub fn forward<F: Formula, V: Vector>(f: &F, x: V) -> V {
     guarded!(F::GUARDS.forward, x, |v| f.forward_raw(v))
 }
 
+/// f at two vectors with their guards (one NaN test for both).
+#[inline(always)]
+pub fn forward2<F: Formula, V: Vector>(f: &F, x0: V, x1: V) -> (V, V) {
+    guarded2!(F::GUARDS.forward, x0, x1, |v| f.forward_raw(v))
+}
+
 /// ∂f/∂x with its guards.
 #[inline(always)]
 pub fn derivative<F: Formula, V: Vector>(f: &F, x: V) -> V {
     guarded!(F::GUARDS.derivative, x, |v| f.derivative_raw(v))
+}
+
+/// ∂f/∂x at two vectors.
+#[inline(always)]
+pub fn derivative2<F: Formula, V: Vector>(f: &F, x0: V, x1: V) -> (V, V) {
+    guarded2!(F::GUARDS.derivative, x0, x1, |v| f.derivative_raw(v))
 }
 
 /// f′ from the output y, with its guards.
@@ -134,10 +185,23 @@ pub fn derivative_from_output<F: Formula, V: Vector>(f: &F, y: V) -> V {
         .derivative_from_output_raw(v))
 }
 
+/// f′ from the output at two vectors.
+#[inline(always)]
+pub fn derivative_from_output2<F: Formula, V: Vector>(f: &F, y0: V, y1: V) -> (V, V) {
+    guarded2!(F::GUARDS.from_output, y0, y1, |v| f
+        .derivative_from_output_raw(v))
+}
+
 /// ∂²f/∂x² with its guards.
 #[inline(always)]
 pub fn second_derivative<F: Formula, V: Vector>(f: &F, x: V) -> V {
     guarded!(F::GUARDS.second, x, |v| f.second_derivative_raw(v))
+}
+
+/// ∂²f/∂x² at two vectors.
+#[inline(always)]
+pub fn second_derivative2<F: Formula, V: Vector>(f: &F, x0: V, x1: V) -> (V, V) {
+    guarded2!(F::GUARDS.second, x0, x1, |v| f.second_derivative_raw(v))
 }
 
 /// `[∂f/∂x, ∂f/∂p…]` with their guards.
