@@ -1,10 +1,10 @@
 //! The `#[activation]` attribute macro of [actigen](https://docs.rs/actigen).
 //!
 //! Use it through the `actigen` crate, which re-exports it and provides the runtime the
-//! generated code calls. Pipeline (one module each): [`parse`](crate::parse) the function,
-//! [`lower`](crate::lower) its body to an arena [`ir`](crate::ir), apply the stability
-//! [`rewrite`](crate::rewrite)s, [`diff`](crate::diff)erentiate symbolically, decide the kernels' [`guards`](crate::guards), and [`expand`](crate::expand)
-//! into the original function, a parameter struct and SIMD-generic kernel bodies.
+//! generated code calls. Pipeline, one module each: `parse` the function, `lower` its body to an
+//! arena `ir`, apply the stability `rewrite`s, `diff`erentiate symbolically (and find the
+//! derivative in terms of the `output` where one exists), decide the kernels' `guards`, and
+//! `expand` into the original function, a parameter struct and SIMD-generic kernel bodies.
 
 mod diff;
 mod expand;

@@ -8,7 +8,7 @@
 //!   contract includes "the CPU has this ISA"), or from another vector of the same type
 //!   ([`Vector::splat`], arithmetic). Owning a value therefore proves the CPU supports its
 //!   instructions, which is why every other method is safe to call.
-//! - All `unsafe` code of the crate lives in this module and in [`crate::driver`].
+//! - All `unsafe` code of the crate lives in this module and in the (private) slice drivers.
 
 mod portable;
 #[cfg(target_arch = "x86_64")]
