@@ -117,23 +117,25 @@ trait Binary<V: Vector> {
     }
 }
 
-struct ForwardK<'a, F>(&'a F);
-impl<F: Formula, V: Vector> Unary<V> for ForwardK<'_, F> {
+// The kernels hold the formula by value: a local copy cannot alias the output slice, so its
+// parameters stay in registers across the loop instead of being reloaded after every store.
+struct ForwardK<F>(F);
+impl<F: Formula, V: Vector> Unary<V> for ForwardK<F> {
     #[inline(always)]
     fn apply(&self, x: V) -> V {
-        formula::forward(self.0, x)
+        formula::forward(&self.0, x)
     }
     #[inline(always)]
     fn apply2(&self, a: V, b: V) -> (V, V) {
-        formula::forward2(self.0, a, b)
+        formula::forward2(&self.0, a, b)
     }
 }
 
-struct PartialK<'a, F>(&'a F, usize);
-impl<F: Formula, V: Vector> Unary<V> for PartialK<'_, F> {
+struct PartialK<F>(F, usize);
+impl<F: Formula, V: Vector> Unary<V> for PartialK<F> {
     #[inline(always)]
     fn apply(&self, x: V) -> V {
-        formula::grads(self.0, x)[1 + self.1]
+        formula::grads(&self.0, x)[1 + self.1]
     }
 }
 
@@ -185,15 +187,15 @@ impl PairKernel for Grad2Pass {
     }
 }
 
-struct PairK<'a, F, K>(&'a F, core::marker::PhantomData<K>);
-impl<F: Formula, K: PairKernel, V: Vector> Binary<V> for PairK<'_, F, K> {
+struct PairK<F, K>(F, core::marker::PhantomData<K>);
+impl<F: Formula, K: PairKernel, V: Vector> Binary<V> for PairK<F, K> {
     #[inline(always)]
     fn apply(&self, a: V, b: V) -> V {
-        K::apply(self.0, a, b)
+        K::apply(&self.0, a, b)
     }
     #[inline(always)]
     fn apply2(&self, a0: V, b0: V, a1: V, b1: V) -> (V, V) {
-        K::apply2(self.0, a0, b0, a1, b1)
+        K::apply2(&self.0, a0, b0, a1, b1)
     }
 }
 
@@ -283,7 +285,7 @@ impl<F: Formula, T: Float> Job<T> for Forward<'_, F, T> {
     #[inline(always)]
     unsafe fn run<V: Vector<Elem = T>>(self) {
         // SAFETY: pointers valid for n elements (the job's contract).
-        unsafe { map::<V, _>(self.x, self.y, self.n, ForwardK(self.f)) }
+        unsafe { map::<V, _>(self.x, self.y, self.n, ForwardK(*self.f)) }
     }
 }
 
@@ -301,7 +303,7 @@ impl<F: Formula, T: Float, K: PairKernel> Job<T> for Pair<'_, F, T, K> {
     type Output = ();
     #[inline(always)]
     unsafe fn run<V: Vector<Elem = T>>(self) {
-        let k = PairK::<F, K>(self.f, core::marker::PhantomData);
+        let k = PairK::<F, K>(*self.f, core::marker::PhantomData);
         // SAFETY: pointers valid for n elements (the job's contract).
         unsafe { zip::<V, _>(self.a, self.b, self.out, self.n, k) }
     }
@@ -327,7 +329,7 @@ impl<F: Formula, T: Float> Job<T> for BackwardFused<'_, F, T> {
     unsafe fn run<V: Vector<Elem = T>>(self) {
         let np = F::PARAM_NAMES.len();
         let l = V::LANES;
-        let (f, n) = (self.f, self.n);
+        let (f, n) = (&{ *self.f }, self.n);
         let mut i = 0;
         // SAFETY: x, dy readable (and dx writable) for n elements; the tail goes through stack
         // buffers. The first load makes a `V` on a CPU that supports it (job contract).
@@ -412,7 +414,7 @@ impl<F: Formula, T: Float> Job<T> for ParamPartials<'_, F, T> {
         for j in 0..np {
             // SAFETY: x readable for n elements, out writable for np·n (job contract).
             unsafe {
-                map::<V, _>(self.x, self.out.add(j * n), n, PartialK(f, j));
+                map::<V, _>(self.x, self.out.add(j * n), n, PartialK(*f, j));
             }
         }
     }
