@@ -389,13 +389,16 @@ enum Fused {
     SigmoidProduct(Id),
     /// a·σ(u) → `mul_sigmoid(a, u)`: rounded once, exact where σ(u) alone is subnormal.
     MulSigmoid(Id, Id),
+    /// a·σ(u) with `a`, `u` linear in x → `linear_mul_sigmoid(a, u)`: as `MulSigmoid`, plus the
+    /// limits at x = ±inf, so the body needs no ±inf guard for it.
+    LinearMulSigmoid(Id, Id),
 }
 
 impl Fused {
     fn operands(self) -> Vec<Id> {
         match self {
             Fused::SigmoidProduct(a) => vec![a],
-            Fused::MulSigmoid(a, u) => vec![a, u],
+            Fused::MulSigmoid(a, u) | Fused::LinearMulSigmoid(a, u) => vec![a, u],
         }
     }
 }
@@ -419,15 +422,24 @@ fn fused_products(g: &Graph, exact_products: bool) -> HashMap<Id, Fused> {
                 fused.insert(id, Fused::SigmoidProduct(q));
             }
             (_, Some(u)) if exact_products => {
-                fused.insert(id, Fused::MulSigmoid(a, u));
+                fused.insert(id, mul_sigmoid(g, a, u));
             }
             (Some(u), _) if exact_products => {
-                fused.insert(id, Fused::MulSigmoid(b, u));
+                fused.insert(id, mul_sigmoid(g, b, u));
             }
             _ => {}
         }
     }
     fused
+}
+
+/// `a·σ(u)` as a fused product.
+fn mul_sigmoid(g: &Graph, a: Id, u: Id) -> Fused {
+    if crate::guards::linear_mul_sigmoid(g, a, u) {
+        Fused::LinearMulSigmoid(a, u)
+    } else {
+        Fused::MulSigmoid(a, u)
+    }
 }
 
 /// Straight-line code computing `roots` into `__r0, __r1, …`, and its guard flags.
@@ -468,6 +480,11 @@ fn body(g: &Graph, roots: &[Id], model: &Model, exact_products: bool) -> (TokenS
             Some(&Fused::MulSigmoid(a, u)) => {
                 let (name, a, u) = (t(id), t(a), t(u));
                 stmts.push(quote!(let #name = #rt::math::mul_sigmoid(#a, #u);));
+                continue;
+            }
+            Some(&Fused::LinearMulSigmoid(a, u)) => {
+                let (name, a, u) = (t(id), t(a), t(u));
+                stmts.push(quote!(let #name = #rt::math::linear_mul_sigmoid(#a, #u);));
                 continue;
             }
             None => {}
@@ -570,5 +587,12 @@ fn body(g: &Graph, roots: &[Id], model: &Model, exact_products: bool) -> (TokenS
         #(#stmts)*
         #(#results)*
     };
-    (code, flags(g, roots))
+    let absorbing = fused
+        .iter()
+        .filter_map(|(&id, f)| match *f {
+            Fused::LinearMulSigmoid(a, _) => Some((id, a)),
+            _ => None,
+        })
+        .collect();
+    (code, flags(g, roots, &absorbing))
 }

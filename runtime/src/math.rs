@@ -47,6 +47,8 @@ pub struct Table {
     pub ldexp_min: f64,
     /// Below this, e^(−x) is too large for the fast sigmoid form (σ(x) nears subnormal).
     pub sigmoid_tail: f64,
+    /// Coefficients of e^(−s) = 1 − s + … on |s| ≤ ln2/2 (the `expm1_poly` terms, alternating).
+    pub exp_neg_poly: &'static [f64],
     /// π/2 in parts for the sin/cos range reduction (`k·pio2[0]` exact below `trig_limit`; the
     /// parts sum to π/2 within 1e−26 relative).
     pub pio2: &'static [f64],
@@ -82,6 +84,17 @@ const INV_FACT: [f64; 14] = [
     1.0 / 6227020800.0,
 ];
 
+/// (−1)ⁿ/n!.
+const INV_FACT_ALT: [f64; 14] = {
+    let mut c = INV_FACT;
+    let mut i = 1;
+    while i < c.len() {
+        c[i] = -c[i];
+        i += 2;
+    }
+    c
+};
+
 const ATANH_2: [f64; 10] = [
     2.0 / 3.0,
     2.0 / 5.0,
@@ -116,6 +129,15 @@ pub const TABLE_F32: Table = Table {
     subnormal_shift: 24.0,
     ldexp_min: -250.0,
     sigmoid_tail: -80.0,
+    exp_neg_poly: &[
+        1.0,
+        -1.0,
+        0.499_999_981_550_522_9,
+        -0.166_665_436_686_747_25,
+        0.041_667_199_683_098_362,
+        -0.008_366_514_082_286_778,
+        0.001_388_252_022_595_431_6,
+    ],
     // Four f32 parts: three leave the representation error of π/2 at 4e−15, which costs up to
     // 688 ULP of sin near multiples of π at |x| ≈ 4500 (measured by the exhaustive sweep).
     pio2: &[
@@ -172,6 +194,7 @@ pub const TABLE_F64: Table = Table {
     subnormal_shift: 54.0,
     ldexp_min: -2000.0,
     sigmoid_tail: -700.0,
+    exp_neg_poly: &INV_FACT_ALT,
     // fdlibm's pio2_1, pio2_2, pio2_3: 33 bits each.
     pio2: &[
         f64::from_bits(0x3ff9_21fb_5440_0000),
@@ -346,6 +369,23 @@ pub fn exp<V: Vector>(x: V) -> V {
     (q + x.splat(1.0)).ldexp(n)
 }
 
+/// e^(−u) for `u ≥ sigmoid_tail`, the form the sigmoids and softplus need: the negation is
+/// folded into the reduction (`u + n·ln2` with `n = round(−u·log2 e)`), `eʳ` is one Horner
+/// polynomial, and there is one clamp, at `−exp_lo` (where the result rounds to 0). Below
+/// `sigmoid_tail` the lane's value is unspecified (`ldexp` beyond its range): every caller
+/// replaces those lanes.
+#[inline(always)]
+fn exp_neg<V: Vector>(u: V) -> V {
+    let t = table::<V>();
+    // `splat(hi).min(u)` keeps a NaN u (min returns its second operand on NaN).
+    let uc = u.splat(-t.exp_lo).min(u);
+    let n = (uc * u.splat(-core::f64::consts::LOG2_E)).round();
+    // s = u + n·ln2 = −r, with e^(−u) = 2ⁿ·eʳ.
+    let s = n.mul_add(u.splat(t.ln2_hi), uc);
+    let s = n.mul_add(u.splat(t.ln2_lo), s);
+    horner(s, t.exp_neg_poly).ldexp(n)
+}
+
 /// eˣ − 1, accurate near zero.
 #[inline(always)]
 pub fn exp_m1<V: Vector>(x: V) -> V {
@@ -425,7 +465,7 @@ pub fn ln_1p<V: Vector>(x: V) -> V {
 pub fn sigmoid<V: Vector>(x: V) -> V {
     let t = table::<V>();
     let one = x.splat(1.0);
-    let fast = one / (one + exp(-x));
+    let fast = one / (one + exp_neg(x));
     let tail = x.lt(x.splat(t.sigmoid_tail));
     if tail.any() {
         let e = exp(x);
@@ -443,7 +483,7 @@ pub fn sigmoid<V: Vector>(x: V) -> V {
 pub fn sigmoid_product<V: Vector>(x: V) -> V {
     let t = table::<V>();
     let one = x.splat(1.0);
-    let e = exp(-x);
+    let e = exp_neg(x);
     let r = one / (one + e);
     let fast = e * r * r;
     let tail = x.lt(x.splat(t.sigmoid_tail));
@@ -464,10 +504,35 @@ pub fn sigmoid_product<V: Vector>(x: V) -> V {
 pub fn mul_sigmoid<V: Vector>(a: V, u: V) -> V {
     let t = table::<V>();
     let one = a.splat(1.0);
-    let fast = a / (one + exp(-u));
+    let fast = a / (one + exp_neg(u));
     let tail = u.lt(u.splat(t.sigmoid_tail));
     if tail.any() {
         V::select(tail, mul_sigmoid_tail(a, u), fast)
+    } else {
+        fast
+    }
+}
+
+/// `mul_sigmoid(a, u)` for `a` and `u` linear in the same input x (`x·σ(β·x)`, swish), with the
+/// limits at x = ±inf built in, so the kernel needs no ±inf guard: where `a` is ±inf, `u` is
+/// ±inf or NaN (β = 0, where u ≡ 0 for finite x). u = −inf gives ±0 (e^u decays faster than
+/// `a` grows), u = NaN gives `a·σ(0) = a`, u = +inf gives `a` as the fast form does.
+///
+/// The rare lanes (u below `sigmoid_tail`, or NaN) are found by one comparison, so the fast
+/// path costs what `mul_sigmoid`'s does. The macro emits this only where its guard analysis
+/// has checked the linear shape.
+#[inline(always)]
+pub fn linear_mul_sigmoid<V: Vector>(a: V, u: V) -> V {
+    let t = table::<V>();
+    let one = a.splat(1.0);
+    let fast = a / (one + exp_neg(u));
+    // Not (u ≥ tail): the tail lanes and the NaN lanes.
+    let rare = !u.ge(u.splat(t.sigmoid_tail));
+    if rare.any() {
+        let r = V::select(rare, mul_sigmoid_tail(a, u), fast);
+        let a_inf = a.abs().eq(a.splat(f64::INFINITY));
+        let limit = V::select(u.is_nan(), a, a.splat(0.0).copysign(a));
+        V::select(rare & a_inf, limit, r)
     } else {
         fast
     }
@@ -506,7 +571,7 @@ pub fn softplus<V: Vector>(x: V) -> V {
     let t = table::<V>();
     let zero = x.splat(0.0);
     let one = x.splat(1.0);
-    let e = exp(-x.abs());
+    let e = exp_neg(x.abs());
     let big = e.gt(x.splat(core::f64::consts::SQRT_2 - 1.0));
     let f = V::select(big, (e - one) * x.splat(0.5), e);
     let k = V::select(big, one, zero);

@@ -19,6 +19,41 @@ fn ten_activations_match_f64_references_on_every_isa() {
     );
 }
 
+/// Swish's forward kernel resolves x = ±inf itself (no guard; see
+/// `actigen::math::linear_mul_sigmoid`): the limits and the battery for β of either sign, tiny,
+/// huge and zero. The β are powers of two, so β·x is exact and the 4 ULP bound applies to the
+/// kernel alone (for other β the f32 product β·x rounds before σ, as in the scalar formula).
+#[test]
+fn swish_for_every_sign_of_beta() {
+    let betas = [
+        2.0,
+        0.5,
+        2f64.powi(-100),
+        2f64.powi(100),
+        0.0,
+        -0.5,
+        -1.0,
+        -2.0,
+    ];
+    let acts: Vec<_> = betas
+        .iter()
+        .map(|&b| (b, by_name("swish", &[("beta", b)]).unwrap()))
+        .collect();
+    let mut failures = Vec::new();
+    for (b, act) in &acts {
+        failures.extend(check_all_isas(
+            &format!("beta={b:e} "),
+            &[("swish", &**act)],
+        ));
+    }
+    assert!(
+        failures.is_empty(),
+        "{} failures:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+}
+
 #[test]
 fn kinks_and_limits_follow_mxnet() {
     let d = |name: &str, x: f32| -> f32 {

@@ -191,7 +191,9 @@ pub trait Vector:
     /// (−126..=127 for f32, −1022..=1023 for f64).
     fn pow2i(self) -> Self;
     /// `self · 2^n` for integral `n` with |n| at most twice the exponent bias; results in the
-    /// subnormal range are rounded at most twice, overflow gives ±inf.
+    /// subnormal range are rounded at most twice, overflow gives ±inf. For any other `n`
+    /// (larger, ±inf, NaN) the lane's value is unspecified, without panic or undefined
+    /// behaviour: callers select such lanes away.
     fn ldexp(self, n: Self) -> Self;
     /// For positive, finite, normal lanes: `(m, e)` with `self = m · 2^e`, `1 ≤ m < 2`.
     fn frexp(self) -> (Self, Self);

@@ -178,9 +178,13 @@ macro_rules! scalar_vector {
             }
             #[inline(always)]
             fn ldexp(self, n: Self) -> Self {
-                // Two steps so that each factor is a normal power of two.
-                let half = (n.0 * 0.5).floor();
-                self * Scalar(half).pow2i() * Scalar(n.0 - half).pow2i()
+                // Two steps so that each factor is a normal power of two. Out-of-contract n
+                // is clamped first (a NaN n casts to 0), so the integer arithmetic of `pow2i`
+                // cannot overflow.
+                let limit = (4 * $bias) as $t;
+                let n = n.0.clamp(-limit, limit);
+                let half = (n * 0.5).floor();
+                self * Scalar(half).pow2i() * Scalar(n - half).pow2i()
             }
             #[inline(always)]
             fn frexp(self) -> (Self, Self) {
