@@ -37,6 +37,9 @@ pub struct Table {
     pub expm1_lo: f64,
     /// Coefficients `c₂, c₃, …` of `q(r) = r + r²·(c₂ + r·(c₃ + …))`.
     pub expm1_poly: &'static [f64],
+    /// `H(s) = −2 + 4c₂s − 8c₃s² + …` with `e^(−2s) − 1 = s·H(s)` (the `expm1_poly` terms
+    /// scaled), for tanh.
+    pub tanh_poly: &'static [f64],
     /// Coefficients of `R(w) = w·(a₀ + w·(a₁ + …))`, the atanh series for `ln`.
     pub ln_poly: &'static [f64],
     /// Smallest positive normal number.
@@ -84,6 +87,31 @@ const INV_FACT: [f64; 14] = [
     1.0 / 6227020800.0,
 ];
 
+/// f32 `c₂, c₃, …` of eʳ − 1 = r + r²·(c₂ + r·(c₃ + …)): near-minimax (Lawson-weighted least
+/// squares, relative error 1.3e−8 on |r| ≤ ln2/2), one term fewer than Taylor for the same
+/// accuracy.
+const EXPM1_F32: [f64; 5] = [
+    0.499_999_981_550_522_9,
+    0.166_665_436_686_747_25,
+    0.041_667_199_683_098_362,
+    0.008_366_514_082_286_778,
+    0.001_388_252_022_595_431_6,
+];
+
+/// `[−2, 4c₂, −8c₃, …]` from `c = [c₂, c₃, …]` starting at `c[from]`: the coefficients of
+/// `H(s)` with `e^(−2s) − 1 = s·H(s)`, given those of `eʳ − 1 = r + r²·(c₂ + …)`.
+const fn scaled_by_neg2<const N: usize>(c: &[f64], from: usize) -> [f64; N] {
+    let mut out = [-2.0; N];
+    let mut f = -2.0;
+    let mut k = 1;
+    while k < N {
+        f *= -2.0;
+        out[k] = c[from + k - 1] * f;
+        k += 1;
+    }
+    out
+}
+
 /// (−1)ⁿ/n!.
 const INV_FACT_ALT: [f64; 14] = {
     let mut c = INV_FACT;
@@ -115,15 +143,8 @@ pub const TABLE_F32: Table = Table {
     exp_lo: -104.0,
     exp_hi: 89.0,
     expm1_lo: -80.0,
-    // Near-minimax (Lawson-weighted least squares, relative error 1.3e−8 on |r| ≤ ln2/2):
-    // one term fewer than Taylor for the same accuracy.
-    expm1_poly: &[
-        0.499_999_981_550_522_9,
-        0.166_665_436_686_747_25,
-        0.041_667_199_683_098_362,
-        0.008_366_514_082_286_778,
-        0.001_388_252_022_595_431_6,
-    ],
+    expm1_poly: &EXPM1_F32,
+    tanh_poly: &scaled_by_neg2::<6>(&EXPM1_F32, 0),
     ln_poly: split_prefix(&ATANH_2, 4),
     min_normal: f32::MIN_POSITIVE as f64,
     subnormal_shift: 24.0,
@@ -189,6 +210,7 @@ pub const TABLE_F64: Table = Table {
     exp_hi: 710.0,
     expm1_lo: -700.0,
     expm1_poly: split_at_2(&INV_FACT, 14),
+    tanh_poly: &scaled_by_neg2::<13>(&INV_FACT, 2),
     ln_poly: split_prefix(&ATANH_2, 10),
     min_normal: f64::MIN_POSITIVE,
     subnormal_shift: 54.0,
@@ -582,17 +604,22 @@ pub fn softplus<V: Vector>(x: V) -> V {
 
 /// Hyperbolic tangent.
 ///
-/// With `t = e^z − 1 = 2(h·q + h − ½)`, `z = −2|x| = n·ln2 + r`, `h = 2ⁿ⁻¹`, `q = eʳ − 1`:
-/// tanh|x| = −t/(t + 2) = (½ − h − h·q)/(h·q + h + ½), one rounding in each of the two terms.
+/// With `w = |x| = n·(ln2/2) + s` (so `−2|x| = n·ln2 − 2s`), `h = 2ⁿ`, `q = e^(−2s) − 1 = s·H(s)`:
+/// `t = e^(−2|x|) − 1 = h·q + h − 1` and tanh|x| = −t/(t + 2) = (1 − h − h·q)/(h·q + h + 1), one
+/// rounding in each of the two terms. The reduction works on |x| directly: no `−2|x|` product.
 #[inline(always)]
 pub fn tanh<V: Vector>(x: V) -> V {
     let t = table::<V>();
-    let half = x.splat(0.5);
-    let z = x.splat(t.expm1_lo).max(x.abs() * x.splat(-2.0));
-    let (n, q) = exp_reduce(z);
-    let h = (n - x.splat(1.0)).pow2i();
-    let num = (-h).mul_add(q, half - h);
-    let den = h.mul_add(q, h + half);
+    let one = x.splat(1.0);
+    // Beyond −expm1_lo/2, h = 0 and the quotient is 1.
+    let w = x.splat(-0.5 * t.expm1_lo).min(x.abs());
+    let n = (w * x.splat(-2.0 * core::f64::consts::LOG2_E)).round();
+    let s = n.mul_add(x.splat(0.5 * t.ln2_hi), w);
+    let s = n.mul_add(x.splat(0.5 * t.ln2_lo), s);
+    let q = s * horner(s, t.tanh_poly);
+    let h = n.pow2i();
+    let num = (-h).mul_add(q, one - h);
+    let den = h.mul_add(q, h + one);
     (num / den).copysign(x)
 }
 
