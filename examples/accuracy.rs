@@ -1,9 +1,10 @@
-//! Exhaustive accuracy sweep: one vector math function over all 2³² f32 inputs, against std's
-//! f64 function (musl's erf, from the `libm` crate, for erf), on the active (or given) ISA.
-//! Prints the max ULP error and where it occurs.
+//! Exhaustive accuracy sweep: one vector math function (or the swish activation's forward
+//! kernel, β = 1) over all 2³² f32 inputs, against std's f64 function (musl's erf, from the
+//! `libm` crate, for erf), on the active (or given) ISA. Prints the max ULP error and where it
+//! occurs.
 //!
 //! ```text
-//! cargo run --release --example accuracy -- exp|exp_m1|ln|ln_1p|tanh|sigmoid|softplus|sin|cos|erf [--isa avx512]
+//! cargo run --release --example accuracy -- exp|exp_m1|ln|ln_1p|tanh|sigmoid|softplus|sin|cos|erf|swish [--isa avx512]
 //! ```
 //!
 //! Runs on every core (the f64 reference dominates the time); about a minute on 2 cores.
@@ -25,6 +26,15 @@ fn softplus64(x: f64) -> f64 {
         x + (-x).exp().ln_1p()
     } else {
         x.exp().ln_1p()
+    }
+}
+
+fn swish64(x: f64) -> f64 {
+    // x·σ(x) → −0 at −inf (the f64 product there is −inf·0).
+    if x == f64::NEG_INFINITY {
+        -0.0
+    } else {
+        x * sigmoid64(x)
     }
 }
 
@@ -70,9 +80,10 @@ fn main() {
         "sin" => (Box::new(Sin), f64::sin),
         "cos" => (Box::new(Cos), f64::cos),
         "erf" => (Box::new(Erf), libm::erf),
+        "swish" => (Box::new(actigen::builtin::Swish::default()), swish64),
         other => {
             eprintln!(
-                "accuracy: unknown function {other:?}; expected exp, exp_m1, ln, ln_1p, tanh, sigmoid, softplus, sin, cos, erf"
+                "accuracy: unknown function {other:?}; expected exp, exp_m1, ln, ln_1p, tanh, sigmoid, softplus, sin, cos, erf, swish"
             );
             std::process::exit(2);
         }
