@@ -3,19 +3,21 @@
 //! Methods (derived here from the mathematics, in the family of Cody–Waite range reduction
 //! plus polynomial used by SLEEF, XNNPACK and oneDNN):
 //! - **exp / exp_m1**: `x = n·ln2 + r`, |r| ≤ ln2/2, with ln2 split in two so `n·ln2_hi` is
-//!   exact. `q(r) = eʳ − 1` is its Taylor polynomial (degree 7 for f32, 13 for f64: the
-//!   truncation error is below 0.1 ULP on the interval). Then `exp = ldexp(1 + q, n)`, which
-//!   rounds subnormal results once on AVX-512 (`vscalef`) and at most twice elsewhere; and
-//!   `exp_m1 = 2·(2ⁿ⁻¹·q + (2ⁿ⁻¹ − ½))`, which is exactly `q` when `n = 0` (no cancellation
-//!   near zero) and never forms 2¹²⁸.
+//!   exact. `q(r) = eʳ − 1 = r + r²·P(r)` (a near-minimax fit of degree 6 for f32, Taylor of
+//!   degree 13 for f64). Then `exp = ldexp(1 + q, n)`, which rounds subnormal results once on
+//!   AVX-512 (`vscalef`) and at most twice elsewhere; and `exp_m1 = 2·(2ⁿ⁻¹·q + (2ⁿ⁻¹ − ½))`,
+//!   which is exactly `q` when `n = 0` (no cancellation near zero) and never forms 2¹²⁸.
+//! - **e^(−u)** for the sigmoid forms and softplus (`exp_neg`): the same reduction with the
+//!   negation folded in, one clamp, and `eʳ` as one Horner polynomial: three vector operations
+//!   fewer than `exp(−u)`.
 //! - **ln / ln_1p**: `x = 2ᵉ·m` with `m ∈ [√½, √2)`, `f = m − 1` (exact), `s = f/(2+f)`,
 //!   `ln(1+f) = f − s·(f − R(s²))` with `R` the atanh series. ln_1p forms `u = 1 + x` and adds
 //!   the rounding error of that sum back as `(x − (u − 1))/u`.
-//! - **sigmoid** `= num/(1 + e)` with `e = exp(−|x|)` and `num = 1` or `e`: no overflow, no
-//!   cancellation, subnormal results kept.
-//! - **softplus** `= max(x, 0) + ln_1p(exp(−|x|))`.
-//! - **tanh** `= ±(−t/(t + 2))` with `t = exp_m1(−2|x|)`: saturates to ±1 without overflow and
-//!   keeps full relative accuracy near zero.
+//! - **sigmoid** `= 1/(1 + e^(−x))`, and `eˣ/(1 + eˣ)` on the lanes below `sigmoid_tail`
+//!   (taken only when a vector has such a lane): no overflow, subnormal results kept.
+//! - **softplus** `= max(x, 0) + ln(1 + e^(−|x|))`, the logarithm without a general reduction.
+//! - **tanh** `= ±(−t/(t + 2))` with `t = e^(−2|x|) − 1`, reduced from |x| directly: saturates
+//!   to ±1 without overflow and keeps full relative accuracy near zero.
 //!
 //! NaN in gives NaN out for every function; ±inf give the mathematical limits. The measured
 //! error bounds are in README.md (reproduced by the `accuracy` example and the tests).
