@@ -20,7 +20,11 @@ pub struct Guard {
     /// input is NaN are set to NaN afterwards.
     pub nan: bool,
     /// The body may produce NaN at x = ±inf although the limit exists (inf·0, inf − inf,
-    /// inf/inf): such lanes are re-evaluated at ±MAX, the largest finite input.
+    /// inf/inf): such lanes are re-evaluated at ±MAX, the largest finite input. Where that is
+    /// NaN too (an intermediate such as x² overflows there), at ever smaller stand-ins, each the
+    /// square root of the one before (f32: 2⁶⁴, 2³², 2¹⁶, 2⁸, 2⁴), and a value is taken only
+    /// where the next smaller stand-in agrees with it within 8 ε relative: a limit, not
+    /// growth. Otherwise the lane stays NaN.
     pub inf: bool,
 }
 
@@ -89,22 +93,56 @@ fn finite_stand_in<V: Vector>(x: V) -> V {
     x.splat_elem(V::Elem::MAX).copysign(x)
 }
 
+/// How many finite stand-ins the ±inf guard evaluates: ±MAX and five successive square roots.
+const STAND_IN_TRIES: usize = 6;
+
+/// Lanes where `a` (at a stand-in) is not NaN and agrees with `b` (at the next smaller one)
+/// within 8 ε relative to `a`: values that have settled on a limit.
+#[inline(always)]
+fn settled<V: Vector>(a: V, b: V) -> V::Mask {
+    let tol = a.splat_elem(V::Elem::EPSILON) * a.splat(8.0) * a.abs();
+    (a - b).abs().le(tol) | a.eq(b)
+}
+
+/// The next, smaller stand-in: ±√|s|.
+#[inline(always)]
+fn smaller_stand_in<V: Vector>(s: V) -> V {
+    s.abs().sqrt().copysign(s)
+}
+
 // No closures below: a closure is a function of its own, compiled without the caller's
 // `#[target_feature]`s when LLVM declines to inline it, and then every vector intrinsic in it
 // becomes a call. Everything here is `#[inline(always)]` straight-line code.
 
-/// Lanes of `$r` that are NaN because `$x` is ±inf, recomputed at ±MAX (`$raw` in `$v`).
+/// Lanes of `$r` that are NaN because `$x` is ±inf, recomputed at ±MAX and, while still NaN,
+/// at smaller stand-ins where they settle (see [`Guard::inf`]; `$raw` in `$v`).
 macro_rules! fix_limits {
     ($x:expr, $r:expr, |$v:ident| $raw:expr) => {{
         let x = $x;
-        let r = $r;
-        let bad = r.is_nan() & inf_lanes(x);
-        if bad.any() {
-            let $v = finite_stand_in(x);
-            V::select(bad, $raw, r)
-        } else {
-            r
+        let mut r = $r;
+        let inf = inf_lanes(x);
+        let mut bad = r.is_nan() & inf;
+        let mut stand_in = finite_stand_in(x);
+        let mut previous = r;
+        let mut k = 0;
+        while bad.any() && k < STAND_IN_TRIES {
+            let now = {
+                let $v = stand_in;
+                $raw
+            };
+            // At ±MAX any value is taken; below, the previous stand-in's where it settled.
+            let take = if k == 0 {
+                bad & !now.is_nan()
+            } else {
+                bad & settled(previous, now)
+            };
+            r = V::select(take, if k == 0 { now } else { previous }, r);
+            bad = r.is_nan() & inf;
+            previous = now;
+            stand_in = smaller_stand_in(stand_in);
+            k += 1;
         }
+        r
     }};
 }
 
@@ -216,11 +254,30 @@ pub fn grads<F: Formula, V: Vector>(f: &F, x: V) -> Grads<V> {
             nan = nan | v.is_nan();
         }
         let inf = inf_lanes(x);
-        if nan.any() && (nan & inf).any() {
-            let again = f.grads_raw(finite_stand_in(x));
+        let mut bad = nan & inf;
+        let mut stand_in = finite_stand_in(x);
+        let mut previous = r;
+        let mut k = 0;
+        // As `fix_limits`, per output.
+        while bad.any() && k < STAND_IN_TRIES {
+            let now = f.grads_raw(stand_in);
             for i in 0..n {
-                r[i] = V::select(r[i].is_nan() & inf, again[i], r[i]);
+                let lane_bad = r[i].is_nan() & inf;
+                let take = if k == 0 {
+                    lane_bad & !now[i].is_nan()
+                } else {
+                    lane_bad & settled(previous[i], now[i])
+                };
+                r[i] = V::select(take, if k == 0 { now[i] } else { previous[i] }, r[i]);
             }
+            bad = r[0].is_nan();
+            for v in &r[1..n] {
+                bad = bad | v.is_nan();
+            }
+            bad = bad & inf;
+            previous = now;
+            stand_in = smaller_stand_in(stand_in);
+            k += 1;
         }
     }
     if g.nan {

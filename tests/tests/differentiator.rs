@@ -232,3 +232,78 @@ fn value_matches_the_slice_path_and_f64_matches_f32() {
         }
     }
 }
+
+#[activation]
+fn scaled_swish(x: f32, #[default(1.0)] beta: f32) -> f32 {
+    -2.0 * x * sigmoid(beta * x)
+}
+
+#[activation]
+fn param_times_swish(x: f32, #[default(1.0)] beta: f32) -> f32 {
+    beta * x * sigmoid(x)
+}
+
+#[activation]
+fn square_times_sigmoid(x: f32) -> f32 {
+    x * x * sigmoid(x)
+}
+
+/// `c·x · σ(k·x)` resolves x = ±inf inside the fused product, so its forward kernel carries no
+/// ±inf guard; a factor that may be zero (a parameter) or grows faster keeps the guard. Either
+/// way the values at ±inf are the limits, and the finite values match f64 within 2 ULP.
+#[test]
+fn products_with_a_sigmoid_get_the_limits_at_infinity() {
+    use actigen_tests::{sigmoid_ref, ulps32};
+    // Checked when the test compiles.
+    const {
+        assert!(!<ScaledSwish as Formula>::GUARDS.forward.inf);
+        assert!(<ParamTimesSwish as Formula>::GUARDS.forward.inf);
+        assert!(<SquareTimesSigmoid as Formula>::GUARDS.forward.inf);
+    }
+    let inf = f64::INFINITY;
+    let x = [f32::NEG_INFINITY, -3.0, -1.0, 0.0, 0.5, 2.0, f32::INFINITY];
+    let mut y = [0f32; 7];
+    let check = |what: &str, y: &[f32], at_minus_inf: f64, at_inf: f64, f: &dyn Fn(f64) -> f64| {
+        for (&xi, &yi) in x.iter().zip(y) {
+            let want = match xi {
+                f32::NEG_INFINITY => at_minus_inf,
+                f32::INFINITY => at_inf,
+                _ => f(xi as f64),
+            };
+            assert!(
+                ulps32(yi, want) <= 2,
+                "{what} at {xi}: {yi:e}, want {want:e}"
+            );
+        }
+    };
+    for isa in actigen::Isa::ALL.into_iter().filter(|i| i.is_supported()) {
+        for (beta, at_minus_inf, at_inf) in [(1.0, 0.0, -inf), (-1.0, inf, 0.0), (0.0, inf, -inf)] {
+            ScaledSwish::new(beta)
+                .try_forward_on(isa, &x, &mut y)
+                .unwrap();
+            let f = |x: f64| -2.0 * x * sigmoid_ref(beta as f64 * x).0;
+            check(
+                &format!("{isa} -2x·σ({beta}x)"),
+                &y,
+                at_minus_inf,
+                at_inf,
+                &f,
+            );
+        }
+        ParamTimesSwish::new(0.5)
+            .try_forward_on(isa, &x, &mut y)
+            .unwrap();
+        let f = |x: f64| 0.5 * x * sigmoid_ref(x).0;
+        check(&format!("{isa} 0.5·x·σ(x)"), &y, 0.0, inf, &f);
+        SquareTimesSigmoid.try_forward_on(isa, &x, &mut y).unwrap();
+        let f = |x: f64| x * x * sigmoid_ref(x).0;
+        check(&format!("{isa} x²·σ(x)"), &y, 0.0, inf, &f);
+        // (x²σ)′ = 2xσ + x²σσ(−x): NaN at ±MAX (x² overflows), settled to 0 at −inf by the
+        // smaller stand-ins; at +inf it grows without bound, and the guard gives no finite value.
+        SquareTimesSigmoid
+            .try_backward_on(isa, &x, &[1.0; 7], &mut y)
+            .unwrap();
+        assert_eq!(y[0], 0.0, "{isa} (x²σ)′(−inf)");
+        assert!(!y[6].is_finite(), "{isa} (x²σ)′(+inf) = {}", y[6]);
+    }
+}

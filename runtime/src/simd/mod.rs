@@ -52,6 +52,8 @@ pub trait Element:
     const MAX: Self;
     /// Positive infinity.
     const INFINITY: Self;
+    /// The difference between 1 and the next larger value.
+    const EPSILON: Self;
     /// Constants of the vector math for this precision.
     const MATH: &'static crate::math::Table;
     /// Converts from `f64`, rounding to nearest.
@@ -68,6 +70,7 @@ impl Element for f32 {
     const ONE: Self = 1.0;
     const MAX: Self = f32::MAX;
     const INFINITY: Self = f32::INFINITY;
+    const EPSILON: Self = f32::EPSILON;
     const MATH: &'static crate::math::Table = &crate::math::TABLE_F32;
     #[inline(always)]
     fn from_f64(v: f64) -> Self {
@@ -89,6 +92,7 @@ impl Element for f64 {
     const ONE: Self = 1.0;
     const MAX: Self = f64::MAX;
     const INFINITY: Self = f64::INFINITY;
+    const EPSILON: Self = f64::EPSILON;
     const MATH: &'static crate::math::Table = &crate::math::TABLE_F64;
     #[inline(always)]
     fn from_f64(v: f64) -> Self {
