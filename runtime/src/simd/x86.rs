@@ -355,9 +355,15 @@ impl Vector for Avx2F32 {
     }
     #[inline(always)]
     fn ldexp(self, n: Self) -> Self {
-        // SAFETY: `self` proves AVX2.
-        let half = Avx2F32(unsafe { _mm256_floor_ps(_mm256_mul_ps(n.0, _mm256_set1_ps(0.5))) });
-        self * half.pow2i() * (n - half).pow2i()
+        // One normal power of two where every |n| ≤ 126 (the common case: one rounding, and a
+        // fraction of the work); otherwise two steps.
+        if n.abs().gt(self.splat(126.0)).any() {
+            // SAFETY: `self` proves AVX2.
+            let half = Avx2F32(unsafe { _mm256_floor_ps(_mm256_mul_ps(n.0, _mm256_set1_ps(0.5))) });
+            self * half.pow2i() * (n - half).pow2i()
+        } else {
+            self * n.pow2i()
+        }
     }
     #[inline(always)]
     fn frexp(self) -> (Self, Self) {
@@ -520,9 +526,14 @@ impl Vector for Avx2F64 {
     }
     #[inline(always)]
     fn ldexp(self, n: Self) -> Self {
-        // SAFETY: `self` proves AVX2.
-        let half = Avx2F64(unsafe { _mm256_floor_pd(_mm256_mul_pd(n.0, _mm256_set1_pd(0.5))) });
-        self * half.pow2i() * (n - half).pow2i()
+        // As for f32: one step where every |n| ≤ 1022.
+        if n.abs().gt(self.splat(1022.0)).any() {
+            // SAFETY: `self` proves AVX2.
+            let half = Avx2F64(unsafe { _mm256_floor_pd(_mm256_mul_pd(n.0, _mm256_set1_pd(0.5))) });
+            self * half.pow2i() * (n - half).pow2i()
+        } else {
+            self * n.pow2i()
+        }
     }
     #[inline(always)]
     fn frexp(self) -> (Self, Self) {
