@@ -52,7 +52,9 @@ pub struct Table {
     pub ldexp_min: f64,
     /// Below this, e^(−x) is too large for the fast sigmoid form (σ(x) nears subnormal).
     pub sigmoid_tail: f64,
-    /// Coefficients of e^(−s) = 1 − s + … on |s| ≤ ln2/2 (the `expm1_poly` terms, alternating).
+    /// Coefficients of eʳ = 1 + r + … on |r| ≤ ln2/2 (1, 1, then the `expm1_poly` terms).
+    pub exp_poly: &'static [f64],
+    /// Coefficients of e^(−s) = 1 − s + … (the `exp_poly` terms, alternating).
     pub exp_neg_poly: &'static [f64],
     /// π/2 in parts for the sin/cos range reduction (`k·pio2[0]` exact below `trig_limit`; the
     /// parts sum to π/2 within 1e−26 relative).
@@ -114,16 +116,26 @@ const fn scaled_by_neg2<const N: usize>(c: &[f64], from: usize) -> [f64; N] {
     out
 }
 
-/// (−1)ⁿ/n!.
-const INV_FACT_ALT: [f64; 14] = {
-    let mut c = INV_FACT;
-    let mut i = 1;
-    while i < c.len() {
-        c[i] = -c[i];
-        i += 2;
+/// f32 eʳ ≈ 1 + r + r²·(c₂ + …): the `EXPM1_F32` terms after 1 and 1.
+const EXP_F32: [f64; 7] = {
+    let mut c = [1.0; 7];
+    let mut k = 2;
+    while k < 7 {
+        c[k] = EXPM1_F32[k - 2];
+        k += 1;
     }
     c
 };
+
+/// `c` with the odd terms negated: the coefficients of p(−s) from those of p(s).
+const fn alternating<const N: usize>(mut c: [f64; N]) -> [f64; N] {
+    let mut k = 1;
+    while k < N {
+        c[k] = -c[k];
+        k += 2;
+    }
+    c
+}
 
 const ATANH_2: [f64; 10] = [
     2.0 / 3.0,
@@ -152,15 +164,8 @@ pub const TABLE_F32: Table = Table {
     subnormal_shift: 24.0,
     ldexp_min: -250.0,
     sigmoid_tail: -80.0,
-    exp_neg_poly: &[
-        1.0,
-        -1.0,
-        0.499_999_981_550_522_9,
-        -0.166_665_436_686_747_25,
-        0.041_667_199_683_098_362,
-        -0.008_366_514_082_286_778,
-        0.001_388_252_022_595_431_6,
-    ],
+    exp_poly: &EXP_F32,
+    exp_neg_poly: &alternating(EXP_F32),
     // Four f32 parts: three leave the representation error of π/2 at 4e−15, which costs up to
     // 688 ULP of sin near multiples of π at |x| ≈ 4500 (measured by the exhaustive sweep).
     pio2: &[
@@ -218,7 +223,8 @@ pub const TABLE_F64: Table = Table {
     subnormal_shift: 54.0,
     ldexp_min: -2000.0,
     sigmoid_tail: -700.0,
-    exp_neg_poly: &INV_FACT_ALT,
+    exp_poly: &INV_FACT,
+    exp_neg_poly: &alternating(INV_FACT),
     // fdlibm's pio2_1, pio2_2, pio2_3: 33 bits each.
     pio2: &[
         f64::from_bits(0x3ff9_21fb_5440_0000),
@@ -389,8 +395,10 @@ pub fn exp<V: Vector>(x: V) -> V {
     let t = table::<V>();
     // `splat(lo).max(x)` keeps a NaN x (max returns its second operand on NaN).
     let xc = x.splat(t.exp_hi).min(x.splat(t.exp_lo).max(x));
-    let (n, q) = exp_reduce(xc);
-    (q + x.splat(1.0)).ldexp(n)
+    let n = (xc * x.splat(core::f64::consts::LOG2_E)).round();
+    let r = n.mul_add(x.splat(-t.ln2_hi), xc);
+    let r = n.mul_add(x.splat(-t.ln2_lo), r);
+    horner(r, t.exp_poly).ldexp(n)
 }
 
 /// e^(−u) for `u ≥ sigmoid_tail`, the form the sigmoids and softplus need: the negation is
@@ -699,7 +707,7 @@ pub fn erf<V: Vector>(x: V) -> V {
     let ac = x.splat(t.erf_one).min(a);
     let h = ac * ac;
     let l = ac.mul_add(ac, -h);
-    let e = exp(-h) * (one - l);
+    let e = exp_neg(h) * (one - l);
     let mut r = x.splat(0.0);
     for &(lo, mid, poly) in t.erfc_pieces {
         let piece = horner(ac - x.splat(mid), poly);
