@@ -1,15 +1,17 @@
 //! Exhaustive accuracy sweep: one vector math function (or the swish activation's forward
-//! kernel, β = 1) over all 2³² f32 inputs, against std's f64 function (musl's erf, from the
-//! `libm` crate, for erf), on the active (or given) ISA. Prints the max ULP error and where it
+//! kernel, β = 1) over all 2³² f32 inputs, against std's f64 function (musl's erf and erfc, from
+//! the `libm` crate, for those), on the active (or given) ISA. Prints the max ULP error and where it
 //! occurs.
 //!
 //! ```text
-//! cargo run --release --example accuracy -- exp|exp_m1|ln|ln_1p|tanh|sigmoid|softplus|sin|cos|erf|swish [--isa avx512]
+//! cargo run --release --example accuracy -- exp|exp_m1|ln|ln_1p|tanh|sigmoid|softplus|sin|cos|erf|erfc|swish [--isa avx512]
 //! ```
 //!
 //! Runs on every core (the f64 reference dominates the time); about a minute on 2 cores.
 
-use actigen::math::elementwise::{Cos, Erf, Exp, ExpM1, Ln, Ln1p, Sigmoid, Sin, Softplus, Tanh};
+use actigen::math::elementwise::{
+    Cos, Erf, Erfc, Exp, ExpM1, Ln, Ln1p, Sigmoid, Sin, Softplus, Tanh,
+};
 use actigen::{DynActivation, Isa};
 
 fn sigmoid64(x: f64) -> f64 {
@@ -80,10 +82,11 @@ fn main() {
         "sin" => (Box::new(Sin), f64::sin),
         "cos" => (Box::new(Cos), f64::cos),
         "erf" => (Box::new(Erf), libm::erf),
+        "erfc" => (Box::new(Erfc), libm::erfc),
         "swish" => (Box::new(actigen::builtin::Swish::default()), swish64),
         other => {
             eprintln!(
-                "accuracy: unknown function {other:?}; expected exp, exp_m1, ln, ln_1p, tanh, sigmoid, softplus, sin, cos, erf, swish"
+                "accuracy: unknown function {other:?}; expected exp, exp_m1, ln, ln_1p, tanh, sigmoid, softplus, sin, cos, erf, erfc, swish"
             );
             std::process::exit(2);
         }

@@ -149,13 +149,14 @@ fn rule(g: &mut Graph, y: Id, var: Var, memo: &mut HashMap<Id, Id>) -> Id {
             let m = g.mul(s, da);
             g.neg(m)
         }
-        // d erf a = (2/√π)·e^(−a²)·da
-        Node::Unary(Un::Erf, a) => {
+        // d erf a = (2/√π)·e^(−a²)·da, d erfc a = −(2/√π)·e^(−a²)·da
+        Node::Unary(op @ (Un::Erf | Un::Erfc), a) => {
             let da = d(g, a, var, memo);
             let aa = g.mul(a, a);
             let naa = g.neg(aa);
             let e = g.unary(Un::Exp, naa);
-            let c = g.constant(core::f64::consts::FRAC_2_SQRT_PI);
+            let sign = if op == Un::Erf { 1.0 } else { -1.0 };
+            let c = g.constant(sign * core::f64::consts::FRAC_2_SQRT_PI);
             let ce = g.mul(c, e);
             g.mul(ce, da)
         }
@@ -234,6 +235,7 @@ mod tests {
         check(|g, x, _| g.unary(Un::Sin, x),                X, "cos(x)");
         check(|g, x, _| g.unary(Un::Cos, x),                X, "-sin(x)");
         check(|g, x, _| g.unary(Un::Erf, x),                X, "1.1283791670955126 * exp(-(x * x))");
+        check(|g, x, _| g.unary(Un::Erfc, x),               X, "-1.1283791670955126 * exp(-(x * x))");
         check(|g, x, _| { let c = g.constant(1.0); g.div(c, x) }, X, "-(1.0 / x / x)");
         check(|g, x, a| { let s = g.mul(a, x); let s = g.unary(Un::Sigmoid, s); g.mul(x, s) },
               p, "x * (x * (sigmoid(x * a) * sigmoid(-(x * a))))");

@@ -102,7 +102,7 @@ fn original_fn(func: &ItemFn) -> TokenStream {
         #[allow(clippy::excessive_precision)]
         #vis #sig {
             #[allow(unused_imports)]
-            use #rt::functions::{erf, sigmoid, softplus};
+            use #rt::functions::{erf, erfc, sigmoid, softplus};
             #(#stmts)*
         }
     }
@@ -531,6 +531,7 @@ fn body(g: &Graph, roots: &[Id], model: &Model, exact_products: bool) -> (TokenS
                     Un::Sin => quote!(#rt::math::sin(#a)),
                     Un::Cos => quote!(#rt::math::cos(#a)),
                     Un::Erf => quote!(#rt::math::erf(#a)),
+                    Un::Erfc => quote!(#rt::math::erfc(#a)),
                 }
             }
             Node::Binary(op, a, b) => {

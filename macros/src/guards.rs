@@ -133,6 +133,7 @@ fn bounds(g: &Graph) -> Vec<Fact> {
                 let bound = match op {
                     Un::Neg | Un::Abs => a.bound,
                     Un::Tanh | Un::Sigmoid | Un::Sin | Un::Cos | Un::Erf => 1.0,
+                    Un::Erfc => 2.0,
                     Un::Exp => a.bound.exp(),
                     Un::ExpM1 => a.bound.exp(),
                     Un::Softplus => a.bound + 1.0,

@@ -27,6 +27,7 @@ pub enum Un {
     Sin,
     Cos,
     Erf,
+    Erfc,
 }
 
 /// Binary operators on values.
@@ -160,8 +161,8 @@ impl Graph {
                 Un::Softplus => v.max(0.0) + (-v.abs()).exp().ln_1p(),
                 Un::Sin => v.sin(),
                 Un::Cos => v.cos(),
-                // No erf in std: left to the kernel.
-                Un::Erf => f64::NAN,
+                // No erf or erfc in std: left to the kernel.
+                Un::Erf | Un::Erfc => f64::NAN,
             };
             if r.is_finite() {
                 return self.constant(r);

@@ -30,7 +30,7 @@ pub const METHODS: &[(&str, usize)] = &[
 ];
 
 /// Free functions from `actigen` a formula may call (one argument each).
-pub const FUNCTIONS: &[&str] = &["sigmoid", "softplus", "erf"];
+pub const FUNCTIONS: &[&str] = &["sigmoid", "softplus", "erf", "erfc"];
 
 /// Methods that exist on `f32` but have no useful derivative.
 const NOT_DIFFERENTIABLE: &[&str] = &[
@@ -396,6 +396,7 @@ impl<'a> Lowerer<'a> {
         let op = match name.as_str() {
             "sigmoid" => Un::Sigmoid,
             "softplus" => Un::Softplus,
+            "erfc" => Un::Erfc,
             _ => Un::Erf,
         };
         self.g.unary(op, a)

@@ -139,7 +139,7 @@ impl Ctx<'_> {
                 Un::Sin | Un::Cos => {
                     return Err("sin and cos are periodic, so y does not determine x".into());
                 }
-                Un::Erf => {
+                Un::Erf | Un::Erfc => {
                     return Err(
                         "erf′ = e^(−x²) needs x, and erf has no inverse in the language".into(),
                     );

@@ -70,6 +70,7 @@ pub fn print(g: &Graph, names: &Names<'_>, id: Id) -> String {
                 Un::Sin => "sin",
                 Un::Cos => "cos",
                 Un::Erf => "erf",
+                Un::Erfc => "erfc",
             };
             format!("{f}({})", print(g, names, a))
         }

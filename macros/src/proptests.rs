@@ -229,7 +229,7 @@ fn dual(t: &T, x: H, p: H) -> H {
                 }
                 Un::Sin => a.chain(v.sin(), v.cos(), -v.sin()),
                 Un::Cos => a.chain(v.cos(), -v.sin(), -v.cos()),
-                Un::Erf => unreachable!("not generated: std has no erf"),
+                Un::Erf | Un::Erfc => unreachable!("not generated: std has no erf"),
             }
         }
         T::Bin(op, a, b) => {
@@ -300,7 +300,7 @@ fn eval(g: &Graph, id: Id, x: f64, p: f64) -> f64 {
                     Un::Softplus => a.max(0.0) + (-a.abs()).exp().ln_1p(),
                     Un::Sin => a.sin(),
                     Un::Cos => a.cos(),
-                    Un::Erf => unreachable!("not generated: std has no erf"),
+                    Un::Erf | Un::Erfc => unreachable!("not generated: std has no erf"),
                 }
             }
             Node::Binary(op, a, b) => {

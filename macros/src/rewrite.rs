@@ -40,6 +40,7 @@ pub const RULES: &[(&str, &str, &str)] = &[
     ("exp_m1_neg", "1 - exp(u)", "-exp_m1(u)"),
     ("exp_m1_scaled", "c * exp(u) - c", "c * exp_m1(u)"),
     ("ln_1p", "ln(1 + u)", "ln_1p(u)"),
+    ("erfc", "1 - erf(u), 1 + erf(u)", "erfc(u), erfc(-u)"),
 ];
 
 /// `from → to` of a rule, for the generated docs.
@@ -137,6 +138,14 @@ fn tanh_of(g: &Graph, id: Id) -> Option<Id> {
     }
 }
 
+/// `u` if `id` is `erf(u)`.
+fn erf_of(g: &Graph, id: Id) -> Option<Id> {
+    match g.nodes[id] {
+        Node::Unary(Un::Erf, u) => Some(u),
+        _ => None,
+    }
+}
+
 /// 2·sigmoid(±2u).
 fn twice_sigmoid(g: &mut Graph, u: Id, negate: bool) -> Id {
     let two = g.constant(2.0);
@@ -207,6 +216,17 @@ fn apply(g: &mut Graph, id: Id) -> Option<(Id, &'static str)> {
         Node::Binary(Bin::Sub, a, b) if g.value(a) == Some(1.0) && tanh_of(g, b).is_some() => {
             let u = tanh_of(g, b)?;
             Some((twice_sigmoid(g, u, true), "tanh_complement"))
+        }
+        // erfc: 1 + erf(u) → erfc(−u)   (GELU's Φ: 1 + erf cancels for u < −3)
+        Node::Binary(Bin::Add, _, _) if one_plus(g, id).and_then(|e| erf_of(g, e)).is_some() => {
+            let u = erf_of(g, one_plus(g, id)?)?;
+            let nu = g.neg(u);
+            Some((g.unary(Un::Erfc, nu), "erfc"))
+        }
+        // (and 1 − erf(u) → erfc(u))
+        Node::Binary(Bin::Sub, a, b) if g.value(a) == Some(1.0) && erf_of(g, b).is_some() => {
+            let u = erf_of(g, b)?;
+            Some((g.unary(Un::Erfc, u), "erfc"))
         }
         // exp_m1_neg: 1 − exp(u) → −exp_m1(u)
         Node::Binary(Bin::Sub, a, b) if g.value(a) == Some(1.0) && exp_of(g, b).is_some() => {
@@ -336,6 +356,9 @@ mod tests {
         assert_eq!(rw("1.0 + (a * x).tanh()"),                           "2.0 * sigmoid(2.0 * (x * a))");
         assert_eq!(rw("1.0 - x.tanh()"),                                 "2.0 * sigmoid(-(2.0 * x))");
         assert_eq!(rw("(1.0 + x * x).ln()"),                             "ln_1p(x * x)");
+        assert_eq!(rw("1.0 + erf(a * x)"),                               "erfc(-(x * a))");
+        assert_eq!(rw("erf(x) + 1.0"),                                   "erfc(-x)");
+        assert_eq!(rw("1.0 - erf(x)"),                                   "erfc(x)");
         assert_eq!(rw("x * (1.0 + x.exp()).ln().tanh()"),                "x * tanh(softplus(x))");
         // Forms that are already stable are left alone.
         assert_eq!(rw("(2.0 + x.exp()).ln()"),                           "ln(2.0 + exp(x))");

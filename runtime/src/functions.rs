@@ -20,3 +20,9 @@ pub fn softplus(x: f32) -> f32 {
 pub fn erf(x: f32) -> f32 {
     math::erf(Scalar(x)).0
 }
+
+/// The complementary error function erfc(x) = 1 − erf(x), without the cancellation of that
+/// difference for large x.
+pub fn erfc(x: f32) -> f32 {
+    math::erfc(Scalar(x)).0
+}

@@ -51,4 +51,4 @@ pub use builtin::{
 };
 pub use dispatch::{ISA_ENV, Isa, IsaError, active_isa, try_active_isa};
 pub use driver::Float;
-pub use functions::{erf, sigmoid, softplus};
+pub use functions::{erf, erfc, sigmoid, softplus};

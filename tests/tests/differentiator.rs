@@ -50,6 +50,11 @@ fn reciprocal_exp(x: f32, #[default(3.0)] c: f32) -> f32 {
     c / (1.0 + (c * x).exp()) + x.powi(-2)
 }
 
+#[activation]
+fn erfc_tail(x: f32, #[default(0.8)] a: f32) -> f32 {
+    x * erfc(a * x) + 0.25 * (1.0 - erf(x))
+}
+
 /// Central difference of `f` at `x` with a relative step.
 fn central(f: impl Fn(f64) -> f64, x: f64) -> f64 {
     let h = 1e-6 * x.abs().max(1.0);
@@ -115,6 +120,7 @@ fn derivatives_match_finite_differences() {
     check(Clipped::default(), &points(&[0.0, 0.5, 2.0]));
     check(Piecewise::default(), &points(&[-1.0, 1.0]));
     check(ReciprocalExp::default(), &points(&[0.0]));
+    check(ErfcTail::default(), &points(&[]));
 }
 
 #[test]

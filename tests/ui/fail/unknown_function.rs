@@ -2,7 +2,7 @@ use actigen::activation;
 
 #[activation]
 fn gelu(x: f32) -> f32 {
-    0.5 * x * (1.0 + erfc(x))
+    x * normal_cdf(x)
 }
 
 fn main() {}
