@@ -104,6 +104,19 @@ fn settled<V: Vector>(a: V, b: V) -> V::Mask {
     (a - b).abs().le(tol) | a.eq(b)
 }
 
+/// One step of the stand-in search for one output `r` (NaN lanes at ±inf inputs, `inf`): at
+/// step 0 (±MAX) any value `now` is taken; at later steps, the `previous` stand-in's value
+/// where it settled against `now`.
+#[inline(always)]
+fn take_limit<V: Vector>(k: usize, inf: V::Mask, r: V, previous: V, now: V) -> V {
+    let bad = r.is_nan() & inf;
+    if k == 0 {
+        V::select(bad & !now.is_nan(), now, r)
+    } else {
+        V::select(bad & settled(previous, now), previous, r)
+    }
+}
+
 /// The next, smaller stand-in: ±√|s|.
 #[inline(always)]
 fn smaller_stand_in<V: Vector>(s: V) -> V {
@@ -130,13 +143,7 @@ macro_rules! fix_limits {
                 let $v = stand_in;
                 $raw
             };
-            // At ±MAX any value is taken; below, the previous stand-in's where it settled.
-            let take = if k == 0 {
-                bad & !now.is_nan()
-            } else {
-                bad & settled(previous, now)
-            };
-            r = V::select(take, if k == 0 { now } else { previous }, r);
+            r = take_limit(k, inf, r, previous, now);
             bad = r.is_nan() & inf;
             previous = now;
             stand_in = smaller_stand_in(stand_in);
@@ -262,13 +269,7 @@ pub fn grads<F: Formula, V: Vector>(f: &F, x: V) -> Grads<V> {
         while bad.any() && k < STAND_IN_TRIES {
             let now = f.grads_raw(stand_in);
             for i in 0..n {
-                let lane_bad = r[i].is_nan() & inf;
-                let take = if k == 0 {
-                    lane_bad & !now[i].is_nan()
-                } else {
-                    lane_bad & settled(previous[i], now[i])
-                };
-                r[i] = V::select(take, if k == 0 { now[i] } else { previous[i] }, r[i]);
+                r[i] = take_limit(k, inf, r[i], previous[i], now[i]);
             }
             bad = r[0].is_nan();
             for v in &r[1..n] {
