@@ -9,6 +9,10 @@
 //!   ([`Vector::splat`], arithmetic). Owning a value therefore proves the CPU supports its
 //!   instructions, which is why every other method is safe to call.
 //! - All `unsafe` code of the crate lives in this module and in the (private) slice drivers.
+//! - [`Element`], [`Vector`] and [`Mask`] are **sealed**: they carry safety obligations (a
+//!   vector value proves CPU support; `LANES` sizes the drivers' stack buffers) that a safe
+//!   implementation elsewhere could break, so only this crate implements them. Size assumptions
+//!   are compile-time assertions (`const { assert!(V::LANES <= MAX_LANES) }`), not comments.
 
 mod portable;
 #[cfg(target_arch = "x86_64")]
@@ -21,15 +25,35 @@ pub use portable::Scalar;
 #[cfg(target_arch = "x86_64")]
 pub use x86::{Avx2F32, Avx2F64, Avx512F32, Avx512F64};
 
-/// A lane mask produced by vector comparisons.
-pub trait Mask: Copy + BitAnd<Output = Self> + BitOr<Output = Self> + Not<Output = Self> {
+/// The most lanes any [`Vector`] has (AVX-512 f32): the size of the drivers' stack buffers for
+/// tails, asserted at compile time wherever a buffer is used.
+pub(crate) const MAX_LANES: usize = 16;
+
+/// The seal: a public trait in a private module, so the traits below can be named and used
+/// outside this crate, but not implemented there.
+mod sealed {
+    pub trait Sealed {}
+}
+pub(crate) use sealed::Sealed;
+
+impl Sealed for f32 {}
+impl Sealed for f64 {}
+
+/// A lane mask produced by vector comparisons. Sealed: implemented only by this crate's masks.
+pub trait Mask:
+    Sealed + Copy + BitAnd<Output = Self> + BitOr<Output = Self> + Not<Output = Self>
+{
     /// True if any lane is set.
     fn any(self) -> bool;
 }
 
 /// A floating-point element type the kernels are generated for: `f32` or `f64`.
+///
+/// Sealed: the vector math reads its constants ([`Element::MATH`]) and the drivers rely on
+/// them, so no other type can implement it.
 pub trait Element:
-    Copy
+    Sealed
+    + Copy
     + Debug
     + PartialOrd
     + Default
@@ -110,6 +134,9 @@ impl Element for f64 {
 
 /// A SIMD vector of [`Element`]s.
 ///
+/// Sealed: implemented only by this crate's vector types ([`Scalar`], and on x86-64 the AVX2
+/// and AVX-512 types), because the drivers' `unsafe` code trusts the contract below.
+///
 /// # Contract for implementors
 /// A value of an implementing type must only exist on a CPU that supports the instructions
 /// its methods use. Implementations uphold this by creating values only in [`Vector::load`]
@@ -121,7 +148,8 @@ impl Element for f64 {
 ///   semantics); `a.max(x)` therefore propagates a NaN `x`.
 /// - Comparisons are ordered: false when either operand is NaN.
 pub trait Vector:
-    Copy
+    Sealed
+    + Copy
     + Debug
     + Add<Output = Self>
     + Sub<Output = Self>
@@ -133,7 +161,7 @@ pub trait Vector:
     type Elem: Element;
     /// The comparison mask type.
     type Mask: Mask;
-    /// Number of lanes.
+    /// Number of lanes, between 1 and 16 (asserted at compile time where it matters).
     const LANES: usize;
 
     /// Loads `LANES` elements from `ptr` (unaligned).
@@ -206,11 +234,13 @@ pub trait Vector:
     fn sum_f64(self) -> f64;
     /// `f` applied to each lane in turn (scalar code: for rare slow paths only).
     fn map_lanes(self, f: impl Fn(Self::Elem) -> Self::Elem) -> Self {
-        let mut a = [Self::Elem::ZERO; 16];
+        const { assert!(Self::LANES <= MAX_LANES) };
+        let mut a = [Self::Elem::ZERO; MAX_LANES];
         for (i, v) in a.iter_mut().enumerate().take(Self::LANES) {
             *v = f(self.lane(i));
         }
-        // SAFETY: `a` holds 16 ≥ LANES elements; `self` proves the CPU supports the ISA.
+        // SAFETY: `a` holds MAX_LANES ≥ LANES elements (asserted above); `self` proves the CPU
+        // supports the ISA.
         unsafe { Self::load(a.as_ptr()) }
     }
     /// Lane `i` (for tests and tails; slow).

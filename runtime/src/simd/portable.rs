@@ -3,7 +3,7 @@
 //! It is the reference every SIMD path is tested against, the path used by the scalar
 //! `value` / `derivative` API, and the fallback on CPUs without AVX2.
 
-use super::{Mask, Vector};
+use super::{Mask, Sealed, Vector};
 use core::ops::{Add, BitAnd, BitOr, Div, Mul, Neg, Not, Sub};
 
 /// One lane of `f32` or `f64`, implementing [`Vector`] portably.
@@ -35,6 +35,9 @@ impl Not for ScalarMask {
         ScalarMask(!self.0)
     }
 }
+impl Sealed for ScalarMask {}
+impl Sealed for Scalar<f32> {}
+impl Sealed for Scalar<f64> {}
 impl Mask for ScalarMask {
     #[inline(always)]
     fn any(self) -> bool {

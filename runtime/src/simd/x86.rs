@@ -8,7 +8,7 @@
 //! Only AVX-512F instructions are used in the AVX-512 types (no DQ/BW/VL), so the path runs on
 //! every AVX-512 CPU.
 
-use super::{Mask, Vector};
+use super::{Mask, Sealed, Vector};
 use core::arch::x86_64::*;
 use core::ops::{Add, BitAnd, BitOr, Div, Mul, Neg, Not, Sub};
 
@@ -34,6 +34,14 @@ pub struct Avx2Mask64(__m256d);
 /// Mask of the AVX-512 types: one bit per lane.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct KMask<T>(T);
+
+impl Sealed for Avx2F32 {}
+impl Sealed for Avx2F64 {}
+impl Sealed for Avx512F32 {}
+impl Sealed for Avx512F64 {}
+impl Sealed for Avx2Mask32 {}
+impl Sealed for Avx2Mask64 {}
+impl<T> Sealed for KMask<T> {}
 
 // Binary operators through one intrinsic each.
 macro_rules! binops {
@@ -259,7 +267,8 @@ impl Vector for Avx2F32 {
     }
     #[inline(always)]
     fn mul_add(self, a: Self, b: Self) -> Self {
-        // SAFETY: `self` proves AVX2+FMA (the token checks both).
+        // SAFETY: `self` proves AVX2 and FMA: values are made only by `load`, whose caller
+        // promises the `Isa::Avx2` path, and `Isa::Avx2::is_supported` checks both features.
         Avx2F32(unsafe { _mm256_fmadd_ps(self.0, a.0, b.0) })
     }
     #[inline(always)]
