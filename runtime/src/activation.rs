@@ -208,7 +208,9 @@ fn ok_or_panic(r: Result<(), Error>) {
 /// An activation over slices of `T` (`f32` or `f64`): forward, backward, parameter gradients.
 ///
 /// Implemented by every type `#[activation]` generates. Parameter gradients are summed in
-/// `f64`, in blocks, so long slices (10⁷ elements) keep their accuracy.
+/// `f64` from the first product (`dy·∂f/∂p` formed in f64), in one fixed order on every ISA:
+/// the sums are bit-identical across ISAs, long slices (10⁷ elements) keep their accuracy, and
+/// no partial sum overflows where the total is finite.
 pub trait Activation<T: Float>: Send + Sync + fmt::Debug {
     /// The activation's name (its formula function's name).
     fn name(&self) -> &'static str;

@@ -10,9 +10,9 @@
 
 use crate::dispatch::Isa;
 use crate::formula::{self, Formula, MAX_PARAMS};
-use crate::simd::{Element, Scalar, Vector};
+use crate::simd::{Element, MAX_LANES, Scalar, Vector};
 
-/// An element type with kernels: `f32` or `f64`.
+/// An element type with kernels: `f32` or `f64`. Sealed through [`Element`].
 pub trait Float: Element {
     /// The portable one-lane vector.
     type Portable: Vector<Elem = Self>;
@@ -92,9 +92,6 @@ unsafe fn run_avx512<T: Float, J: Job<T>>(job: J) -> J::Output {
     // SAFETY: this function only runs on CPUs with AVX-512F (see `run`).
     unsafe { job.run::<T::Avx512>() }
 }
-
-/// The widest vector has 16 lanes.
-const MAX_LANES: usize = 16;
 
 /// A one-input kernel. A trait, not a closure: closures are separate functions that LLVM may
 /// decline to inline into the `#[target_feature]` caller, and then compiles without the ISA.
@@ -205,10 +202,12 @@ impl<F: Formula, K: PairKernel, V: Vector> Binary<V> for PairK<F, K> {
 /// `src` readable and `dst` writable for `n` elements; the CPU supports `V`.
 #[inline(always)]
 unsafe fn map<V: Vector, K: Unary<V>>(src: *const V::Elem, dst: *mut V::Elem, n: usize, k: K) {
+    const { assert!(V::LANES >= 1 && V::LANES <= MAX_LANES) };
     let l = V::LANES;
     let mut i = 0;
     // SAFETY (whole body): every access is below `n`, as checked by the loop conditions; the
-    // tail goes through stack buffers of MAX_LANES ≥ LANES elements.
+    // tail (`rest` < LANES elements) goes through stack buffers of MAX_LANES ≥ LANES elements
+    // (asserted above).
     unsafe {
         while i + 2 * l <= n {
             let (ra, rb) = k.apply2(V::load(src.add(i)), V::load(src.add(i + l)));
@@ -242,9 +241,10 @@ unsafe fn zip<V: Vector, K: Binary<V>>(
     n: usize,
     k: K,
 ) {
+    const { assert!(V::LANES >= 1 && V::LANES <= MAX_LANES) };
     let l = V::LANES;
     let mut i = 0;
-    // SAFETY (whole body): as in `map`.
+    // SAFETY (whole body): as in `map` (the same assertion above).
     unsafe {
         while i + 2 * l <= n {
             let (a0, b0) = (V::load(a.add(i)), V::load(b.add(i)));
@@ -309,11 +309,61 @@ impl<F: Formula, T: Float, K: PairKernel> Job<T> for Pair<'_, F, T, K> {
     }
 }
 
-/// Vectors accumulated in the element type before their sum is added in f64: bounds the
-/// rounding error of the parameter-gradient sums on long slices.
-const BLOCK_VECTORS: usize = 32;
+/// Parameter-gradient sums, in f64 from the first product and in one order on every ISA.
+///
+/// Element i's product `dy[i]·∂f/∂pⱼ(x[i])` is formed in f64 (exact for f32 inputs: 24 + 24
+/// bits) and added to accumulator `i mod 16` of parameter j, in increasing i; the 16
+/// accumulators are then summed in a fixed pairwise order. Every vector width (1, 4, 8 or 16
+/// lanes) divides 16, so each ISA adds the same products in the same order: the result is
+/// bit-identical across ISAs, and no f32 partial sum can overflow (PReLU's gradient at inputs
+/// near ±3.4e38 was −inf on one path and −4e38 on another when blocks were summed in f32).
+struct ParamSums {
+    acc: [[f64; MAX_LANES]; MAX_PARAMS],
+}
 
-/// One pass: optional dx = dy · f′(x), and Σ dy·∂f/∂pⱼ into `sums` (in f64).
+impl ParamSums {
+    fn new() -> Self {
+        ParamSums {
+            acc: [[0.0; MAX_LANES]; MAX_PARAMS],
+        }
+    }
+
+    /// Adds the first `live` lanes of `dy·g` for parameter `j`; `start` is the index of the
+    /// vector's first element (a multiple of `V::LANES`).
+    #[inline(always)]
+    fn add<V: Vector>(&mut self, j: usize, dy: V, g: V, start: usize, live: usize) {
+        const { assert!(V::LANES >= 1 && V::LANES <= MAX_LANES && MAX_LANES % V::LANES == 0) };
+        let mut a = [V::Elem::ZERO; MAX_LANES];
+        let mut b = [V::Elem::ZERO; MAX_LANES];
+        // SAFETY: both buffers hold MAX_LANES ≥ LANES elements (asserted above).
+        unsafe {
+            dy.store(a.as_mut_ptr());
+            g.store(b.as_mut_ptr());
+        }
+        // `start` is a multiple of LANES, which divides MAX_LANES: the lanes map to
+        // accumulators `off .. off + LANES` without wrapping.
+        let off = start % MAX_LANES;
+        let acc = &mut self.acc[j][off..off + V::LANES];
+        for ((s, &p), &q) in acc.iter_mut().zip(&a[..live]).zip(&b[..live]) {
+            *s += p.to_f64() * q.to_f64();
+        }
+    }
+
+    /// The sum for parameter `j`: the 16 accumulators added pairwise in a fixed order.
+    fn total(&self, j: usize) -> f64 {
+        let mut v = self.acc[j];
+        let mut width = MAX_LANES;
+        while width > 1 {
+            width /= 2;
+            for k in 0..width {
+                v[k] += v[k + width];
+            }
+        }
+        v[0]
+    }
+}
+
+/// One pass: optional dx = dy · f′(x), and Σ dy·∂f/∂pⱼ into `sums` (see [`ParamSums`]).
 pub(crate) struct BackwardFused<'a, F, T> {
     pub f: &'a F,
     pub x: *const T,
@@ -327,33 +377,27 @@ impl<F: Formula, T: Float> Job<T> for BackwardFused<'_, F, T> {
     type Output = ();
     #[inline(always)]
     unsafe fn run<V: Vector<Elem = T>>(self) {
+        const { assert!(V::LANES >= 1 && V::LANES <= MAX_LANES) };
+        const { assert!(F::PARAM_NAMES.len() <= MAX_PARAMS) };
         let np = F::PARAM_NAMES.len();
         let l = V::LANES;
         let (f, n) = (&{ *self.f }, self.n);
+        let mut sums = ParamSums::new();
         let mut i = 0;
-        // SAFETY: x, dy readable (and dx writable) for n elements; the tail goes through stack
-        // buffers. The first load makes a `V` on a CPU that supports it (job contract).
+        // SAFETY: x, dy readable (and dx writable) for n elements; the tail (< LANES elements)
+        // goes through stack buffers of MAX_LANES ≥ LANES elements (asserted above).
         unsafe {
-            let zero = V::load([T::ZERO; MAX_LANES].as_ptr());
-            let mut acc = [zero; MAX_PARAMS];
-            let mut in_block = 0;
-            let all = zero.first_lanes(l);
             while i + l <= n {
                 let x = V::load(self.x.add(i));
                 let dy = V::load(self.dy.add(i));
-                let dx = fused_step(f, x, dy, all, &mut acc);
+                let g = formula::grads(f, x);
+                for j in 0..np {
+                    sums.add(j, dy, g[1 + j], i, l);
+                }
                 if let Some(p) = self.dx {
-                    dx.store(p.add(i));
+                    (dy * g[0]).store(p.add(i));
                 }
                 i += l;
-                in_block += 1;
-                if in_block == BLOCK_VECTORS {
-                    for (sum, a) in self.sums.iter_mut().zip(&mut acc[..np]) {
-                        *sum += a.sum_f64();
-                        *a = zero;
-                    }
-                    in_block = 0;
-                }
             }
             if i < n {
                 let rest = n - i;
@@ -361,40 +405,21 @@ impl<F: Formula, T: Float> Job<T> for BackwardFused<'_, F, T> {
                 let mut bd = [T::ZERO; MAX_LANES];
                 core::ptr::copy_nonoverlapping(self.x.add(i), bx.as_mut_ptr(), rest);
                 core::ptr::copy_nonoverlapping(self.dy.add(i), bd.as_mut_ptr(), rest);
-                let live = zero.first_lanes(rest);
-                let dx = fused_step(
-                    f,
-                    V::load(bx.as_ptr()),
-                    V::load(bd.as_ptr()),
-                    live,
-                    &mut acc,
-                );
+                let (x, dy) = (V::load(bx.as_ptr()), V::load(bd.as_ptr()));
+                let g = formula::grads(f, x);
+                for j in 0..np {
+                    sums.add(j, dy, g[1 + j], i, rest);
+                }
                 if let Some(p) = self.dx {
-                    dx.store(bx.as_mut_ptr());
+                    (dy * g[0]).store(bx.as_mut_ptr());
                     core::ptr::copy_nonoverlapping(bx.as_ptr(), p.add(i), rest);
                 }
             }
-            for (sum, a) in self.sums.iter_mut().zip(&acc[..np]) {
-                *sum += a.sum_f64();
-            }
+        }
+        for (j, sum) in self.sums.iter_mut().enumerate().take(np) {
+            *sum = sums.total(j);
         }
     }
-}
-
-/// dy·∂f/∂x, and dy·∂f/∂pⱼ added to `acc[j]` in the `live` lanes.
-#[inline(always)]
-fn fused_step<F: Formula, V: Vector>(
-    f: &F,
-    x: V,
-    dy: V,
-    live: V::Mask,
-    acc: &mut [V; MAX_PARAMS],
-) -> V {
-    let g = formula::grads(f, x);
-    for j in 0..F::PARAM_NAMES.len() {
-        acc[j] = V::select(live, dy.mul_add(g[1 + j], acc[j]), acc[j]);
-    }
-    dy * g[0]
 }
 
 /// out[j·n + i] = ∂f/∂pⱼ at x[i].
