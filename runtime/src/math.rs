@@ -847,6 +847,37 @@ pub fn min_num<V: Vector>(a: V, b: V) -> V {
     V::select(b.is_nan(), a, a.min(b))
 }
 
+/// `a` to the power `e`, with the special cases of Rust's `f32::powf` (IEEE 754 `pow`):
+/// `powf(a, 0) = powf(1, e) = 1` (NaN included); a negative base gives `±|a|^e` for an
+/// integral `e` (negative for odd `e`) and NaN otherwise; `powf(±0, e)` is `±0` or `±inf`
+/// (the sign kept for odd integral `e`), and `powf(-inf, e)` is `+inf`/`+0` unless `e` is an
+/// odd integer.
+///
+/// Computed as `exp(e·ln|a|)`, so the relative error grows with `|e·ln a|` (the logarithm's
+/// error is multiplied by it): a few ULP for moderate powers. The macro turns an integral
+/// constant exponent of magnitude up to 4 into [`powi`] instead (exact products).
+#[inline(always)]
+pub fn powf<V: Vector>(a: V, e: V) -> V {
+    let zero = a.splat(0.0);
+    let one = a.splat(1.0);
+    let m = a.abs();
+    let r = exp(e * ln(m));
+    // e integral (every f32 beyond 2²³ is), and odd (beyond 2²⁴ none is).
+    let integral = e.round().eq(e);
+    let half = e * a.splat(0.5);
+    let odd = integral & !half.round().eq(half);
+    // A negative sign bit (−0 and −inf included) flips the sign for odd e.
+    let negative = one.copysign(a).lt(zero);
+    let r = V::select(negative & odd, -r, r);
+    // A finite negative base with a non-integral exponent has no real power.
+    let r = V::select(
+        a.lt(zero) & m.lt(a.splat_elem(V::Elem::INFINITY)) & !integral,
+        a.splat(f64::NAN),
+        r,
+    );
+    V::select(e.eq(zero) | a.eq(one), one, r)
+}
+
 /// `x` to an integer power, by repeated squaring (exact for |n| ≤ 2 and as `f32::powi` beyond).
 #[inline(always)]
 pub fn powi<V: Vector>(x: V, n: i32) -> V {
