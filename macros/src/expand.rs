@@ -58,12 +58,29 @@ pub fn activation(attr: TokenStream, item: TokenStream) -> TokenStream {
         return quote!(#err #original);
     }
 
-    let (root, rewrites) = rewrite(&mut g, root);
+    // The stability rewrites run on the formula and again on every derived expression: a
+    // derivative can hold `exp(u) - 1` or `1/(1 + u) - 1` where the formula has no such form.
+    let mut rewrites = Vec::new();
+    let mut stable = |g: &mut Graph, id: Id| {
+        let (id, fired) = rewrite(g, id);
+        for r in fired {
+            if !rewrites.contains(&r) {
+                rewrites.push(r);
+            }
+        }
+        id
+    };
+    let root = stable(&mut g, root);
     let dx = diff(&mut g, root, Var::Input);
+    let dx = stable(&mut g, dx);
     let dps: Vec<Id> = (0..params.len())
-        .map(|i| diff(&mut g, root, Var::Param(i)))
+        .map(|i| {
+            let d = diff(&mut g, root, Var::Param(i));
+            stable(&mut g, d)
+        })
         .collect();
     let d2 = diff(&mut g, dx, Var::Input);
+    let d2 = stable(&mut g, d2);
     let ranges: Vec<(f64, f64)> = model.params.iter().map(|p| p.range).collect();
     let from_output = crate::output::from_output(&mut g, root, &ranges, &params);
     if let (true, Err(why)) = (model.require_from_output, &from_output) {
@@ -382,6 +399,26 @@ fn emit(
     }
 }
 
+/// `v` as a literal of type `ty` (`f32` or `f64`, `v` exactly representable in it): a suffixed
+/// literal when finite, else the type's `INFINITY`, `NEG_INFINITY` or `NAN` (a literal such as
+/// `1e39` under `#[allow(overflowing_literals)]` is inf in f32).
+fn float_tokens(v: f64, ty: &str) -> TokenStream {
+    let ty = format_ident!("{}", ty);
+    if v.is_nan() {
+        quote!(#ty::NAN)
+    } else if v == f64::INFINITY {
+        quote!(#ty::INFINITY)
+    } else if v == f64::NEG_INFINITY {
+        quote!(#ty::NEG_INFINITY)
+    } else if ty == "f32" {
+        let l = Literal::f32_suffixed(v as f32);
+        quote!(#l)
+    } else {
+        let l = Literal::f64_suffixed(v);
+        quote!(#l)
+    }
+}
+
 /// A product emitted as one runtime call instead of its IR operands.
 #[derive(Clone, Copy)]
 enum Fused {
@@ -490,17 +527,21 @@ fn body(g: &Graph, roots: &[Id], model: &Model, exact_products: bool) -> (TokenS
             None => {}
         }
         let value = match g.nodes[id] {
-            Node::Const(b) => {
-                let v = f64::from_bits(b);
-                let (s, d) = (Literal::f32_suffixed(v as f32), Literal::f64_suffixed(v));
+            Node::Const(b64, b32) => {
+                let (s, d) = (
+                    float_tokens(f32::from_bits(b32) as f64, "f32"),
+                    float_tokens(f64::from_bits(b64), "f64"),
+                );
                 quote!(__x.lit(#s, #d))
             }
             Node::Named(i) => {
                 let text = &g.named[i];
-                let p32: TokenStream = text.parse().expect("a path re-parses");
-                let p64: TokenStream = match text
+                // Lowering admits only plain paths (identifiers and `::`), which re-parse.
+                let p32: TokenStream = text.parse().unwrap_or_default();
+                let plain = text.strip_prefix("::").unwrap_or(text);
+                let p64: TokenStream = match plain
                     .strip_prefix("std::f32::consts::")
-                    .or_else(|| text.strip_prefix("core::f32::consts::"))
+                    .or_else(|| plain.strip_prefix("core::f32::consts::"))
                 {
                     Some(c) => {
                         let c = format_ident!("{}", c);
@@ -543,6 +584,7 @@ fn body(g: &Graph, roots: &[Id], model: &Model, exact_products: bool) -> (TokenS
                     Bin::Div => quote!(#a / #b),
                     Bin::Max => quote!(#rt::math::max_num(#a, #b)),
                     Bin::Min => quote!(#rt::math::min_num(#a, #b)),
+                    Bin::Powf => quote!(#rt::math::powf(#a, #b)),
                 }
             }
             Node::Powi(a, n) => {

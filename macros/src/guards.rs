@@ -61,7 +61,7 @@ pub fn linear_mul_sigmoid(g: &Graph, a: Id, u: Id) -> bool {
 /// parameter or a named constant only with `any_factor`.
 fn scaled_input(g: &Graph, id: Id, any_factor: bool) -> bool {
     let factor = |k: Id| match g.nodes[k] {
-        Node::Const(b) => any_factor || f64::from_bits(b) != 0.0,
+        Node::Const(..) => any_factor || g.consts(k).is_some_and(|(a, b)| a != 0.0 && b != 0.0),
         Node::Param(_) | Node::Named(_) => any_factor,
         _ => false,
     };
@@ -80,7 +80,7 @@ fn propagation(g: &Graph) -> Vec<bool> {
     for id in 0..g.nodes.len() {
         p[id] = match g.nodes[id] {
             Node::Input => true,
-            Node::Const(_) | Node::Named(_) | Node::Param(_) => false,
+            Node::Const(..) | Node::Named(_) | Node::Param(_) => false,
             Node::Unary(_, a) | Node::Powi(a, _) => p[a],
             Node::Binary(Bin::Max | Bin::Min, ..) => false,
             Node::Binary(_, a, b) => p[a] || p[b],
@@ -115,11 +115,11 @@ fn bounds(g: &Graph) -> Vec<Fact> {
     let mut f: Vec<Fact> = Vec::with_capacity(g.nodes.len());
     for id in 0..g.nodes.len() {
         let fact = match g.nodes[id] {
-            Node::Const(b) => {
-                let v = f64::from_bits(b);
+            Node::Const(b64, b32) => {
+                let (v64, v32) = (f64::from_bits(b64), f32::from_bits(b32));
                 Fact {
-                    bound: v.abs(),
-                    zero: v == 0.0,
+                    bound: clamp(v64.abs().max(v32.abs() as f64)),
+                    zero: v64 == 0.0 || v32 == 0.0,
                 }
             }
             // Parameters and named constants are finite but of unknown size.
@@ -158,7 +158,7 @@ fn bounds(g: &Graph) -> Vec<Fact> {
                 let bound = match op {
                     Bin::Add | Bin::Sub => a.bound + b.bound,
                     Bin::Mul => a.bound * b.bound,
-                    Bin::Div => f64::INFINITY,
+                    Bin::Div | Bin::Powf => f64::INFINITY,
                     Bin::Max | Bin::Min => a.bound.max(b.bound),
                 };
                 Fact {

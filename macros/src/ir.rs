@@ -4,6 +4,14 @@
 //! partial derivatives share work (σ(x) computed once for swish and its two gradients).
 //! Constructors simplify as they build (constant folding and the identities 0·a, 1·a, a + 0,
 //! a − 0, a/1, −(−a), select(m, a, a)), so the differentiator can apply its rules naively.
+//!
+//! **Constants carry two values**, the one the formula has when evaluated in `f32` (as the
+//! scalar reference function is) and the one it has in `f64` (as the f64 kernels are): folding
+//! `(1.0 + 1e-8) - 1.0` gives 0 in f32 and 1e−8 in f64, and each kernel gets its own. Folding is
+//! done in each precision with that precision's arithmetic, and only where both results are
+//! finite: `1e30 * 1e30` stays a product, so the f32 kernel computes inf at run time exactly as
+//! the scalar reference does, and the f64 kernel 1e60. The identities (0·a, 1·a, …) and the
+//! rewrite rules see a constant only when both values agree ([`Graph::value`]).
 
 use proc_macro2::Span;
 use std::collections::HashMap;
@@ -39,6 +47,8 @@ pub enum Bin {
     Div,
     Max,
     Min,
+    /// `a.powf(e)`, `e` independent of the input (Rust's `f32::powf` semantics).
+    Powf,
 }
 
 /// Comparisons (they produce masks).
@@ -53,8 +63,8 @@ pub enum Cmp {
 /// A node. Value nodes and mask nodes (`Cmp`, `And`, `Or`, `Not`) share the arena.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Node {
-    /// A literal or folded constant, as f64 bits.
-    Const(u64),
+    /// A literal or folded constant: its f64 bits and its f32 bits (see the module docs).
+    Const(u64, u32),
     /// A path to a constant (`std::f32::consts::PI`, `MY_CONST`): index into `Graph::named`.
     Named(usize),
     /// The input `x`.
@@ -109,10 +119,17 @@ impl Graph {
         id
     }
 
+    /// A constant whose f32 value is `v` rounded to f32.
     pub fn constant(&mut self, v: f64) -> Id {
+        self.constant2(v, v as f32)
+    }
+
+    /// A constant with distinct f64 and f32 values (a folded expression).
+    pub fn constant2(&mut self, v64: f64, v32: f32) -> Id {
         // One zero: −0 and +0 behave alike in every rule that folds them.
-        let v = if v == 0.0 { 0.0 } else { v };
-        self.intern(Node::Const(v.to_bits()))
+        let v64 = if v64 == 0.0 { 0.0 } else { v64 };
+        let v32 = if v32 == 0.0 { 0.0 } else { v32 };
+        self.intern(Node::Const(v64.to_bits(), v32.to_bits()))
     }
 
     pub fn input(&mut self) -> Id {
@@ -134,38 +151,40 @@ impl Graph {
         self.intern(Node::Named(i))
     }
 
-    /// The constant value of `id`, if it is a constant.
-    pub fn value(&self, id: Id) -> Option<f64> {
+    /// Both values of `id` (f64, f32), if it is a constant.
+    pub fn consts(&self, id: Id) -> Option<(f64, f32)> {
         match self.nodes[id] {
-            Node::Const(b) => Some(f64::from_bits(b)),
+            Node::Const(b64, b32) => Some((f64::from_bits(b64), f32::from_bits(b32))),
             _ => None,
         }
     }
 
+    /// The value of `id` if it is a constant whose f32 value is its f64 value rounded: the
+    /// same number in both kernels, up to the rounding of the literal.
+    pub fn value(&self, id: Id) -> Option<f64> {
+        let (v64, v32) = self.consts(id)?;
+        (v64 as f32 == v32 || (v64.is_nan() && v32.is_nan())).then_some(v64)
+    }
+
     fn is(&self, id: Id, v: f64) -> bool {
-        self.value(id) == Some(v)
+        self.consts(id) == Some((v, v as f32))
     }
 
     pub fn unary(&mut self, op: Un, a: Id) -> Id {
-        if let Some(v) = self.value(a) {
-            let r = match op {
-                Un::Neg => -v,
-                Un::Exp => v.exp(),
-                Un::ExpM1 => v.exp_m1(),
-                Un::Ln => v.ln(),
-                Un::Ln1p => v.ln_1p(),
-                Un::Tanh => v.tanh(),
-                Un::Abs => v.abs(),
-                Un::Sqrt => v.sqrt(),
-                Un::Sigmoid => 1.0 / (1.0 + (-v).exp()),
-                Un::Softplus => v.max(0.0) + (-v.abs()).exp().ln_1p(),
-                Un::Sin => v.sin(),
-                Un::Cos => v.cos(),
-                // No erf or erfc in std: left to the kernel.
-                Un::Erf | Un::Erfc => f64::NAN,
+        if let Some((v64, v32)) = self.consts(a) {
+            // Exact operations in each precision; the others in f64, rounded once (the scalar
+            // reference's f32 functions are within a few ULP of that, as the kernels are).
+            let r32 = match op {
+                Un::Neg => Some(-v32),
+                Un::Abs => Some(v32.abs()),
+                Un::Sqrt => Some(v32.sqrt()),
+                _ => fold_unary(op, v32 as f64).map(|r| r as f32),
             };
-            if r.is_finite() {
-                return self.constant(r);
+            if let (Some(r64), Some(r32)) = (fold_unary(op, v64), r32)
+                && r64.is_finite()
+                && r32.is_finite()
+            {
+                return self.constant2(r64, r32);
             }
         }
         // tanh is odd (and so is our kernel, by construction): tanh(−u) = −tanh(u).
@@ -191,17 +210,10 @@ impl Graph {
     }
 
     pub fn binary(&mut self, op: Bin, a: Id, b: Id) -> Id {
-        if let (Some(x), Some(y)) = (self.value(a), self.value(b)) {
-            let r = match op {
-                Bin::Add => x + y,
-                Bin::Sub => x - y,
-                Bin::Mul => x * y,
-                Bin::Div => x / y,
-                Bin::Max => x.max(y),
-                Bin::Min => x.min(y),
-            };
-            if r.is_finite() {
-                return self.constant(r);
+        if let (Some((x64, x32)), Some((y64, y32))) = (self.consts(a), self.consts(b)) {
+            let (r64, r32) = (fold_binary(op, x64, y64), fold_binary(op, x32, y32));
+            if r64.is_finite() && r32.is_finite() {
+                return self.constant2(r64, r32);
             }
         }
         match op {
@@ -263,16 +275,19 @@ impl Graph {
                     let m = self.binary(Bin::Mul, a, q);
                     return self.neg(m);
                 }
-                // c₁·(c₂·p) = (c₁c₂)·p.
-                if let Some(c1) = self.value(a)
+                // c₁·(c₂·p) = (c₁c₂)·p, where c₁c₂ is normal in both precisions (a product that
+                // overflows or underflows would change the value, not only its rounding).
+                if let Some((c1_64, c1_32)) = self.consts(a)
                     && let Node::Binary(Bin::Mul, p, q) = self.nodes[b]
-                    && let Some(c2) = self.value(p)
+                    && let Some((c2_64, c2_32)) = self.consts(p)
+                    && (c1_64 * c2_64).is_normal()
+                    && (c1_32 * c2_32).is_normal()
                 {
-                    let c = self.constant(c1 * c2);
+                    let c = self.constant2(c1_64 * c2_64, c1_32 * c2_32);
                     return self.binary(Bin::Mul, c, q);
                 }
                 // Constants first, so the rule above finds them.
-                if self.value(b).is_some() && self.value(a).is_none() {
+                if self.consts(b).is_some() && self.consts(a).is_none() {
                     return self.binary(Bin::Mul, b, a);
                 }
             }
@@ -293,12 +308,21 @@ impl Graph {
                     return a;
                 }
             }
+            // a¹ = a, a⁰ = 1 (NaN included, as `f32::powf`).
+            Bin::Powf => {
+                if self.is(b, 1.0) {
+                    return a;
+                }
+                if self.is(b, 0.0) {
+                    return self.constant(1.0);
+                }
+            }
         }
         // Add and Mul in a canonical order, so a·b and b·a are one node
         // (constants stay first for multiplication: they have no smaller ids by necessity).
         let (a, b) = match op {
             Bin::Add if a > b => (b, a),
-            Bin::Mul if a > b && self.value(a).is_none() => (b, a),
+            Bin::Mul if a > b && self.consts(a).is_none() => (b, a),
             _ => (a, b),
         };
         self.intern(Node::Binary(op, a, b))
@@ -322,10 +346,11 @@ impl Graph {
             0 => self.constant(1.0),
             1 => a,
             _ => {
-                if let Some(v) = self.value(a) {
-                    let r = v.powi(n);
-                    if r.is_finite() {
-                        return self.constant(r);
+                if let Some((v64, v32)) = self.consts(a) {
+                    // `powi` is the same repeated multiplication here as in the kernels.
+                    let (r64, r32) = (v64.powi(n), v32.powi(n));
+                    if r64.is_finite() && r32.is_finite() {
+                        return self.constant2(r64, r32);
                     }
                 }
                 self.intern(Node::Powi(a, n))
@@ -373,10 +398,80 @@ impl Graph {
     }
 }
 
+/// `op` applied to a constant in f64; `None` where the compiler leaves it to the kernel.
+fn fold_unary(op: Un, v: f64) -> Option<f64> {
+    Some(match op {
+        Un::Neg => -v,
+        Un::Exp => v.exp(),
+        Un::ExpM1 => v.exp_m1(),
+        Un::Ln => v.ln(),
+        Un::Ln1p => v.ln_1p(),
+        Un::Tanh => v.tanh(),
+        Un::Abs => v.abs(),
+        Un::Sqrt => v.sqrt(),
+        Un::Sigmoid => 1.0 / (1.0 + (-v).exp()),
+        Un::Softplus => v.max(0.0) + (-v.abs()).exp().ln_1p(),
+        Un::Sin => v.sin(),
+        Un::Cos => v.cos(),
+        // No erf or erfc in std: left to the kernel.
+        Un::Erf | Un::Erfc => return None,
+    })
+}
+
+/// `op` applied to two constants in one precision (f32 for the f32 value, f64 for the other):
+/// IEEE arithmetic, so folding gives what the scalar reference computes.
+fn fold_binary<T: Float>(op: Bin, x: T, y: T) -> T {
+    match op {
+        Bin::Add => x + y,
+        Bin::Sub => x - y,
+        Bin::Mul => x * y,
+        Bin::Div => x / y,
+        // As the kernels' `max_num`/`min_num` on non-NaN operands.
+        Bin::Max => x.max_of(y),
+        Bin::Min => x.min_of(y),
+        Bin::Powf => x.powf_of(y),
+    }
+}
+
+/// The two float types constants are folded in.
+trait Float:
+    Copy
+    + std::ops::Add<Output = Self>
+    + std::ops::Sub<Output = Self>
+    + std::ops::Mul<Output = Self>
+    + std::ops::Div<Output = Self>
+{
+    fn max_of(self, o: Self) -> Self;
+    fn min_of(self, o: Self) -> Self;
+    fn powf_of(self, o: Self) -> Self;
+}
+impl Float for f32 {
+    fn max_of(self, o: Self) -> Self {
+        self.max(o)
+    }
+    fn min_of(self, o: Self) -> Self {
+        self.min(o)
+    }
+    fn powf_of(self, o: Self) -> Self {
+        self.powf(o)
+    }
+}
+impl Float for f64 {
+    fn max_of(self, o: Self) -> Self {
+        self.max(o)
+    }
+    fn min_of(self, o: Self) -> Self {
+        self.min(o)
+    }
+    fn powf_of(self, o: Self) -> Self {
+        self.powf(o)
+    }
+}
+
 /// The operands of a node.
 pub fn children(n: Node) -> Vec<Id> {
     match n {
-        Node::Const(_) | Node::Named(_) | Node::Input | Node::Param(_) => vec![],
+        Node::Const(..) | Node::Named(_) | Node::Input | Node::Param(_) => vec![],
         Node::Unary(_, a) | Node::Powi(a, _) | Node::Not(a) => vec![a],
         Node::Binary(_, a, b) | Node::Cmp(_, a, b) | Node::And(a, b) | Node::Or(a, b) => {
             vec![a, b]

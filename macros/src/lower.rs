@@ -7,6 +7,7 @@
 //! formula is reported in one build.
 
 use crate::ir::{Bin, Cmp, Graph, Id, Un};
+use proc_macro2::Span;
 use syn::spanned::Spanned;
 use syn::{BinOp, Block, Expr, Lit, Pat, Stmt, UnOp};
 
@@ -51,6 +52,9 @@ pub struct Lowerer<'a> {
     /// `let` bindings in scope, innermost last.
     scope: Vec<(String, Id)>,
     pub errors: Vec<syn::Error>,
+    /// Current nesting of `expr`/`cond` (bounded by [`MAX_NESTING`]).
+    depth: usize,
+    too_deep_reported: bool,
 }
 
 impl<'a> Lowerer<'a> {
@@ -67,6 +71,8 @@ impl<'a> Lowerer<'a> {
             params,
             scope: Vec::new(),
             errors: Vec::new(),
+            depth: 0,
+            too_deep_reported: false,
         }
     }
 
@@ -171,11 +177,57 @@ impl<'a> Lowerer<'a> {
 
     /// A value expression.
     pub fn expr(&mut self, e: &Expr) -> Id {
+        if self.depth >= MAX_NESTING {
+            return self.too_deep(e);
+        }
+        self.depth += 1;
         let saved = self.g.span;
-        self.g.span = e.span();
+        self.g.span = node_span(e);
         let id = self.expr_inner(e);
         self.g.span = saved;
+        self.depth -= 1;
         id
+    }
+
+    /// The error for an expression nested deeper than [`MAX_NESTING`] (reported once).
+    fn too_deep(&mut self, e: &Expr) -> Id {
+        if self.too_deep_reported {
+            return self.g.constant(0.0);
+        }
+        self.too_deep_reported = true;
+        self.error(
+            node_span(e),
+            format!(
+                "the formula nests more than {MAX_NESTING} levels deep here; bind parts of it \
+                 with `let` (a long chain `a + b + c + …` is fine: it is not nesting)"
+            ),
+        )
+    }
+
+    /// A chain of binary arithmetic `((a + b) - c) * d …`, lowered along its left spine with a
+    /// loop: a sum of thousands of terms is as deep as it is long, and must not cost stack.
+    fn arithmetic_chain(&mut self, top: &syn::ExprBinary) -> Id {
+        let mut spine = vec![top];
+        let mut left = &*top.left;
+        while let Expr::Binary(b) = left
+            && arithmetic(b.op).is_some()
+        {
+            spine.push(b);
+            left = &b.left;
+        }
+        let mut acc = self.expr(left);
+        for b in spine.into_iter().rev() {
+            let r = self.expr(&b.right);
+            self.g.span = b.op.span();
+            acc = match arithmetic(b.op) {
+                Some(Bin::Div) if self.g.value(r) == Some(0.0) => {
+                    self.error(&b.right, "division by a constant zero")
+                }
+                Some(op) => self.g.binary(op, acc, r),
+                None => acc,
+            };
+        }
+        acc
     }
 
     fn expr_inner(&mut self, e: &Expr) -> Id {
@@ -212,6 +264,27 @@ impl<'a> Lowerer<'a> {
                         return self.g.param(i);
                     }
                 }
+                // A constant: a plain path such as `std::f32::consts::PI` or `MY_CONST`. The
+                // kernels re-emit it as written, so it must be one without a qualified self type
+                // or generic arguments.
+                if let Some(q) = &p.qself {
+                    let ty = &q.ty;
+                    return self.error(
+                        e,
+                        format!(
+                            "expected a constant path such as `f32::MAX`, found a qualified path \
+                             `<{}>::…`: write it without the angle brackets",
+                            quote::quote!(#ty)
+                        ),
+                    );
+                }
+                if let Some(seg) = p.path.segments.iter().find(|s| !s.arguments.is_none()) {
+                    return self.error(
+                        &seg.arguments,
+                        "expected a constant path such as `std::f32::consts::PI`, found generic \
+                         arguments",
+                    );
+                }
                 let path = &p.path;
                 let text = quote::quote!(#path).to_string().replace(' ', "");
                 self.g.named(text)
@@ -226,28 +299,14 @@ impl<'a> Lowerer<'a> {
                 }
                 _ => self.error(u, "only unary `-` is supported on values"),
             },
-            Expr::Binary(b) => {
-                let op = match b.op {
-                    BinOp::Add(_) => Bin::Add,
-                    BinOp::Sub(_) => Bin::Sub,
-                    BinOp::Mul(_) => Bin::Mul,
-                    BinOp::Div(_) => Bin::Div,
-                    BinOp::Rem(_) => {
-                        return self.error(b.op, "`%` is not differentiable");
-                    }
-                    BinOp::Lt(_) | BinOp::Le(_) | BinOp::Gt(_) | BinOp::Ge(_) => {
-                        return self.error(b, "a comparison is only allowed as an `if` condition");
-                    }
-                    _ => {
-                        return self.error(b.op, "unsupported operator: expected `+ - * /`");
-                    }
-                };
-                let (l, r) = (self.expr(&b.left), self.expr(&b.right));
-                if op == Bin::Div && self.g.value(r) == Some(0.0) {
-                    return self.error(&b.right, "division by a constant zero");
+            Expr::Binary(b) if arithmetic(b.op).is_some() => self.arithmetic_chain(b),
+            Expr::Binary(b) => match b.op {
+                BinOp::Rem(_) => self.error(b.op, "`%` is not differentiable"),
+                BinOp::Lt(_) | BinOp::Le(_) | BinOp::Gt(_) | BinOp::Ge(_) => {
+                    self.error(b, "a comparison is only allowed as an `if` condition")
                 }
-                self.g.binary(op, l, r)
-            }
+                _ => self.error(b.op, "unsupported operator: expected `+ - * /`"),
+            },
             Expr::MethodCall(m) => self.method(m),
             Expr::Call(c) => self.call(c),
             Expr::If(i) => {
@@ -340,7 +399,9 @@ impl<'a> Lowerer<'a> {
                 let m1 = self.g.binary(Bin::Max, a, lo);
                 self.g.binary(Bin::Min, m1, hi)
             }
-            // exp(c·ln a): the exponent may not depend on x
+            // The exponent may not depend on x. An integral constant exponent up to 4 in
+            // magnitude is `powi` (exact products, the same values as `f32::powf`, and
+            // derivatives that are right at 0); any other is `f32::powf` itself.
             "powf" => {
                 let c = self.expr(&m.args[0]);
                 if self.g.reachable(&[c])[0] {
@@ -349,18 +410,23 @@ impl<'a> Lowerer<'a> {
                         "`powf`'s exponent must be a constant or a parameter, not depend on the input",
                     );
                 }
-                let l = self.g.unary(Un::Ln, a);
-                let p = self.g.mul(c, l);
-                self.g.unary(Un::Exp, p)
+                match self.g.value(c) {
+                    Some(v) if v.fract() == 0.0 && v.abs() <= 4.0 => self.g.powi(a, v as i32),
+                    _ => self.g.binary(Bin::Powf, a, c),
+                }
             }
             "max" | "min" => {
                 let b = self.expr(&m.args[0]);
                 let op = if name == "max" { Bin::Max } else { Bin::Min };
                 self.g.binary(op, a, b)
             }
-            "powi" => match int_literal(&m.args[0]) {
-                Some(n) => self.g.powi(a, n),
-                None => self.error(
+            "powi" => match (int_literal(&m.args[0]), int_literal_wide(&m.args[0])) {
+                (Some(n), _) => self.g.powi(a, n),
+                (None, Some(n)) => self.error(
+                    &m.args[0],
+                    format!("the exponent {n} does not fit `powi`'s `i32`"),
+                ),
+                (None, None) => self.error(
                     &m.args[0],
                     "expected an integer literal exponent, such as `powi(2)`",
                 ),
@@ -404,8 +470,12 @@ impl<'a> Lowerer<'a> {
 
     /// A condition: comparisons joined by `&&`, `||`, `!`.
     fn cond(&mut self, e: &Expr) -> Id {
+        if self.depth >= MAX_NESTING {
+            return self.too_deep(e);
+        }
+        self.depth += 1;
         let saved = self.g.span;
-        self.g.span = e.span();
+        self.g.span = node_span(e);
         let id = match e {
             Expr::Paren(p) => self.cond(&p.expr),
             Expr::Group(g) => self.cond(&g.expr),
@@ -441,19 +511,64 @@ impl<'a> Lowerer<'a> {
             _ => self.error(e, "expected a comparison such as `x > 0.0`"),
         };
         self.g.span = saved;
+        self.depth -= 1;
         id
     }
 }
 
-/// An integer literal, possibly negated.
+/// How deep a formula may nest (parentheses, calls, blocks, `if`s), in syntax-tree levels.
+/// Lowering recurses once per level; beyond this, a compile error says so instead of risking
+/// rustc's stack. Chains of binary arithmetic do not count: they are lowered with a loop.
+pub const MAX_NESTING: usize = 256;
+
+/// The binary arithmetic operator of `op`, if it is one.
+fn arithmetic(op: BinOp) -> Option<Bin> {
+    match op {
+        BinOp::Add(_) => Some(Bin::Add),
+        BinOp::Sub(_) => Some(Bin::Sub),
+        BinOp::Mul(_) => Some(Bin::Mul),
+        BinOp::Div(_) => Some(Bin::Div),
+        _ => None,
+    }
+}
+
+/// A span for the IR node made from `e`, found without walking `e`'s subtree (syn's `span()`
+/// turns the whole subtree into tokens, which is quadratic over a long chain): the operator,
+/// method or function token of composite expressions, the expression itself for leaves.
+fn node_span(e: &Expr) -> Span {
+    match e {
+        Expr::Binary(b) => b.op.span(),
+        Expr::Unary(u) => u.op.span(),
+        Expr::MethodCall(m) => m.method.span(),
+        Expr::Call(c) => match &*c.func {
+            Expr::Path(p) => p.span(),
+            _ => c.paren_token.span.join(),
+        },
+        Expr::Paren(p) => p.paren_token.span.join(),
+        Expr::If(i) => i.if_token.span(),
+        Expr::Block(b) => b.block.brace_token.span.join(),
+        Expr::Lit(_) | Expr::Path(_) => e.span(),
+        _ => Span::call_site(),
+    }
+}
+
+/// An integer literal that fits `i32`, possibly negated (`-2147483648` included).
 fn int_literal(e: &Expr) -> Option<i32> {
+    int_literal_wide(e).and_then(|n| i32::try_from(n).ok())
+}
+
+/// An integer literal as i128 (wide enough that one negation cannot overflow for any literal
+/// that fits i64), possibly negated.
+fn int_literal_wide(e: &Expr) -> Option<i128> {
     match e {
         Expr::Lit(l) => match &l.lit {
-            Lit::Int(i) => i.base10_parse().ok(),
+            Lit::Int(i) if matches!(i.suffix(), "" | "i32") => {
+                i.base10_parse::<u64>().ok().map(i128::from)
+            }
             _ => None,
         },
-        Expr::Unary(u) if matches!(u.op, UnOp::Neg(_)) => int_literal(&u.expr).map(|n| -n),
-        Expr::Paren(p) => int_literal(&p.expr),
+        Expr::Unary(u) if matches!(u.op, UnOp::Neg(_)) => int_literal_wide(&u.expr).map(|n| -n),
+        Expr::Paren(p) => int_literal_wide(&p.expr),
         _ => None,
     }
 }

@@ -15,6 +15,7 @@
 //! Anything else (swish: x·σ(βx) is not monotone) has no such form, with the reason.
 
 use crate::ir::{Bin, Cmp, Graph, Id, Node, Un};
+use std::cell::Cell;
 
 /// The id of the input node (the lowerer creates it first); in a result it stands for y.
 const X: Id = 0;
@@ -30,12 +31,23 @@ pub fn from_output(
     names: &[String],
 ) -> Result<Id, String> {
     let y = g.input();
-    Ctx { ranges, names }.d(g, f, y)
+    let ctx = Ctx {
+        ranges,
+        names,
+        depth: Cell::new(0),
+    };
+    ctx.d(g, f, y)
 }
+
+/// How deep the inversion recurses before it gives up (with that reason): the forms it inverts
+/// are short chains, and the bound keeps a formula of thousands of terms off the stack.
+const MAX_DEPTH: usize = 128;
 
 struct Ctx<'a> {
     ranges: Ranges<'a>,
     names: &'a [String],
+    /// Current recursion depth of `d` and `increasing`.
+    depth: Cell<usize>,
 }
 
 /// Whether `id` depends on x.
@@ -45,8 +57,25 @@ fn depends_on_x(g: &Graph, id: Id) -> bool {
 }
 
 impl Ctx<'_> {
+    /// Runs `step` one level deeper, or refuses past [`MAX_DEPTH`].
+    fn nested<T>(&self, step: impl FnOnce() -> Result<T, String>) -> Result<T, String> {
+        if self.depth.get() >= MAX_DEPTH {
+            return Err(format!(
+                "the formula nests more than {MAX_DEPTH} operations deep around x"
+            ));
+        }
+        self.depth.set(self.depth.get() + 1);
+        let r = step();
+        self.depth.set(self.depth.get() - 1);
+        r
+    }
+
     /// f′ in terms of `y`, the value of `f`.
     fn d(&self, g: &mut Graph, f: Id, y: Id) -> Result<Id, String> {
+        self.nested(|| self.d_at(g, f, y))
+    }
+
+    fn d_at(&self, g: &mut Graph, f: Id, y: Id) -> Result<Id, String> {
         if !depends_on_x(g, f) {
             return Ok(g.constant(0.0));
         }
@@ -181,6 +210,7 @@ impl Ctx<'_> {
             return Err("the branches jump downwards at the branch point".into());
         }
         let t = substitute(g, t_from, c);
+        self.robust_under_rounding(g, c, t, strict)?;
         let da = self.d(g, a, y)?;
         let db = self.d(g, b, y)?;
         let cond = g.cmp(op, y, t);
@@ -189,6 +219,10 @@ impl Ctx<'_> {
 
     /// Checks that `h` is non-decreasing in x (strictly, with `strict`).
     fn increasing(&self, g: &Graph, h: Id, strict: bool) -> Result<(), String> {
+        self.nested(|| self.increasing_at(g, h, strict))
+    }
+
+    fn increasing_at(&self, g: &Graph, h: Id, strict: bool) -> Result<(), String> {
         if !depends_on_x(g, h) {
             return if strict {
                 Err("a constant branch where x must determine y".into())
@@ -225,11 +259,62 @@ impl Ctx<'_> {
         }
     }
 
+    /// Checks that the branch test on y picks the same branch as the test on x for every
+    /// float x, not only in exact arithmetic. Rounding can put outputs of both branches onto
+    /// the threshold (`if x > 0.0 { 2.0*x + 1.0 } else { x.exp() }` gives y = 1 = t at
+    /// x = 1e−9 and at x = 0), so the inversion is generated only where it is a sign test that
+    /// rounding cannot fool: the branch point and the threshold are both 0, and the strict side
+    /// maps every x of its side to a nonzero value of the same sign ([`Ctx::keeps_sign`]).
+    /// The other side is non-decreasing with value 0 at 0, which faithfully rounded operations
+    /// keep on its side of 0.
+    fn robust_under_rounding(&self, g: &Graph, c: Id, t: Id, strict: Id) -> Result<(), String> {
+        if g.value(c) != Some(0.0) || g.value(t) != Some(0.0) {
+            return Err(
+                "the branch point or its output is not 0, so rounding can put outputs of both \
+                 branches on the threshold and y cannot tell which branch x was on"
+                    .into(),
+            );
+        }
+        self.keeps_sign(g, strict)
+    }
+
+    /// Checks that `h` maps every float x ≠ 0 to a nonzero value with the sign of x: x itself,
+    /// `k·h` with a factor k ≥ 1 (a constant, or a parameter declared `#[range(1.0..)]`), and
+    /// `exp_m1(h)`, `tanh(h)`, which return a tiny argument as itself and never 0.
+    fn keeps_sign(&self, g: &Graph, h: Id) -> Result<(), String> {
+        self.nested(|| match g.nodes[h] {
+            Node::Input => Ok(()),
+            Node::Unary(Un::ExpM1 | Un::Tanh, u) => self.keeps_sign(g, u),
+            Node::Binary(Bin::Mul, p, q) => {
+                let (k, u) = if depends_on_x(g, q) { (p, q) } else { (q, p) };
+                let at_least_one = match g.nodes[k] {
+                    Node::Const(..) => g.consts(k).is_some_and(|(a, b)| a >= 1.0 && b >= 1.0),
+                    Node::Param(i) => self.ranges[i].0 >= 1.0,
+                    _ => false,
+                };
+                if !at_least_one {
+                    return Err("a factor below 1 on the branch that must be strictly \
+                                increasing can round a tiny output to 0, where y no longer \
+                                tells the branches apart"
+                        .into());
+                }
+                self.keeps_sign(g, u)
+            }
+            _ => Err(
+                "the strictly increasing branch is not one whose outputs keep the sign of \
+                      x under rounding (x, k·x with k ≥ 1, exp_m1, tanh)"
+                    .into(),
+            ),
+        })
+    }
+
     /// Checks `c ≥ 0` (or `> 0` with `strict`) for a constant, or a parameter's declared range.
     fn non_negative(&self, g: &Graph, c: Id, strict: bool) -> Result<(), String> {
         match g.nodes[c] {
-            Node::Const(b) => {
-                let v = f64::from_bits(b);
+            Node::Const(..) => {
+                // The smaller of the two values (f64 and f32 kernels) decides.
+                let (v64, v32) = g.consts(c).unwrap_or((f64::NAN, f32::NAN));
+                let v = v64.min(v32 as f64);
                 if v > 0.0 || (!strict && v == 0.0) {
                     Ok(())
                 } else {

@@ -10,6 +10,7 @@
 //! - The return type is `f32`; no generics, `async`, or `self`: the function is a formula.
 
 use proc_macro2::TokenStream;
+use syn::ext::IdentExt;
 use syn::parse::{Parse, ParseStream};
 use syn::spanned::Spanned;
 use syn::{Expr, FnArg, Ident, ItemFn, Lit, Pat, ReturnType, Token, Type, UnOp};
@@ -33,10 +34,33 @@ impl Parse for Args {
             let key: Ident = input.parse()?;
             match key.to_string().as_str() {
                 "name" => {
+                    if !input.peek(Token![=]) {
+                        return Err(syn::Error::new(
+                            key.span(),
+                            "expected `name = <Identifier>`, found `name` without a value",
+                        ));
+                    }
                     input.parse::<Token![=]>()?;
-                    args.name = Some(input.parse()?);
+                    let name: Ident = input
+                        .parse()
+                        .map_err(|e| syn::Error::new(e.span(), "expected `name = <Identifier>`"))?;
+                    if args.name.is_some() {
+                        return Err(syn::Error::new(
+                            key.span(),
+                            "duplicate `name` argument: give the struct one name",
+                        ));
+                    }
+                    args.name = Some(name);
                 }
-                "from_output" => args.from_output = true,
+                "from_output" => {
+                    if args.from_output {
+                        return Err(syn::Error::new(
+                            key.span(),
+                            "duplicate `from_output` argument",
+                        ));
+                    }
+                    args.from_output = true;
+                }
                 other => {
                     return Err(syn::Error::new(
                         key.span(),
@@ -101,6 +125,35 @@ fn camel(name: &str) -> String {
             }
         })
         .collect()
+}
+
+/// The generated struct's name: the function's name (raw or not) in UpperCamelCase. A name
+/// that gives no identifier that way (`_`, `_1x`, `self_`) is an error asking for
+/// `#[activation(name = …)]`, with a placeholder so that expansion goes on.
+fn struct_name_for(f: &Ident, errors: &mut Vec<syn::Error>) -> Ident {
+    let base = f.unraw().to_string();
+    let name = camel(&base);
+    match syn::parse_str::<Ident>(&name) {
+        Ok(mut ident) => {
+            ident.set_span(f.span());
+            ident
+        }
+        Err(_) => {
+            let found = if name.is_empty() {
+                "nothing".to_string()
+            } else {
+                format!("`{name}`")
+            };
+            errors.push(syn::Error::new(
+                f.span(),
+                format!(
+                    "cannot name the struct after `{base}`: in UpperCamelCase it is {found}, \
+                     not an identifier; name it with `#[activation(name = <StructName>)]`"
+                ),
+            ));
+            Ident::new("UnnamedActivation", f.span())
+        }
+    }
 }
 
 /// Parses the function; problems go to `errors` (all of them, not just the first).
@@ -255,7 +308,17 @@ pub fn parse(args: Args, mut func: ItemFn, errors: &mut Vec<syn::Error>) -> Mode
     });
     let struct_name = args
         .name
-        .unwrap_or_else(|| Ident::new(&camel(&func.sig.ident.to_string()), func.sig.ident.span()));
+        .unwrap_or_else(|| struct_name_for(&func.sig.ident, errors));
+    if params.is_empty() && struct_name.unraw() == func.sig.ident.unraw() {
+        errors.push(syn::Error::new(
+            struct_name.span(),
+            format!(
+                "the struct `{struct_name}` would have the function's name: a struct without \
+                 parameters is also a value, so the two collide; name it with \
+                 `#[activation(name = <OtherName>)]`"
+            ),
+        ));
+    }
     Model {
         func,
         require_from_output: args.from_output,

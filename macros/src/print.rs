@@ -1,5 +1,11 @@
 //! Prints IR expressions in Rust-like infix form, for the generated docs and for the unit
 //! tests of the differentiator (`"x * sigmoid(x)"` is easier to check than a node dump).
+//!
+//! The IR is a DAG; printed as a tree, a subexpression shared k ways is printed k times, and a
+//! chain of `let a2 = a1 * a1 + a1;` doubles the text at every step (twelve of them once made
+//! a 620 MB rmeta). So a shared subexpression of some size gets a `let`, and so does any node
+//! nested too deep (which also bounds this printer's recursion): the printed text is linear in
+//! the DAG, `{ let t1 = …; t1 * t1 + t1 }`. Small formulas print as before, without `let`s.
 
 use crate::ir::{Bin, Cmp, Graph, Id, Node, Un};
 
@@ -19,7 +25,7 @@ fn prec(n: Node) -> u8 {
         Node::Binary(Bin::Add | Bin::Sub, ..) => 4,
         Node::Binary(Bin::Mul | Bin::Div, ..) => 5,
         Node::Unary(Un::Neg, _) | Node::Not(_) => 6,
-        Node::Const(b) if f64::from_bits(b) < 0.0 => 6,
+        Node::Const(b, _) if f64::from_bits(b) < 0.0 => 6,
         _ => 7,
     }
 }
@@ -33,14 +39,81 @@ fn number(v: f64) -> String {
     }
 }
 
-/// `id` printed.
+/// A shared subexpression gets a `let` once its printed form has this many nodes.
+const SHARED_MIN_SIZE: usize = 12;
+/// A node nested deeper than this (counting up to the nearest `let`) gets a `let`.
+const MAX_DEPTH: usize = 40;
+
+/// `id` printed, with `let`s for large shared and deep subexpressions (see the module docs).
 pub fn print(g: &Graph, names: &Names<'_>, id: Id) -> String {
+    let live = g.reachable(&[id]);
+    let mut uses = vec![0usize; id + 1];
+    for n in (0..=id).filter(|&n| live[n]) {
+        for c in crate::ir::children(g.nodes[n]) {
+            uses[c] += 1;
+        }
+    }
+    // In arena order (operands first): the printed size and depth of each node, counting a
+    // bound operand as one name, and whether the node is bound.
+    let mut size = vec![0usize; id + 1];
+    let mut depth = vec![0usize; id + 1];
+    let mut bound: Vec<Option<String>> = vec![None; id + 1];
+    let mut next = 0;
+    let mut lets = Vec::new();
+    for n in (0..=id).filter(|&n| live[n]) {
+        let children = crate::ir::children(g.nodes[n]);
+        let (mut s, mut d) = (1usize, 1usize);
+        for &c in &children {
+            let (cs, cd) = if bound[c].is_some() {
+                (1, 0)
+            } else {
+                (size[c], depth[c])
+            };
+            s = s.saturating_add(cs);
+            d = d.max(cd + 1);
+        }
+        size[n] = s;
+        depth[n] = d;
+        let shared = uses[n] >= 2 && s >= SHARED_MIN_SIZE;
+        if n != id && !children.is_empty() && (shared || d > MAX_DEPTH) {
+            let name = loop {
+                next += 1;
+                let t = format!("t{next}");
+                if t != names.input && !names.params.contains(&t) {
+                    break t;
+                }
+            };
+            lets.push(format!("let {name} = {};", expr(g, names, &bound, n)));
+            bound[n] = Some(name);
+        }
+    }
+    let value = expr(g, names, &bound, id);
+    if lets.is_empty() {
+        value
+    } else {
+        format!("{{ {} {value} }}", lets.join(" "))
+    }
+}
+
+/// `id` printed as one expression, with the names of bound operands.
+fn expr(g: &Graph, names: &Names<'_>, bound: &[Option<String>], id: Id) -> String {
     let node = g.nodes[id];
     let p = prec(node);
+    let print = |c: Id| match &bound[c] {
+        Some(name) => name.clone(),
+        None => expr(g, names, bound, c),
+    };
+    let prec_of = |c: Id| {
+        if bound[c].is_some() {
+            7
+        } else {
+            prec(g.nodes[c])
+        }
+    };
     // Operand printed, parenthesised if it binds looser (or equally, on the right).
     let sub = |c: Id, right: bool| {
-        let s = print(g, names, c);
-        let cp = prec(g.nodes[c]);
+        let s = print(c);
+        let cp = prec_of(c);
         // Float arithmetic is not associative: keep the tree's grouping on the right.
         let tight_right = right && matches!(node, Node::Binary(..)) && cp == p;
         if cp < p || tight_right || (cp == p && matches!(node, Node::Unary(Un::Neg, _))) {
@@ -50,7 +123,7 @@ pub fn print(g: &Graph, names: &Names<'_>, id: Id) -> String {
         }
     };
     match node {
-        Node::Const(b) => number(f64::from_bits(b)),
+        Node::Const(b, _) => number(f64::from_bits(b)),
         Node::Named(i) => g.named[i].clone(),
         Node::Input => names.input.to_string(),
         Node::Param(i) => names.params[i].clone(),
@@ -72,13 +145,16 @@ pub fn print(g: &Graph, names: &Names<'_>, id: Id) -> String {
                 Un::Erf => "erf",
                 Un::Erfc => "erfc",
             };
-            format!("{f}({})", print(g, names, a))
+            format!("{f}({})", print(a))
         }
         Node::Binary(Bin::Max, a, b) => {
-            format!("max({}, {})", print(g, names, a), print(g, names, b))
+            format!("max({}, {})", print(a), print(b))
         }
         Node::Binary(Bin::Min, a, b) => {
-            format!("min({}, {})", print(g, names, a), print(g, names, b))
+            format!("min({}, {})", print(a), print(b))
+        }
+        Node::Binary(Bin::Powf, a, b) => {
+            format!("powf({}, {})", print(a), print(b))
         }
         Node::Binary(op, a, b) => {
             let o = match op {
@@ -86,11 +162,11 @@ pub fn print(g: &Graph, names: &Names<'_>, id: Id) -> String {
                 Bin::Sub => "-",
                 Bin::Mul => "*",
                 Bin::Div => "/",
-                Bin::Max | Bin::Min => unreachable!("handled above"),
+                Bin::Max | Bin::Min | Bin::Powf => unreachable!("handled above"),
             };
             format!("{} {o} {}", sub(a, false), sub(b, true))
         }
-        Node::Powi(a, n) => format!("powi({}, {n})", print(g, names, a)),
+        Node::Powi(a, n) => format!("powi({}, {n})", print(a)),
         Node::Cmp(op, a, b) => {
             let o = match op {
                 Cmp::Lt => "<",
@@ -103,11 +179,8 @@ pub fn print(g: &Graph, names: &Names<'_>, id: Id) -> String {
         Node::And(a, b) => format!("{} && {}", sub(a, false), sub(b, true)),
         Node::Or(a, b) => format!("{} || {}", sub(a, false), sub(b, true)),
         Node::Not(a) => format!("!{}", sub(a, false)),
-        Node::Select(m, a, b) => format!(
-            "if {} {{ {} }} else {{ {} }}",
-            print(g, names, m),
-            print(g, names, a),
-            print(g, names, b)
-        ),
+        Node::Select(m, a, b) => {
+            format!("if {} {{ {} }} else {{ {} }}", print(m), print(a), print(b))
+        }
     }
 }

@@ -128,7 +128,7 @@ fn random_formula(r: &mut Rng, depth: u32) -> T {
             Box::new(T::Bin(Bin::Mul, u.clone(), u)),
         ))
     };
-    match r.below(18) {
+    match r.below(19) {
         0 => T::Bin(Bin::Add, sub(r), sub(r)),
         1 => T::Bin(Bin::Sub, sub(r), sub(r)),
         2 | 3 => T::Bin(Bin::Mul, sub(r), sub(r)),
@@ -152,6 +152,15 @@ fn random_formula(r: &mut Rng, depth: u32) -> T {
         14 => T::Powi(sub(r), [2, 3, -1][r.below(3) as usize]),
         15 => T::Un(Un::Sin, sub(r)),
         16 => T::Un(Un::Cos, sub(r)),
+        // A positive base; the exponent a parameter or a constant.
+        17 => {
+            let e = if r.below(2) == 0 {
+                T::P
+            } else {
+                T::C(r.unit() * 5.0 - 2.5)
+            };
+            T::Bin(Bin::Powf, one_plus_sq(sub(r)), Box::new(e))
+        }
         _ => T::If(sub(r), sub(r), sub(r), sub(r)),
     }
 }
@@ -253,6 +262,13 @@ fn dual(t: &T, x: H, p: H) -> H {
                         b
                     }
                 }
+                // aᵇ = exp(b·ln a), a > 0
+                Bin::Powf => {
+                    let v = a.a;
+                    let l = a.chain(v.ln(), 1.0 / v, -1.0 / (v * v));
+                    let e = l.mul(b).a.exp();
+                    l.mul(b).chain(e, e, e)
+                }
             }
         }
         T::Powi(a, n) => {
@@ -281,7 +297,7 @@ fn eval(g: &Graph, id: Id, x: f64, p: f64) -> f64 {
     let mut v = vec![0.0; g.nodes.len()];
     for i in 0..=id {
         v[i] = match g.nodes[i] {
-            Node::Const(b) => f64::from_bits(b),
+            Node::Const(b, _) => f64::from_bits(b),
             Node::Input => x,
             Node::Param(_) => p,
             Node::Named(_) => unreachable!("no named constants here"),
@@ -312,6 +328,7 @@ fn eval(g: &Graph, id: Id, x: f64, p: f64) -> f64 {
                     Bin::Div => a / b,
                     Bin::Max => a.max(b),
                     Bin::Min => a.min(b),
+                    Bin::Powf => a.powf(b),
                 }
             }
             Node::Powi(a, n) => v[a].powi(n),

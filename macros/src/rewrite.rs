@@ -16,6 +16,7 @@
 //! | `exp_m1_neg` | 1 − exp(u) | −exp_m1(u) | as above |
 //! | `exp_m1_scaled` | c·exp(u) − c | c·exp_m1(u) | as above (SELU written λ(αeˣ − α)) |
 //! | `ln_1p` | ln(1 + u) | ln_1p(u) | cancellation near 0 |
+//! | `recip_m1` | 1/(1 + u) − 1, 1 − 1/(1 + u) | −u/(1 + u), u/(1 + u) | cancellation near 0 (d(ln_1p(x) − x)) |
 //!
 //! `1 + e` matches either operand order. Every rule strictly reduces the expression, so the
 //! pass terminates.
@@ -40,6 +41,11 @@ pub const RULES: &[(&str, &str, &str)] = &[
     ("exp_m1_neg", "1 - exp(u)", "-exp_m1(u)"),
     ("exp_m1_scaled", "c * exp(u) - c", "c * exp_m1(u)"),
     ("ln_1p", "ln(1 + u)", "ln_1p(u)"),
+    (
+        "recip_m1",
+        "1/(1 + u) - 1, 1 - 1/(1 + u)",
+        "-u/(1 + u), u/(1 + u)",
+    ),
     ("erfc", "1 - erf(u), 1 + erf(u)", "erfc(u), erfc(-u)"),
 ];
 
@@ -95,7 +101,7 @@ fn remap(n: Node, map: &[Id]) -> Node {
 /// Builds `node` through the simplifying constructors.
 fn rebuild(g: &mut Graph, node: Node) -> Id {
     match node {
-        Node::Const(b) => g.constant(f64::from_bits(b)),
+        Node::Const(b64, b32) => g.constant2(f64::from_bits(b64), f32::from_bits(b32)),
         Node::Input => g.input(),
         Node::Param(i) => g.param(i),
         Node::Named(i) => {
@@ -118,6 +124,16 @@ fn one_plus(g: &Graph, id: Id) -> Option<Id> {
     match g.nodes[id] {
         Node::Binary(Bin::Add, a, b) if g.value(a) == Some(1.0) => Some(b),
         Node::Binary(Bin::Add, a, b) if g.value(b) == Some(1.0) => Some(a),
+        _ => None,
+    }
+}
+
+/// `(u, 1 + u)` if `id` is `1/(1 + u)`.
+fn recip_one_plus(g: &Graph, id: Id) -> Option<(Id, Id)> {
+    match g.nodes[id] {
+        Node::Binary(Bin::Div, one, den) if g.value(one) == Some(1.0) => {
+            one_plus(g, den).map(|u| (u, den))
+        }
         _ => None,
     }
 }
@@ -159,7 +175,10 @@ fn twice_sigmoid(g: &mut Graph, u: Id, negate: bool) -> Id {
 
 /// `u` if `a` is `c·exp(u)` (either order) with `c` a constant or parameter.
 fn scaled_exp(g: &Graph, a: Id, c: Id) -> Option<Id> {
-    if !matches!(g.nodes[c], Node::Const(_) | Node::Param(_) | Node::Named(_)) {
+    if !matches!(
+        g.nodes[c],
+        Node::Const(..) | Node::Param(_) | Node::Named(_)
+    ) {
         return None;
     }
     match g.nodes[a] {
@@ -227,6 +246,21 @@ fn apply(g: &mut Graph, id: Id) -> Option<(Id, &'static str)> {
         Node::Binary(Bin::Sub, a, b) if g.value(a) == Some(1.0) && erf_of(g, b).is_some() => {
             let u = erf_of(g, b)?;
             Some((g.unary(Un::Erfc, u), "erfc"))
+        }
+        // recip_m1: 1/(1 + u) − 1 → −u/(1 + u)
+        Node::Binary(Bin::Sub, a, b)
+            if g.value(b) == Some(1.0) && recip_one_plus(g, a).is_some() =>
+        {
+            let (u, den) = recip_one_plus(g, a)?;
+            let q = g.div(u, den);
+            Some((g.neg(q), "recip_m1"))
+        }
+        // (and 1 − 1/(1 + u) → u/(1 + u))
+        Node::Binary(Bin::Sub, a, b)
+            if g.value(a) == Some(1.0) && recip_one_plus(g, b).is_some() =>
+        {
+            let (u, den) = recip_one_plus(g, b)?;
+            Some((g.div(u, den), "recip_m1"))
         }
         // exp_m1_neg: 1 − exp(u) → −exp_m1(u)
         Node::Binary(Bin::Sub, a, b) if g.value(a) == Some(1.0) && exp_of(g, b).is_some() => {
@@ -356,6 +390,8 @@ mod tests {
         assert_eq!(rw("1.0 + (a * x).tanh()"),                           "2.0 * sigmoid(2.0 * (x * a))");
         assert_eq!(rw("1.0 - x.tanh()"),                                 "2.0 * sigmoid(-(2.0 * x))");
         assert_eq!(rw("(1.0 + x * x).ln()"),                             "ln_1p(x * x)");
+        assert_eq!(rw("1.0 / (1.0 + x) - 1.0"),                          "-(x / (x + 1.0))");
+        assert_eq!(rw("1.0 - 1.0 / (x * a + 1.0)"),                      "x * a / (1.0 + x * a)");
         assert_eq!(rw("1.0 + erf(a * x)"),                               "erfc(-(x * a))");
         assert_eq!(rw("erf(x) + 1.0"),                                   "erfc(-x)");
         assert_eq!(rw("1.0 - erf(x)"),                                   "erfc(x)");
