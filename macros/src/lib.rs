@@ -8,6 +8,8 @@
 
 mod diff;
 mod expand;
+#[cfg(test)]
+mod fuzz;
 mod guards;
 mod ir;
 mod lower;
