@@ -7,11 +7,13 @@
 //! Prints one line per input: `x y dydx` and then ∂y/∂p for each parameter (per element), in
 //! Rust's shortest round-trip formatting (`{:?}`: exponents for very small and large values). Forward, backward with dy = 1 and the per-element
 //! parameter partials are each one slice call. A bad name, parameter or number is reported on
-//! stderr with exit code 2.
+//! stderr with exit code 2; output that cannot be written (a closed pipe, as in `eval … | head
+//! -1`, or a full disk, as with `> /dev/full`) is reported on stderr with exit code 1, never
+//! lost silently and never a panic.
 
 use actigen::{Activation, DynActivation, Float, by_name};
 use std::fmt::Display;
-use std::io::Read;
+use std::io::{Read, Write};
 use std::process::exit;
 
 fn fail(msg: impl Display) -> ! {
@@ -35,15 +37,20 @@ where
     let isa = actigen::try_active_isa().unwrap_or_else(|e| fail(e));
     act.try_param_partials_on(isa, x, &mut partials)
         .unwrap_or_else(|e| fail(e));
-    let mut out = String::new();
-    for i in 0..n {
-        out.push_str(&format!("{:?} {:?} {:?}", x[i], y[i], dydx[i]));
-        for j in 0..np {
-            out.push_str(&format!(" {:?}", partials[j * n + i]));
-        }
-        out.push('\n');
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+    let written = (0..n)
+        .try_for_each(|i| {
+            write!(out, "{:?} {:?} {:?}", x[i], y[i], dydx[i])?;
+            for j in 0..np {
+                write!(out, " {:?}", partials[j * n + i])?;
+            }
+            writeln!(out)
+        })
+        .and_then(|()| out.flush());
+    if let Err(e) = written {
+        eprintln!("eval: cannot write the output: {e}");
+        exit(1)
     }
-    print!("{out}");
 }
 
 fn main() {

@@ -54,7 +54,7 @@ pub fn activation(attr: TokenStream, item: TokenStream) -> TokenStream {
             combined.combine(e);
         }
         let err = combined.to_compile_error();
-        let original = original_fn(&model.func);
+        let original = original_fn(&model);
         return quote!(#err #original);
     }
 
@@ -89,7 +89,7 @@ pub fn activation(attr: TokenStream, item: TokenStream) -> TokenStream {
             model.func.sig.ident
         );
         let err = syn::Error::new(model.func.sig.ident.span(), msg).to_compile_error();
-        let original = original_fn(&model.func);
+        let original = original_fn(&model);
         return quote!(#err #original);
     }
     emit(
@@ -103,15 +103,24 @@ pub fn activation(attr: TokenStream, item: TokenStream) -> TokenStream {
 }
 
 /// The user's function, unchanged but for the `#[default]` attributes, with the runtime's free
-/// functions in scope.
-fn original_fn(func: &ItemFn) -> TokenStream {
+/// functions in scope, except those whose names the function's arguments take (a `use` in the
+/// body would shadow an argument named `erf`; lowering rejects calling a function so shadowed).
+fn original_fn(model: &Model) -> TokenStream {
     let rt = rt();
     let ItemFn {
         attrs,
         vis,
         sig,
         block,
-    } = func;
+    } = &model.func;
+    let taken: Vec<String> = std::iter::once(&model.input)
+        .chain(model.params.iter().map(|p| &p.ident))
+        .map(|i| i.to_string())
+        .collect();
+    let functions = crate::lower::FUNCTIONS
+        .iter()
+        .filter(|f| !taken.iter().any(|t| t == *f))
+        .map(|f| format_ident!("{}", f));
     let stmts = &block.stmts;
     quote! {
         #(#attrs)*
@@ -119,7 +128,7 @@ fn original_fn(func: &ItemFn) -> TokenStream {
         #[allow(clippy::excessive_precision)]
         #vis #sig {
             #[allow(unused_imports)]
-            use #rt::functions::{erf, erfc, sigmoid, softplus};
+            use #rt::functions::{#(#functions),*};
             #(#stmts)*
         }
     }
@@ -203,19 +212,31 @@ fn emit(
         }
     );
 
-    // Kernel bodies.
-    let (fwd_body, fwd_flags) = body(g, &[root], model, true);
-    let (dx_body, dx_flags) = body(g, &[dx], model, false);
+    // Kernel bodies, and their checked forms where the ±inf guard needs them (elsewhere a form
+    // that is never called: the plain body and an all-false mask).
     let mut grad_roots = vec![dx];
     grad_roots.extend_from_slice(dps);
-    let (grads_body, grads_flags) = body(g, &grad_roots, model, false);
-    let (d2_body, d2_flags) = body(g, &[d2], model, false);
+    let with_checked = |roots: &[Id], exact: bool| {
+        let (plain, flags) = body(g, roots, model, exact, false);
+        let checked = if flags.inf {
+            body(g, roots, model, exact, true).0
+        } else {
+            let q = (0..roots.len()).map(|i| format_ident!("__q{}", i));
+            quote!(#plain #(let #q = __x.lt(__x);)*)
+        };
+        (plain, checked, flags)
+    };
+    let (fwd_body, fwd_checked, fwd_flags) = with_checked(&[root], true);
+    let (dx_body, dx_checked, dx_flags) = with_checked(&[dx], false);
+    let (grads_body, grads_checked, grads_flags) = with_checked(&grad_roots, false);
+    let (d2_body, d2_checked, d2_flags) = with_checked(&[d2], false);
     // Without a from-output form the body is a NaN that is never called (the runtime checks
     // `FROM_OUTPUT` first).
-    let (fo_body, fo_flags) = match from_output {
-        Some(d) => body(g, &[d], model, false),
+    let (fo_body, fo_checked, fo_flags) = match from_output {
+        Some(d) => with_checked(&[d], false),
         None => (
             quote!(let __r0 = __x.splat(f64::NAN);),
+            quote!(let __r0 = __x.splat(f64::NAN); let __q0 = __x.lt(__x);),
             Flags {
                 nan: false,
                 inf: false,
@@ -320,7 +341,7 @@ fn emit(
             }
         }
     });
-    let original = original_fn(&model.func);
+    let original = original_fn(model);
     let np = fields.len();
     // `[__r0 (∂f/∂x), __r1 … (∂f/∂p), __x …]`: the runtime reads only the first 1 + np.
     let grad_items: Vec<TokenStream> = (0..=crate::parse::MAX_PARAMS)
@@ -333,6 +354,17 @@ fn emit(
             }
         })
         .collect();
+    let grad_masks: Vec<TokenStream> = (0..=crate::parse::MAX_PARAMS)
+        .map(|i| {
+            if i <= np {
+                let q = format_ident!("__q{}", i);
+                quote!(#q)
+            } else {
+                quote!(__x.lt(__x))
+            }
+        })
+        .collect();
+    let max_params = crate::parse::MAX_PARAMS;
 
     quote! {
         #original
@@ -395,7 +427,40 @@ fn emit(
                 #grads_body
                 [#( #grad_items ),*]
             }
+            #[inline(always)]
+            fn forward_checked<__V: #rt::simd::Vector>(&self, __x: __V) -> (__V, <__V as #rt::simd::Vector>::Mask) {
+                #fwd_checked
+                (__r0, __q0)
+            }
+            #[inline(always)]
+            fn derivative_checked<__V: #rt::simd::Vector>(&self, __x: __V) -> (__V, <__V as #rt::simd::Vector>::Mask) {
+                #dx_checked
+                (__r0, __q0)
+            }
+            #[inline(always)]
+            fn derivative_from_output_checked<__V: #rt::simd::Vector>(&self, __x: __V) -> (__V, <__V as #rt::simd::Vector>::Mask) {
+                #fo_checked
+                (__r0, __q0)
+            }
+            #[inline(always)]
+            fn second_derivative_checked<__V: #rt::simd::Vector>(&self, __x: __V) -> (__V, <__V as #rt::simd::Vector>::Mask) {
+                #d2_checked
+                (__r0, __q0)
+            }
+            #[inline(always)]
+            fn grads_checked<__V: #rt::simd::Vector>(
+                &self,
+                __x: __V,
+            ) -> (#rt::formula::Grads<__V>, #rt::formula::GradMasks<__V>) {
+                #grads_checked
+                ([#( #grad_items ),*], [#( #grad_masks ),*])
+            }
         }
+        // The macro and the runtime size the gradient arrays alike.
+        const _: () = ::core::assert!(
+            #max_params == #rt::formula::MAX_PARAMS,
+            "actigen-macros and actigen disagree on MAX_PARAMS: use matching versions"
+        );
     }
 }
 
@@ -417,6 +482,82 @@ fn float_tokens(v: f64, ty: &str) -> TokenStream {
         let l = Literal::f64_suffixed(v);
         quote!(#l)
     }
+}
+
+/// The statements of a checked body that follow its values: `__b{id}` for each live node that
+/// can be unreliable, then `__q{i}` for each root (an all-false mask for a root that is a leaf).
+fn tracking(
+    g: &Graph,
+    live: &[bool],
+    fused: &HashMap<Id, Fused>,
+    roots: &[Id],
+) -> Vec<TokenStream> {
+    let rt = rt();
+    let t = |id: Id| format_ident!("__t{}", id);
+    let b = |id: Id| format_ident!("__b{}", id);
+    let mut has = vec![false; g.nodes.len()];
+    let mut stmts = Vec::new();
+    for id in (0..g.nodes.len()).filter(|&id| live[id]) {
+        let node = g.nodes[id];
+        let ops = match fused.get(&id) {
+            Some(f) => f.operands(),
+            None => crate::ir::children(node),
+        };
+        let own = {
+            let v = t(id);
+            quote!(#rt::math::unreliable(#v))
+        };
+        let parts: Vec<TokenStream> = match (fused.get(&id), node) {
+            (_, Node::Const(..) | Node::Named(_) | Node::Input | Node::Param(_)) => vec![],
+            (None, Node::Cmp(..) | Node::And(..) | Node::Or(..) | Node::Not(..)) => ops
+                .iter()
+                .filter(|&&c| has[c])
+                .map(|&c| {
+                    let bc = b(c);
+                    quote!(#bc)
+                })
+                .collect(),
+            (None, Node::Select(m, x, y)) => {
+                let tm = t(m);
+                let mut parts = vec![own];
+                if has[m] {
+                    let bm = b(m);
+                    parts.push(quote!(#bm));
+                }
+                if has[x] {
+                    let bx = b(x);
+                    parts.push(quote!(#tm & #bx));
+                }
+                if has[y] {
+                    let by = b(y);
+                    parts.push(quote!(!#tm & #by));
+                }
+                parts
+            }
+            _ => std::iter::once(own)
+                .chain(ops.iter().filter(|&&c| has[c]).map(|&c| {
+                    let bc = b(c);
+                    quote!(#bc)
+                }))
+                .collect(),
+        };
+        if !parts.is_empty() {
+            has[id] = true;
+            let name = b(id);
+            stmts.push(quote!(let #name = #(#parts)|*;));
+        }
+    }
+    for (i, &r) in roots.iter().enumerate() {
+        let q = format_ident!("__q{}", i);
+        let value = if has[r] {
+            let br = b(r);
+            quote!(#br)
+        } else {
+            quote!(__x.lt(__x))
+        };
+        stmts.push(quote!(let #q = #value;));
+    }
+    stmts
 }
 
 /// A product emitted as one runtime call instead of its IR operands.
@@ -485,7 +626,17 @@ fn mul_sigmoid(g: &Graph, a: Id, u: Id) -> Fused {
 /// `exact_products`, `a · σ(u)` is emitted as one rounded `mul_sigmoid` (forward kernels, which
 /// must be accurate in ULPs down to subnormal results); gradients, checked to a relative and
 /// absolute tolerance, keep the cheaper product.
-fn body(g: &Graph, roots: &[Id], model: &Model, exact_products: bool) -> (TokenStream, Flags) {
+///
+/// With `checked`, the code also computes `__q0, __q1, …`: per root, the lanes where some
+/// intermediate it depends on was non-finite or a nonzero subnormal (see
+/// `actigen::formula::Formula::forward_checked`). A select counts only the branch it takes.
+fn body(
+    g: &Graph,
+    roots: &[Id],
+    model: &Model,
+    exact_products: bool,
+    checked: bool,
+) -> (TokenStream, Flags) {
     let rt = rt();
     let fused = fused_products(g, exact_products);
     // Liveness over the operands each node is emitted with.
@@ -619,6 +770,9 @@ fn body(g: &Graph, roots: &[Id], model: &Model, exact_products: bool) -> (TokenS
         };
         let name = t(id);
         stmts.push(quote!(let #name = #value;));
+    }
+    if checked {
+        stmts.extend(tracking(g, &live, &fused, roots));
     }
     let results = roots.iter().enumerate().map(|(i, &r)| {
         let (ri, tr) = (format_ident!("__r{}", i), t(r));

@@ -443,6 +443,18 @@ impl<'a> Lowerer<'a> {
         let Some(name) = name else {
             return self.error(&c.func, "expected a function name such as `sigmoid`");
         };
+        if name == self.input
+            || self.params.contains(&name)
+            || self.scope.iter().any(|(n, _)| *n == name)
+        {
+            return self.error(
+                &c.func,
+                format!(
+                    "`{name}` here is a value of this formula (an argument or a `let`), not the \
+                     function `{name}`: rename the value to call the function"
+                ),
+            );
+        }
         if !FUNCTIONS.contains(&name.as_str()) {
             return self.error(
                 &c.func,

@@ -227,6 +227,15 @@ pub fn parse(args: Args, mut func: ItemFn, errors: &mut Vec<syn::Error>) -> Mode
                             bound(&r.start, f64::NEG_INFINITY, errors),
                             bound(&r.end, f64::INFINITY, errors),
                         );
+                        if range.0 >= range.1 {
+                            errors.push(syn::Error::new(
+                                r.span(),
+                                format!(
+                                    "empty range: the lower end {} is not below the upper end {}",
+                                    range.0, range.1
+                                ),
+                            ));
+                        }
                     }
                     Ok(other) => errors.push(syn::Error::new(
                         other.span(),
@@ -267,6 +276,7 @@ pub fn parse(args: Args, mut func: ItemFn, errors: &mut Vec<syn::Error>) -> Mode
             continue;
         }
         if let Some(d) = default
+            && range.0 < range.1
             && !(range.0 <= d && d < range.1)
         {
             errors.push(syn::Error::new(

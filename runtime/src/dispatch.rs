@@ -95,6 +95,8 @@ pub enum IsaError {
     UnknownName(String),
     /// The requested ISA is not supported by this CPU.
     Unsupported(Isa),
+    /// `ACTIGEN_ISA` is set but not valid Unicode (shown lossily).
+    NotUnicode(String),
 }
 
 impl fmt::Display for IsaError {
@@ -103,6 +105,10 @@ impl fmt::Display for IsaError {
             IsaError::UnknownName(n) => write!(
                 f,
                 "{ISA_ENV}={n:?} is not an instruction set; expected one of scalar, avx2, avx512"
+            ),
+            IsaError::NotUnicode(n) => write!(
+                f,
+                "{ISA_ENV}={n:?} is not valid Unicode; expected one of scalar, avx2, avx512"
             ),
             IsaError::Unsupported(isa) => write!(
                 f,
@@ -127,7 +133,8 @@ fn supported_list() -> String {
 /// 0: not yet chosen; otherwise `Isa::to_u8`.
 static CHOSEN: AtomicU8 = AtomicU8::new(0);
 
-/// Chooses the ISA: `ACTIGEN_ISA` when set (an error if unknown or unsupported), else the best
+/// Chooses the ISA: `ACTIGEN_ISA` when set (an error if unknown, unsupported or not Unicode;
+/// never a silent fallback), else the best
 /// supported one. The choice is cached after the first successful call.
 pub fn try_active_isa() -> Result<Isa, IsaError> {
     if let Some(isa) = Isa::from_u8(CHOSEN.load(Ordering::Relaxed)) {
@@ -140,6 +147,9 @@ pub fn try_active_isa() -> Result<Isa, IsaError> {
                 return Err(IsaError::Unsupported(isa));
             }
             isa
+        }
+        Err(std::env::VarError::NotUnicode(raw)) => {
+            return Err(IsaError::NotUnicode(raw.to_string_lossy().into_owned()));
         }
         _ => Isa::best_supported(),
     };

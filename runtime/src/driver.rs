@@ -332,7 +332,7 @@ impl ParamSums {
     /// vector's first element (a multiple of `V::LANES`).
     #[inline(always)]
     fn add<V: Vector>(&mut self, j: usize, dy: V, g: V, start: usize, live: usize) {
-        const { assert!(V::LANES >= 1 && V::LANES <= MAX_LANES && MAX_LANES % V::LANES == 0) };
+        const { assert!(V::LANES >= 1 && V::LANES <= MAX_LANES && MAX_LANES.is_multiple_of(V::LANES)) };
         let mut a = [V::Elem::ZERO; MAX_LANES];
         let mut b = [V::Elem::ZERO; MAX_LANES];
         // SAFETY: both buffers hold MAX_LANES ≥ LANES elements (asserted above).

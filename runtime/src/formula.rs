@@ -13,6 +13,9 @@ pub const MAX_PARAMS: usize = 7;
 /// `[∂f/∂x, ∂f/∂p₀, ∂f/∂p₁, …]`; entries past the parameter count are unspecified.
 pub type Grads<V> = [V; MAX_PARAMS + 1];
 
+/// One mask per entry of [`Grads`], from [`Formula::grads_checked`].
+pub type GradMasks<V> = [<V as Vector>::Mask; MAX_PARAMS + 1];
+
 /// Which fix-ups a kernel body needs, as decided by the macro's analysis of the expression.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Guard {
@@ -20,11 +23,14 @@ pub struct Guard {
     /// input is NaN are set to NaN afterwards.
     pub nan: bool,
     /// The body may produce NaN at x = ±inf although the limit exists (inf·0, inf − inf,
-    /// inf/inf): such lanes are re-evaluated at ±MAX, the largest finite input. Where that is
-    /// NaN too (an intermediate such as x² overflows there), at ever smaller stand-ins, each the
-    /// square root of the one before (f32: 2⁶⁴, 2³², 2¹⁶, 2⁸, 2⁴), and a value is taken only
-    /// where the next smaller stand-in agrees with it within 8 ε relative: a limit, not
-    /// growth. Otherwise the lane stays NaN.
+    /// inf/inf): such lanes are re-evaluated, with the checked body, at finite stand-ins for
+    /// ±inf: ±MAX, ±MAX/4, then each the square root of the one before (f32: 9.2e18, 3.0e9,
+    /// 5.5e4, 234, 15).
+    /// A stand-in's value counts only if no intermediate it depends on overflowed, was NaN or
+    /// lost digits to a subnormal (`x/√(x² + 1)` at MAX is MAX/inf = 0, where the limit is 1),
+    /// and it is taken only where the next smaller stand-in's value also counts and agrees
+    /// with it within 8 ε relative: a finite limit, not growth. Otherwise the lane stays NaN,
+    /// so every value the guard returns is the limit or NaN (an infinite limit stays NaN).
     pub inf: bool,
 }
 
@@ -79,6 +85,19 @@ pub trait Formula: Copy + Send + Sync + core::fmt::Debug + 'static {
     fn second_derivative_raw<V: Vector>(&self, x: V) -> V;
     /// f′ from the output y = f(x), unguarded (meaningful only when `FROM_OUTPUT` is `Some`).
     fn derivative_from_output_raw<V: Vector>(&self, y: V) -> V;
+
+    /// f(x) as [`Formula::forward_raw`], and the lanes where an intermediate the result depends
+    /// on was non-finite or a nonzero subnormal (see `math::unreliable`; a select counts only
+    /// the branch it takes). Only called by the ±inf guard, at finite stand-ins for ±inf.
+    fn forward_checked<V: Vector>(&self, x: V) -> (V, V::Mask);
+    /// ∂f/∂x, checked as [`Formula::forward_checked`].
+    fn derivative_checked<V: Vector>(&self, x: V) -> (V, V::Mask);
+    /// `[∂f/∂x, ∂f/∂p…]`, each checked as [`Formula::forward_checked`].
+    fn grads_checked<V: Vector>(&self, x: V) -> (Grads<V>, GradMasks<V>);
+    /// ∂²f/∂x², checked as [`Formula::forward_checked`].
+    fn second_derivative_checked<V: Vector>(&self, x: V) -> (V, V::Mask);
+    /// f′ from the output, checked as [`Formula::forward_checked`].
+    fn derivative_from_output_checked<V: Vector>(&self, y: V) -> (V, V::Mask);
 }
 
 /// Lanes of `x` that are ±inf.
@@ -93,71 +112,95 @@ fn finite_stand_in<V: Vector>(x: V) -> V {
     x.splat_elem(V::Elem::MAX).copysign(x)
 }
 
-/// How many finite stand-ins the ±inf guard evaluates: ±MAX and five successive square roots.
-const STAND_IN_TRIES: usize = 6;
+/// How many finite stand-ins the ±inf guard evaluates: ±MAX, ±MAX/4 and five successive
+/// square roots (f32: 3.4e38, 8.5e37, 9.2e18, 3.0e9, 5.5e4, 234, 15).
+const STAND_IN_TRIES: usize = 7;
 
-/// Lanes where `a` (at a stand-in) is not NaN and agrees with `b` (at the next smaller one)
-/// within 8 ε relative to `a`: values that have settled on a limit.
+/// Lanes where `a` (at a stand-in) agrees with `b` (at the next smaller one) within 8 ε
+/// relative to `a`: values that have settled on a limit.
 #[inline(always)]
 fn settled<V: Vector>(a: V, b: V) -> V::Mask {
     let tol = a.splat_elem(V::Elem::EPSILON) * a.splat(8.0) * a.abs();
     (a - b).abs().le(tol) | a.eq(b)
 }
 
-/// One step of the stand-in search for one output `r` (NaN lanes at ±inf inputs, `inf`): at
-/// step 0 (±MAX) any value `now` is taken; at later steps, the `previous` stand-in's value
-/// where it settled against `now`.
+/// One step of the stand-in search for one output `r` (NaN lanes at ±inf inputs, `inf`):
+/// where the `previous` stand-in's value and this one's (`now`) both count (`prev_ok`,
+/// `now_ok`: finite and from reliable intermediates) and agree, the previous one is taken.
 #[inline(always)]
-fn take_limit<V: Vector>(k: usize, inf: V::Mask, r: V, previous: V, now: V) -> V {
+fn take_limit<V: Vector>(
+    inf: V::Mask,
+    r: V,
+    previous: V,
+    prev_ok: V::Mask,
+    now: V,
+    now_ok: V::Mask,
+) -> V {
     let bad = r.is_nan() & inf;
-    if k == 0 {
-        V::select(bad & !now.is_nan(), now, r)
-    } else {
-        V::select(bad & settled(previous, now), previous, r)
-    }
+    V::select(bad & prev_ok & now_ok & settled(previous, now), previous, r)
 }
 
-/// The next, smaller stand-in: ±√|s|.
+/// The lanes of a checked value that count: not flagged, and finite.
 #[inline(always)]
-fn smaller_stand_in<V: Vector>(s: V) -> V {
-    s.abs().sqrt().copysign(s)
+fn counts<V: Vector>(v: V, flagged: V::Mask) -> V::Mask {
+    !flagged & !crate::math::unreliable(v)
+}
+
+/// The stand-in after the `k`-th (`s`): ±MAX/4 after ±MAX (a close pair, which settles for a
+/// function whose transition lies beyond every square root, such as swish with β = 2⁻¹⁰⁰),
+/// then ±√|s|.
+#[inline(always)]
+fn smaller_stand_in<V: Vector>(k: usize, s: V) -> V {
+    if k == 0 {
+        s * s.splat(0.25)
+    } else {
+        s.abs().sqrt().copysign(s)
+    }
 }
 
 // No closures below: a closure is a function of its own, compiled without the caller's
 // `#[target_feature]`s when LLVM declines to inline it, and then every vector intrinsic in it
 // becomes a call. Everything here is `#[inline(always)]` straight-line code.
 
-/// Lanes of `$r` that are NaN because `$x` is ±inf, recomputed at ±MAX and, while still NaN,
-/// at smaller stand-ins where they settle (see [`Guard::inf`]; `$raw` in `$v`).
+/// Lanes of `$r` that are NaN because `$x` is ±inf, replaced by the limit where the checked
+/// body `$checked` (an expression in `$v` giving `(value, flagged)`) settles on one at the
+/// stand-ins (see [`Guard::inf`]).
 macro_rules! fix_limits {
-    ($x:expr, $r:expr, |$v:ident| $raw:expr) => {{
+    ($x:expr, $r:expr, |$v:ident| $checked:expr) => {{
         let x = $x;
         let mut r = $r;
         let inf = inf_lanes(x);
         let mut bad = r.is_nan() & inf;
         let mut stand_in = finite_stand_in(x);
-        let mut previous = r;
-        let mut k = 0;
+        let (mut previous, mut prev_ok) = {
+            let $v = stand_in;
+            let (value, flagged) = $checked;
+            (value, counts(value, flagged))
+        };
+        let mut k = 1;
         while bad.any() && k < STAND_IN_TRIES {
-            let now = {
+            stand_in = smaller_stand_in(k - 1, stand_in);
+            let (now, now_ok) = {
                 let $v = stand_in;
-                $raw
+                let (value, flagged) = $checked;
+                (value, counts(value, flagged))
             };
-            r = take_limit(k, inf, r, previous, now);
+            r = take_limit(inf, r, previous, prev_ok, now, now_ok);
             bad = r.is_nan() & inf;
             previous = now;
-            stand_in = smaller_stand_in(stand_in);
+            prev_ok = now_ok;
             k += 1;
         }
         r
     }};
 }
 
-/// `$raw` (an expression in `$v`) at two vectors `$x0`, `$x1`, with the guard `$g` applied.
+/// `$raw` (an expression in `$v`) at two vectors `$x0`, `$x1`, with the guard `$g` applied
+/// (`$checked`, the same in its checked form, for the ±inf guard).
 /// NaN results are rare: one test of both vectors (two instructions and one branch per pair)
 /// comes first, and only then the closer look.
 macro_rules! guarded2 {
-    ($g:expr, $x0:expr, $x1:expr, |$v:ident| $raw:expr) => {{
+    ($g:expr, $x0:expr, $x1:expr, |$v:ident| $raw:expr, $checked:expr) => {{
         let g: Guard = $g;
         let (x0, x1) = ($x0, $x1);
         let mut r0 = {
@@ -169,8 +212,8 @@ macro_rules! guarded2 {
             $raw
         };
         if g.inf && (r0.is_nan() | r1.is_nan()).any() {
-            r0 = fix_limits!(x0, r0, |$v| $raw);
-            r1 = fix_limits!(x1, r1, |$v| $raw);
+            r0 = fix_limits!(x0, r0, |$v| $checked);
+            r1 = fix_limits!(x1, r1, |$v| $checked);
         }
         if g.nan {
             r0 = V::select(x0.is_nan(), x0, r0);
@@ -182,7 +225,7 @@ macro_rules! guarded2 {
 
 /// As [`guarded2`] for one vector.
 macro_rules! guarded {
-    ($g:expr, $x:expr, |$v:ident| $raw:expr) => {{
+    ($g:expr, $x:expr, |$v:ident| $raw:expr, $checked:expr) => {{
         let g: Guard = $g;
         let x = $x;
         let mut r = {
@@ -190,7 +233,7 @@ macro_rules! guarded {
             $raw
         };
         if g.inf && r.is_nan().any() {
-            r = fix_limits!(x, r, |$v| $raw);
+            r = fix_limits!(x, r, |$v| $checked);
         }
         if g.nan {
             r = V::select(x.is_nan(), x, r);
@@ -202,51 +245,93 @@ macro_rules! guarded {
 /// f(x) with its guards.
 #[inline(always)]
 pub fn forward<F: Formula, V: Vector>(f: &F, x: V) -> V {
-    guarded!(F::GUARDS.forward, x, |v| f.forward_raw(v))
+    guarded!(
+        F::GUARDS.forward,
+        x,
+        |v| f.forward_raw(v),
+        f.forward_checked(v)
+    )
 }
 
 /// f at two vectors with their guards (one NaN test for both).
 #[inline(always)]
 pub fn forward2<F: Formula, V: Vector>(f: &F, x0: V, x1: V) -> (V, V) {
-    guarded2!(F::GUARDS.forward, x0, x1, |v| f.forward_raw(v))
+    guarded2!(
+        F::GUARDS.forward,
+        x0,
+        x1,
+        |v| f.forward_raw(v),
+        f.forward_checked(v)
+    )
 }
 
 /// ∂f/∂x with its guards.
 #[inline(always)]
 pub fn derivative<F: Formula, V: Vector>(f: &F, x: V) -> V {
-    guarded!(F::GUARDS.derivative, x, |v| f.derivative_raw(v))
+    guarded!(
+        F::GUARDS.derivative,
+        x,
+        |v| f.derivative_raw(v),
+        f.derivative_checked(v)
+    )
 }
 
 /// ∂f/∂x at two vectors.
 #[inline(always)]
 pub fn derivative2<F: Formula, V: Vector>(f: &F, x0: V, x1: V) -> (V, V) {
-    guarded2!(F::GUARDS.derivative, x0, x1, |v| f.derivative_raw(v))
+    guarded2!(
+        F::GUARDS.derivative,
+        x0,
+        x1,
+        |v| f.derivative_raw(v),
+        f.derivative_checked(v)
+    )
 }
 
 /// f′ from the output y, with its guards.
 #[inline(always)]
 pub fn derivative_from_output<F: Formula, V: Vector>(f: &F, y: V) -> V {
-    guarded!(F::GUARDS.from_output, y, |v| f
-        .derivative_from_output_raw(v))
+    guarded!(
+        F::GUARDS.from_output,
+        y,
+        |v| f.derivative_from_output_raw(v),
+        f.derivative_from_output_checked(v)
+    )
 }
 
 /// f′ from the output at two vectors.
 #[inline(always)]
 pub fn derivative_from_output2<F: Formula, V: Vector>(f: &F, y0: V, y1: V) -> (V, V) {
-    guarded2!(F::GUARDS.from_output, y0, y1, |v| f
-        .derivative_from_output_raw(v))
+    guarded2!(
+        F::GUARDS.from_output,
+        y0,
+        y1,
+        |v| f.derivative_from_output_raw(v),
+        f.derivative_from_output_checked(v)
+    )
 }
 
 /// ∂²f/∂x² with its guards.
 #[inline(always)]
 pub fn second_derivative<F: Formula, V: Vector>(f: &F, x: V) -> V {
-    guarded!(F::GUARDS.second, x, |v| f.second_derivative_raw(v))
+    guarded!(
+        F::GUARDS.second,
+        x,
+        |v| f.second_derivative_raw(v),
+        f.second_derivative_checked(v)
+    )
 }
 
 /// ∂²f/∂x² at two vectors.
 #[inline(always)]
 pub fn second_derivative2<F: Formula, V: Vector>(f: &F, x0: V, x1: V) -> (V, V) {
-    guarded2!(F::GUARDS.second, x0, x1, |v| f.second_derivative_raw(v))
+    guarded2!(
+        F::GUARDS.second,
+        x0,
+        x1,
+        |v| f.second_derivative_raw(v),
+        f.second_derivative_checked(v)
+    )
 }
 
 /// `[∂f/∂x, ∂f/∂p…]` with their guards.
@@ -262,23 +347,32 @@ pub fn grads<F: Formula, V: Vector>(f: &F, x: V) -> Grads<V> {
         }
         let inf = inf_lanes(x);
         let mut bad = nan & inf;
-        let mut stand_in = finite_stand_in(x);
-        let mut previous = r;
-        let mut k = 0;
-        // As `fix_limits`, per output.
-        while bad.any() && k < STAND_IN_TRIES {
-            let now = f.grads_raw(stand_in);
+        if bad.any() {
+            // As `fix_limits`, per output.
+            let mut stand_in = finite_stand_in(x);
+            let (mut previous, flagged) = f.grads_checked(stand_in);
+            let mut prev_ok = flagged;
             for i in 0..n {
-                r[i] = take_limit(k, inf, r[i], previous[i], now[i]);
+                prev_ok[i] = counts(previous[i], flagged[i]);
             }
-            bad = r[0].is_nan();
-            for v in &r[1..n] {
-                bad = bad | v.is_nan();
+            let mut k = 1;
+            while bad.any() && k < STAND_IN_TRIES {
+                stand_in = smaller_stand_in(k - 1, stand_in);
+                let (now, flagged) = f.grads_checked(stand_in);
+                let mut now_ok = flagged;
+                for i in 0..n {
+                    now_ok[i] = counts(now[i], flagged[i]);
+                    r[i] = take_limit(inf, r[i], previous[i], prev_ok[i], now[i], now_ok[i]);
+                }
+                bad = r[0].is_nan();
+                for v in &r[1..n] {
+                    bad = bad | v.is_nan();
+                }
+                bad = bad & inf;
+                previous = now;
+                prev_ok = now_ok;
+                k += 1;
             }
-            bad = bad & inf;
-            previous = now;
-            stand_in = smaller_stand_in(stand_in);
-            k += 1;
         }
     }
     if g.nan {

@@ -835,6 +835,16 @@ pub fn erfc<V: Vector>(x: V) -> V {
     V::select(use_small, small, big)
 }
 
+/// Lanes whose value cannot be trusted as an intermediate of a formula evaluated at a large
+/// finite stand-in for ±inf: non-finite (an overflow, or NaN), or a nonzero subnormal (digits
+/// lost to underflow). Used by the checked kernel bodies (see `Formula::forward_checked`).
+#[inline(always)]
+pub fn unreliable<V: Vector>(v: V) -> V::Mask {
+    let a = v.abs();
+    let zero = v.splat(0.0);
+    !a.le(v.splat_elem(V::Elem::MAX)) | (a.lt(v.splat_elem(V::Elem::MIN_POSITIVE)) & a.gt(zero))
+}
+
 /// Maximum with Rust's `f32::max` semantics: a NaN operand is ignored.
 #[inline(always)]
 pub fn max_num<V: Vector>(a: V, b: V) -> V {

@@ -78,6 +78,8 @@ pub trait Element:
     const INFINITY: Self;
     /// The difference between 1 and the next larger value.
     const EPSILON: Self;
+    /// The smallest positive normal value.
+    const MIN_POSITIVE: Self;
     /// Constants of the vector math for this precision.
     const MATH: &'static crate::math::Table;
     /// Converts from `f64`, rounding to nearest.
@@ -95,6 +97,7 @@ impl Element for f32 {
     const MAX: Self = f32::MAX;
     const INFINITY: Self = f32::INFINITY;
     const EPSILON: Self = f32::EPSILON;
+    const MIN_POSITIVE: Self = f32::MIN_POSITIVE;
     const MATH: &'static crate::math::Table = &crate::math::TABLE_F32;
     #[inline(always)]
     fn from_f64(v: f64) -> Self {
@@ -117,6 +120,7 @@ impl Element for f64 {
     const MAX: Self = f64::MAX;
     const INFINITY: Self = f64::INFINITY;
     const EPSILON: Self = f64::EPSILON;
+    const MIN_POSITIVE: Self = f64::MIN_POSITIVE;
     const MATH: &'static crate::math::Table = &crate::math::TABLE_F64;
     #[inline(always)]
     fn from_f64(v: f64) -> Self {
