@@ -443,9 +443,10 @@ impl<'a> Lowerer<'a> {
         let Some(name) = name else {
             return self.error(&c.func, "expected a function name such as `sigmoid`");
         };
-        if name == self.input
-            || self.params.contains(&name)
-            || self.scope.iter().any(|(n, _)| *n == name)
+        if FUNCTIONS.contains(&name.as_str())
+            && (name == self.input
+                || self.params.contains(&name)
+                || self.scope.iter().any(|(n, _)| *n == name))
         {
             return self.error(
                 &c.func,
