@@ -337,6 +337,7 @@ pub fn second_derivative2<F: Formula, V: Vector>(f: &F, x0: V, x1: V) -> (V, V) 
 /// `[∂f/∂x, ∂f/∂p…]` with their guards.
 #[inline(always)]
 pub fn grads<F: Formula, V: Vector>(f: &F, x: V) -> Grads<V> {
+    const { assert!(F::PARAM_NAMES.len() <= MAX_PARAMS) };
     let g = F::GUARDS.grads;
     let n = 1 + F::PARAM_NAMES.len();
     let mut r = f.grads_raw(x);

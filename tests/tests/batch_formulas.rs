@@ -1,0 +1,261 @@
+//! The second fuzzer of issue 8: a batch of random formulas compiled in one crate, each
+//! checked on every ISA against the same formula evaluated in f64 by plain Rust.
+//!
+//! The formulas use the language's methods, `let`, `if`/`else`, `max`/`min` and `powi`/`powf`,
+//! with domains kept valid (logarithms and roots of 1 + u², denominators 1.5 + tanh u, exp of a
+//! tanh) so that values stay finite. For each formula `f`, each of 26 inputs in [−3, 3] and each
+//! ISA this CPU has, the generated program compares:
+//! - the f64 kernels (forward, and derivative with dy = 1) with the f64 formula and with a
+//!   central difference of it (points where the one-sided differences disagree, at a kink,
+//!   are skipped);
+//! - the f32 forward kernel with the f64 formula, within 1e−4 of max(|f|, 1).
+//!
+//! Each tolerance also allows 64 rounding errors of the formula's own sensitivity to its input,
+//! |x·f′(x)| (from one-sided differences, one of them with a step of 1e−10): a formula such as sin((1 + u²)³) with an argument near
+//! 1e8 has no accurate f32 value at all.
+//!
+//! The crate is written to Cargo's scratch folder for tests and built with the workspace's
+//! lock file, offline, without debug info (which tripled the build time). `ACTIGEN_BATCH_FORMULAS`
+//! sets the count (default 40, about a minute on this machine); beyond 120 they are compiled and
+//! run in batches of 120 (600 in one crate exhausted 24 GB in rustc). Files are rewritten only
+//! when they change, so a second run (CI's per-ISA runs) reuses the build.
+
+use std::fmt::Write as _;
+use std::path::Path;
+use std::process::Command;
+
+struct Rng(u64);
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+    fn below(&mut self, n: u64) -> u64 {
+        self.next() % n
+    }
+    /// A literal typed `f32` (so `(1.50f32).sin()` is not an ambiguous float; the f64
+    /// reference gets the same text with `f64`).
+    fn constant(&mut self) -> String {
+        format!("{:.2}f32", (self.below(600) as f64 - 300.0) / 100.0)
+    }
+}
+
+/// A random expression over `x` and the `let`-bound names in `scope`.
+fn expr(r: &mut Rng, depth: u32, scope: &[String]) -> String {
+    if depth == 0 || r.below(5) == 0 {
+        return match r.below(4) {
+            0 | 1 => "x".into(),
+            2 if !scope.is_empty() => scope[r.below(scope.len() as u64) as usize].clone(),
+            _ => r.constant(),
+        };
+    }
+    let d = depth - 1;
+    let sub = |r: &mut Rng| expr(r, d, scope);
+    match r.below(17) {
+        0 => format!("({} + {})", sub(r), sub(r)),
+        1 => format!("({} - {})", sub(r), sub(r)),
+        2 | 3 => format!("({} * {})", sub(r), sub(r)),
+        4 => format!("({} / (1.5 + ({}).tanh()))", sub(r), sub(r)),
+        5 => format!("({}).tanh().exp()", sub(r)),
+        6 => {
+            let u = sub(r);
+            format!("(1.0 + ({u}) * ({u})).ln()")
+        }
+        7 => {
+            let u = sub(r);
+            format!("(1.0 + ({u}) * ({u})).sqrt()")
+        }
+        8 => format!("({}).tanh()", sub(r)),
+        9 => format!("({}).sin()", sub(r)),
+        10 => format!("({}).cos()", sub(r)),
+        11 => format!("(-({}))", sub(r)),
+        12 => format!("({}).abs()", sub(r)),
+        13 => format!("({}).max({})", sub(r), sub(r)),
+        14 => {
+            let n = [2, 3, -1, -2][r.below(4) as usize];
+            format!("(2.0 + ({}).tanh()).powi({n})", sub(r))
+        }
+        15 => {
+            let u = sub(r);
+            let c = ["0.5", "2.5", "-1.5", "3.0", "1.702"][r.below(5) as usize];
+            format!("(1.0 + ({u}) * ({u})).powf({c})")
+        }
+        _ => format!(
+            "if {} > {} {{ {} }} else {{ {} }}",
+            sub(r),
+            r.constant(),
+            sub(r),
+            sub(r)
+        ),
+    }
+}
+
+/// A random formula body: up to two `let`s, then a value.
+fn body(r: &mut Rng) -> String {
+    let mut scope = Vec::new();
+    let mut text = String::new();
+    for k in 0..r.below(3) {
+        let v = expr(r, 3, &scope);
+        let name = format!("t{k}");
+        let _ = write!(text, "let {name} = {v}; ");
+        scope.push(name);
+    }
+    text + &expr(r, 4, &scope)
+}
+
+/// The generated program: every formula as `#[activation]` (f32, the kernels) and as a plain
+/// f64 function (the reference), and a `main` that checks them and prints a summary.
+fn program(bodies: &[String]) -> String {
+    let mut src = String::from(
+        "#![allow(clippy::all, unused_parens, unused_variables)]\n\
+         use actigen::{Activation, Isa, activation};\n\n",
+    );
+    for (i, b) in bodies.iter().enumerate() {
+        let _ = writeln!(src, "#[activation]\npub fn f{i}(x: f32) -> f32 {{ {b} }}");
+        let b64 = b.replace("f32", "f64");
+        let _ = writeln!(src, "pub fn r{i}(x: f64) -> f64 {{ {b64} }}\n");
+    }
+    src.push_str(
+        r#"
+/// `got` within `tol` of `want` relative to max(|want|, 1), plus 64 rounding errors `eps` of
+/// the formula's own sensitivity to its input, |x·f′(x)| (sin of an argument near 1e8 is
+/// noise in f32 however it is computed).
+fn close(got: f64, want: f64, tol: f64, eps: f64, sensitivity: f64) -> bool {
+    (got - want).abs() <= tol * want.abs().max(1.0) + 64.0 * eps * sensitivity
+}
+
+fn check<A: Activation<f32> + Activation<f64>>(name: &str, act: &A, r: fn(f64) -> f64, bad: &mut Vec<String>) -> usize {
+    let xs: Vec<f64> = (0..26).map(|k| -3.0 + 6.0 * k as f64 / 25.0 + 0.0123).collect();
+    let xs32: Vec<f32> = xs.iter().map(|&v| v as f32).collect();
+    let mut checked = 0;
+    for isa in Isa::ALL.into_iter().filter(|i| i.is_supported()) {
+        let mut y = vec![0f64; xs.len()];
+        let mut d = vec![0f64; xs.len()];
+        let mut y32 = vec![0f32; xs.len()];
+        act.try_forward_on(isa, &xs, &mut y).unwrap();
+        act.try_backward_on(isa, &xs, &vec![1.0; xs.len()], &mut d).unwrap();
+        act.try_forward_on(isa, &xs32, &mut y32).unwrap();
+        for (i, &x) in xs.iter().enumerate() {
+            let want = r(x);
+            if !want.is_finite() || want.abs() > 1e6 {
+                continue;
+            }
+            let h = 1e-5;
+            let (fp, fm) = (r(x + h), r(x - h));
+            let central = (fp - fm) / (2.0 * h);
+            let (right, left) = ((fp - want) / h, (want - fm) / h);
+            // Sensitivity over a step far below any oscillation of the formula.
+            let s = 1e-10 * x.abs().max(1.0);
+            let slope = ((r(x + s) - want).abs()).max((want - r(x - s)).abs()) / s;
+            let sensitivity = x.abs() * slope.max(right.abs()).max(left.abs());
+            if !close(y[i], want, 1e-9, f64::EPSILON, sensitivity) {
+                bad.push(format!("{isa} {name} f64 f({x}) = {}, want {want}", y[i]));
+            }
+            let want32 = r(xs32[i] as f64);
+            if want32.is_finite()
+                && !close(y32[i] as f64, want32, 1e-4, f32::EPSILON as f64, sensitivity)
+            {
+                bad.push(format!("{isa} {name} f32 f({}) = {}, want {want32}", xs32[i], y32[i]));
+            }
+            if (right - left).abs() > 1e-3 * right.abs().max(1.0) {
+                continue; // a kink (if, abs, max) within h of x, or too ill-conditioned to tell
+            }
+            if !close(d[i], central, 1e-5, 0.0, 0.0) {
+                bad.push(format!("{isa} {name} f'({x}) = {}, want {central}", d[i]));
+            }
+            checked += 1;
+        }
+    }
+    checked
+}
+
+fn main() {
+    let mut bad = Vec::new();
+    let mut checked = 0;
+"#,
+    );
+    for i in 0..bodies.len() {
+        let camel = format!("F{i}");
+        let _ = writeln!(
+            src,
+            "    checked += check(\"f{i}\", &{camel}, r{i}, &mut bad);"
+        );
+    }
+    src.push_str(
+        r#"    for b in bad.iter().take(40) {
+        println!("{b}");
+    }
+    println!("checked {checked} points, {} failures", bad.len());
+    std::process::exit(i32::from(!bad.is_empty()));
+}
+"#,
+    );
+    src
+}
+
+/// Formulas per crate: rustc's memory grows with the number of kernels in one crate.
+const BATCH: usize = 120;
+
+#[test]
+fn random_formulas_compile_and_match_f64() {
+    let n: usize = std::env::var("ACTIGEN_BATCH_FORMULAS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(40);
+    let mut r = Rng(0x5DEE_CE66_D1CE_4E5B);
+    let bodies: Vec<String> = (0..n).map(|_| body(&mut r)).collect();
+    let mut checked = 0;
+    for batch in bodies.chunks(BATCH) {
+        checked += run_batch(batch);
+    }
+    assert!(
+        checked >= n * 10,
+        "only {checked} points were checked for {n} formulas"
+    );
+}
+
+/// Writes `text` to `path` unless it already holds it (Cargo rebuilds on a newer mtime).
+fn write_if_changed(path: &Path, text: &str) {
+    if std::fs::read_to_string(path).ok().as_deref() != Some(text) {
+        std::fs::write(path, text).unwrap();
+    }
+}
+
+/// Builds and runs one crate of formulas; the number of points it checked.
+fn run_batch(bodies: &[String]) -> usize {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("batch-formulas");
+    std::fs::create_dir_all(dir.join("src")).unwrap();
+    let manifest = format!(
+        "[package]\nname = \"batch-formulas\"\nversion = \"0.0.0\"\nedition = \"2024\"\npublish = false\n\n\
+         [dependencies]\nactigen = {{ path = {:?} }}\n\n[workspace]\n\n\
+         # Debug info for the kernels' large inlined bodies is most of a debug build's time.\n\
+         [profile.dev]\ndebug = false\n",
+        root.join("runtime")
+    );
+    let lock = std::fs::read_to_string(root.join("Cargo.lock")).unwrap();
+    write_if_changed(&dir.join("Cargo.toml"), &manifest);
+    write_if_changed(&dir.join("Cargo.lock"), &lock);
+    write_if_changed(&dir.join("src/main.rs"), &program(bodies));
+
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let out = Command::new(cargo)
+        .args(["run", "--quiet", "--offline", "--manifest-path"])
+        .arg(dir.join("Cargo.toml"))
+        .env("CARGO_TARGET_DIR", dir.join("target"))
+        .output()
+        .expect("cargo runs");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    eprintln!("{stdout}");
+    assert!(
+        out.status.success(),
+        "the batch failed:\n{stdout}\n{stderr}"
+    );
+    stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("checked ")?.split(' ').next()?.parse().ok())
+        .expect("a summary line")
+}
