@@ -12,7 +12,7 @@ use crate::expand::activation;
 use proc_macro2::TokenStream;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 
-/// A small xorshift generator: the cases are reproducible from the seed.
+/// A small xorshift generator (also used by `proptests`): cases are reproducible from the seed.
 pub struct Rng(pub u64);
 impl Rng {
     pub fn next(&mut self) -> u64 {
@@ -23,6 +23,10 @@ impl Rng {
     }
     pub fn below(&mut self, n: usize) -> usize {
         (self.next() % n as u64) as usize
+    }
+    /// Uniform in [0, 1).
+    pub fn unit(&mut self) -> f64 {
+        (self.next() >> 11) as f64 / (1u64 << 53) as f64
     }
     pub fn pick<'a>(&mut self, from: &[&'a str]) -> &'a str {
         from[self.below(from.len())]

@@ -445,28 +445,23 @@ trait Float:
     fn min_of(self, o: Self) -> Self;
     fn powf_of(self, o: Self) -> Self;
 }
-impl Float for f32 {
-    fn max_of(self, o: Self) -> Self {
-        self.max(o)
-    }
-    fn min_of(self, o: Self) -> Self {
-        self.min(o)
-    }
-    fn powf_of(self, o: Self) -> Self {
-        self.powf(o)
-    }
+macro_rules! float_impl {
+    ($t:ty) => {
+        impl Float for $t {
+            fn max_of(self, o: Self) -> Self {
+                self.max(o)
+            }
+            fn min_of(self, o: Self) -> Self {
+                self.min(o)
+            }
+            fn powf_of(self, o: Self) -> Self {
+                self.powf(o)
+            }
+        }
+    };
 }
-impl Float for f64 {
-    fn max_of(self, o: Self) -> Self {
-        self.max(o)
-    }
-    fn min_of(self, o: Self) -> Self {
-        self.min(o)
-    }
-    fn powf_of(self, o: Self) -> Self {
-        self.powf(o)
-    }
-}
+float_impl!(f32);
+float_impl!(f64);
 
 /// The operands of a node.
 pub fn children(n: Node) -> Vec<Id> {

@@ -4,6 +4,7 @@
 //! a plain f64 evaluation of the unsimplified tree.
 
 use crate::diff::{Var, diff};
+use crate::fuzz::Rng;
 use crate::ir::{Bin, Cmp, Graph, Id, Node, Un};
 use crate::rewrite::rewrite;
 
@@ -94,22 +95,6 @@ enum T {
     If(Box<T>, Box<T>, Box<T>, Box<T>),
 }
 
-struct Rng(u64);
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
-    fn unit(&mut self) -> f64 {
-        (self.next() >> 11) as f64 / (1u64 << 53) as f64
-    }
-}
-
 /// Random formula of at most `depth`. Domains are kept valid: ln and √ get 1 + u², a quotient's
 /// denominator is 1.5 + tanh(u), exp's argument is squashed by tanh.
 fn random_formula(r: &mut Rng, depth: u32) -> T {
@@ -149,7 +134,7 @@ fn random_formula(r: &mut Rng, depth: u32) -> T {
         11 => T::Un(Un::Sigmoid, sub(r)),
         12 => T::Un(Un::Softplus, sub(r)),
         13 => T::Un(Un::Neg, sub(r)),
-        14 => T::Powi(sub(r), [2, 3, -1][r.below(3) as usize]),
+        14 => T::Powi(sub(r), [2, 3, -1][r.below(3)]),
         15 => T::Un(Un::Sin, sub(r)),
         16 => T::Un(Un::Cos, sub(r)),
         // A positive base; the exponent a parameter or a constant.

@@ -1,6 +1,27 @@
 //! Reference helpers for the tests: ULP distances, the input battery, and hand-written f64
 //! formulas for the ten activations and their derivatives, independent of the code under test.
 
+/// A small xorshift generator: test data reproducible from a seed.
+pub struct Rng(pub u64);
+
+impl Rng {
+    /// The next 64 random bits.
+    pub fn next_u64(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+    /// Uniform in `0..n`.
+    pub fn below(&mut self, n: u64) -> u64 {
+        self.next_u64() % n
+    }
+    /// Uniform in [lo, hi), with 24 random bits.
+    pub fn uniform_f32(&mut self, lo: f32, hi: f32) -> f32 {
+        lo + (hi - lo) * ((self.next_u64() >> 40) as f32 / (1u64 << 24) as f32)
+    }
+}
+
 /// Maps a float to an integer so that adjacent floats differ by 1 (−0 and +0 both map to 0).
 pub fn ordered32(v: f32) -> i64 {
     let b = v.to_bits() as i32;

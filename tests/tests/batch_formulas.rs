@@ -20,26 +20,15 @@
 //! run in batches of 120 (600 in one crate exhausted 24 GB in rustc). Files are rewritten only
 //! when they change, so a second run (CI's per-ISA runs) reuses the build.
 
+use actigen_tests::Rng;
 use std::fmt::Write as _;
 use std::path::Path;
 use std::process::Command;
 
-struct Rng(u64);
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
-    /// A literal typed `f32` (so `(1.50f32).sin()` is not an ambiguous float; the f64
-    /// reference gets the same text with `f64`).
-    fn constant(&mut self) -> String {
-        format!("{:.2}f32", (self.below(600) as f64 - 300.0) / 100.0)
-    }
+/// A literal typed `f32` (so `(1.50f32).sin()` is not an ambiguous float; the f64 reference
+/// gets the same text with `f64`).
+fn constant(r: &mut Rng) -> String {
+    format!("{:.2}f32", (r.below(600) as f64 - 300.0) / 100.0)
 }
 
 /// A random expression over `x` and the `let`-bound names in `scope`.
@@ -48,7 +37,7 @@ fn expr(r: &mut Rng, depth: u32, scope: &[String]) -> String {
         return match r.below(4) {
             0 | 1 => "x".into(),
             2 if !scope.is_empty() => scope[r.below(scope.len() as u64) as usize].clone(),
-            _ => r.constant(),
+            _ => constant(r),
         };
     }
     let d = depth - 1;
@@ -85,7 +74,7 @@ fn expr(r: &mut Rng, depth: u32, scope: &[String]) -> String {
         _ => format!(
             "if {} > {} {{ {} }} else {{ {} }}",
             sub(r),
-            r.constant(),
+            constant(r),
             sub(r),
             sub(r)
         ),
@@ -249,7 +238,7 @@ fn run_batch(bodies: &[String]) -> usize {
         .expect("cargo runs");
     let stdout = String::from_utf8_lossy(&out.stdout);
     let stderr = String::from_utf8_lossy(&out.stderr);
-    eprintln!("{stdout}");
+    eprintln!("{} formulas, the first `{}`: {stdout}", bodies.len(), bodies[0]);
     assert!(
         out.status.success(),
         "the batch failed:\n{stdout}\n{stderr}"

@@ -4,7 +4,7 @@
 
 use actigen::formula::Formula;
 use actigen::{Activation, Error, Isa, activation, by_name};
-use actigen_tests::{battery_f32, close, ulps32};
+use actigen_tests::{Rng, battery_f32, close, ulps32};
 
 fn isas() -> impl Iterator<Item = Isa> {
     Isa::ALL.into_iter().filter(|i| i.is_supported())
@@ -292,13 +292,8 @@ fn parameter_gradients_reduce_in_f64_identically_on_every_isa() {
         assert_eq!(g[0], -3.4e38f32 as f64 * n as f64, "{isa}");
     }
     // Random slices of every length up to 300 (every tail and alignment of every ISA).
-    let mut seed = 0x1234_5678_9abc_def0u64;
-    let mut next = || {
-        seed ^= seed << 13;
-        seed ^= seed >> 7;
-        seed ^= seed << 17;
-        ((seed >> 40) as f32 / (1u64 << 24) as f32) * 8.0 - 4.0
-    };
+    let mut rng = Rng(0x1234_5678_9abc_def0);
+    let mut next = || rng.uniform_f32(-4.0, 4.0);
     for len in 0..300 {
         let x: Vec<f32> = (0..len).map(|_| next()).collect();
         let dy: Vec<f32> = (0..len).map(|_| next()).collect();
