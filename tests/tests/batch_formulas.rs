@@ -238,7 +238,11 @@ fn run_batch(bodies: &[String]) -> usize {
         .expect("cargo runs");
     let stdout = String::from_utf8_lossy(&out.stdout);
     let stderr = String::from_utf8_lossy(&out.stderr);
-    eprintln!("{} formulas, the first `{}`: {stdout}", bodies.len(), bodies[0]);
+    eprintln!(
+        "{} formulas, the first `{}`: {stdout}",
+        bodies.len(),
+        bodies[0]
+    );
     assert!(
         out.status.success(),
         "the batch failed:\n{stdout}\n{stderr}"
