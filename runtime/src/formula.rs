@@ -158,9 +158,11 @@ fn smaller_stand_in<V: Vector>(k: usize, s: V) -> V {
     }
 }
 
-// No closures below: a closure is a function of its own, compiled without the caller's
-// `#[target_feature]`s when LLVM declines to inline it, and then every vector intrinsic in it
-// becomes a call. Everything here is `#[inline(always)]` straight-line code.
+// No closures on the fast path: a closure is a function of its own, compiled without the
+// caller's `#[target_feature]`s when LLVM declines to inline it, and then every vector
+// intrinsic in it becomes a call. Everything there is `#[inline(always)]` straight-line code.
+// The ±inf guard's slow path is the deliberate exception: out of line (`limits_cold`), where
+// calls are an acceptable price for not compiling its long checked bodies at every call site.
 
 /// Lanes of `$r` that are NaN because `$x` is ±inf, replaced by the limit where the checked
 /// body `$checked` (an expression in `$v` giving `(value, flagged)`) settles on one at the
@@ -172,14 +174,11 @@ macro_rules! fix_limits {
         let inf = inf_lanes(x);
         let mut bad = r.is_nan() & inf;
         let mut stand_in = finite_stand_in(x);
-        let (mut previous, mut prev_ok) = {
-            let $v = stand_in;
-            let (value, flagged) = $checked;
-            (value, counts(value, flagged))
-        };
-        let mut k = 1;
+        // One evaluation site (the checked body is long): at k = 0 nothing counts yet.
+        let mut previous = r;
+        let mut prev_ok = !(x.eq(x) | x.is_nan());
+        let mut k = 0;
         while bad.any() && k < STAND_IN_TRIES {
-            stand_in = smaller_stand_in(k - 1, stand_in);
             let (now, now_ok) = {
                 let $v = stand_in;
                 let (value, flagged) = $checked;
@@ -189,6 +188,7 @@ macro_rules! fix_limits {
             bad = r.is_nan() & inf;
             previous = now;
             prev_ok = now_ok;
+            stand_in = smaller_stand_in(k, stand_in);
             k += 1;
         }
         r
@@ -200,7 +200,7 @@ macro_rules! fix_limits {
 /// NaN results are rare: one test of both vectors (two instructions and one branch per pair)
 /// comes first, and only then the closer look.
 macro_rules! guarded2 {
-    ($g:expr, $x0:expr, $x1:expr, |$v:ident| $raw:expr, $checked:expr) => {{
+    ($g:expr, $f:expr, $body:expr, $x0:expr, $x1:expr, |$v:ident| $raw:expr) => {{
         let g: Guard = $g;
         let (x0, x1) = ($x0, $x1);
         let mut r0 = {
@@ -212,8 +212,8 @@ macro_rules! guarded2 {
             $raw
         };
         if g.inf && (r0.is_nan() | r1.is_nan()).any() {
-            r0 = fix_limits!(x0, r0, |$v| $checked);
-            r1 = fix_limits!(x1, r1, |$v| $checked);
+            r0 = limits_cold($f, $body, x0, r0);
+            r1 = limits_cold($f, $body, x1, r1);
         }
         if g.nan {
             r0 = V::select(x0.is_nan(), x0, r0);
@@ -225,7 +225,7 @@ macro_rules! guarded2 {
 
 /// As [`guarded2`] for one vector.
 macro_rules! guarded {
-    ($g:expr, $x:expr, |$v:ident| $raw:expr, $checked:expr) => {{
+    ($g:expr, $f:expr, $body:expr, $x:expr, |$v:ident| $raw:expr) => {{
         let g: Guard = $g;
         let x = $x;
         let mut r = {
@@ -233,7 +233,7 @@ macro_rules! guarded {
             $raw
         };
         if g.inf && r.is_nan().any() {
-            r = fix_limits!(x, r, |$v| $checked);
+            r = limits_cold($f, $body, x, r);
         }
         if g.nan {
             r = V::select(x.is_nan(), x, r);
@@ -242,96 +242,117 @@ macro_rules! guarded {
     }};
 }
 
+/// Which body the ±inf guard's slow path evaluates in its checked form.
+#[derive(Clone, Copy)]
+enum Body {
+    Forward,
+    Derivative,
+    Second,
+    FromOutput,
+}
+
+/// The ±inf guard's slow path (see [`Guard::inf`]): out of line and cold, so the long checked
+/// bodies are compiled once per formula and vector type instead of at every kernel call site
+/// (which doubled the crate's build time). It runs only for vectors with a NaN result.
+#[cold]
+#[inline(never)]
+fn limits_cold<F: Formula, V: Vector>(f: &F, body: Body, x: V, r: V) -> V {
+    fix_limits!(x, r, |v| match body {
+        Body::Forward => f.forward_checked(v),
+        Body::Derivative => f.derivative_checked(v),
+        Body::Second => f.second_derivative_checked(v),
+        Body::FromOutput => f.derivative_from_output_checked(v),
+    })
+}
+
 /// f(x) with its guards.
 #[inline(always)]
 pub fn forward<F: Formula, V: Vector>(f: &F, x: V) -> V {
-    guarded!(
-        F::GUARDS.forward,
-        x,
-        |v| f.forward_raw(v),
-        f.forward_checked(v)
-    )
+    guarded!(F::GUARDS.forward, f, Body::Forward, x, |v| f.forward_raw(v))
 }
 
 /// f at two vectors with their guards (one NaN test for both).
 #[inline(always)]
 pub fn forward2<F: Formula, V: Vector>(f: &F, x0: V, x1: V) -> (V, V) {
-    guarded2!(
-        F::GUARDS.forward,
-        x0,
-        x1,
-        |v| f.forward_raw(v),
-        f.forward_checked(v)
-    )
+    guarded2!(F::GUARDS.forward, f, Body::Forward, x0, x1, |v| f
+        .forward_raw(v))
 }
 
 /// ∂f/∂x with its guards.
 #[inline(always)]
 pub fn derivative<F: Formula, V: Vector>(f: &F, x: V) -> V {
-    guarded!(
-        F::GUARDS.derivative,
-        x,
-        |v| f.derivative_raw(v),
-        f.derivative_checked(v)
-    )
+    guarded!(F::GUARDS.derivative, f, Body::Derivative, x, |v| f
+        .derivative_raw(v))
 }
 
 /// ∂f/∂x at two vectors.
 #[inline(always)]
 pub fn derivative2<F: Formula, V: Vector>(f: &F, x0: V, x1: V) -> (V, V) {
-    guarded2!(
-        F::GUARDS.derivative,
-        x0,
-        x1,
-        |v| f.derivative_raw(v),
-        f.derivative_checked(v)
-    )
+    guarded2!(F::GUARDS.derivative, f, Body::Derivative, x0, x1, |v| f
+        .derivative_raw(v))
 }
 
 /// f′ from the output y, with its guards.
 #[inline(always)]
 pub fn derivative_from_output<F: Formula, V: Vector>(f: &F, y: V) -> V {
-    guarded!(
-        F::GUARDS.from_output,
-        y,
-        |v| f.derivative_from_output_raw(v),
-        f.derivative_from_output_checked(v)
-    )
+    guarded!(F::GUARDS.from_output, f, Body::FromOutput, y, |v| f
+        .derivative_from_output_raw(v))
 }
 
 /// f′ from the output at two vectors.
 #[inline(always)]
 pub fn derivative_from_output2<F: Formula, V: Vector>(f: &F, y0: V, y1: V) -> (V, V) {
-    guarded2!(
-        F::GUARDS.from_output,
-        y0,
-        y1,
-        |v| f.derivative_from_output_raw(v),
-        f.derivative_from_output_checked(v)
-    )
+    guarded2!(F::GUARDS.from_output, f, Body::FromOutput, y0, y1, |v| f
+        .derivative_from_output_raw(v))
 }
 
 /// ∂²f/∂x² with its guards.
 #[inline(always)]
 pub fn second_derivative<F: Formula, V: Vector>(f: &F, x: V) -> V {
-    guarded!(
-        F::GUARDS.second,
-        x,
-        |v| f.second_derivative_raw(v),
-        f.second_derivative_checked(v)
-    )
+    guarded!(F::GUARDS.second, f, Body::Second, x, |v| f
+        .second_derivative_raw(v))
 }
 
 /// ∂²f/∂x² at two vectors.
 #[inline(always)]
 pub fn second_derivative2<F: Formula, V: Vector>(f: &F, x0: V, x1: V) -> (V, V) {
-    guarded2!(
-        F::GUARDS.second,
-        x0,
-        x1,
-        |v| f.second_derivative_raw(v),
-        f.second_derivative_checked(v)
-    )
+    guarded2!(F::GUARDS.second, f, Body::Second, x0, x1, |v| f
+        .second_derivative_raw(v))
+}
+
+/// [`limits_cold`] for the gradients: as `fix_limits`, per output.
+#[cold]
+#[inline(never)]
+fn grads_limits_cold<F: Formula, V: Vector>(f: &F, x: V, mut r: Grads<V>) -> Grads<V> {
+    let n = 1 + F::PARAM_NAMES.len();
+    let inf = inf_lanes(x);
+    let any_nan = |r: &Grads<V>| {
+        let mut nan = r[0].is_nan();
+        for v in &r[1..n] {
+            nan = nan | v.is_nan();
+        }
+        nan
+    };
+    let mut bad = any_nan(&r) & inf;
+    let mut stand_in = finite_stand_in(x);
+    let mut previous = r;
+    let none = !(x.eq(x) | x.is_nan());
+    let mut prev_ok = [none; MAX_PARAMS + 1];
+    let mut k = 0;
+    while bad.any() && k < STAND_IN_TRIES {
+        let (now, flagged) = f.grads_checked(stand_in);
+        let mut now_ok = flagged;
+        for i in 0..n {
+            now_ok[i] = counts(now[i], flagged[i]);
+            r[i] = take_limit(inf, r[i], previous[i], prev_ok[i], now[i], now_ok[i]);
+        }
+        bad = any_nan(&r) & inf;
+        previous = now;
+        prev_ok = now_ok;
+        stand_in = smaller_stand_in(k, stand_in);
+        k += 1;
+    }
+    r
 }
 
 /// `[∂f/∂x, ∂f/∂p…]` with their guards.
@@ -347,33 +368,9 @@ pub fn grads<F: Formula, V: Vector>(f: &F, x: V) -> Grads<V> {
             nan = nan | v.is_nan();
         }
         let inf = inf_lanes(x);
-        let mut bad = nan & inf;
+        let bad = nan & inf;
         if bad.any() {
-            // As `fix_limits`, per output.
-            let mut stand_in = finite_stand_in(x);
-            let (mut previous, flagged) = f.grads_checked(stand_in);
-            let mut prev_ok = flagged;
-            for i in 0..n {
-                prev_ok[i] = counts(previous[i], flagged[i]);
-            }
-            let mut k = 1;
-            while bad.any() && k < STAND_IN_TRIES {
-                stand_in = smaller_stand_in(k - 1, stand_in);
-                let (now, flagged) = f.grads_checked(stand_in);
-                let mut now_ok = flagged;
-                for i in 0..n {
-                    now_ok[i] = counts(now[i], flagged[i]);
-                    r[i] = take_limit(inf, r[i], previous[i], prev_ok[i], now[i], now_ok[i]);
-                }
-                bad = r[0].is_nan();
-                for v in &r[1..n] {
-                    bad = bad | v.is_nan();
-                }
-                bad = bad & inf;
-                previous = now;
-                prev_ok = now_ok;
-                k += 1;
-            }
+            r = grads_limits_cold(f, x, r);
         }
     }
     if g.nan {

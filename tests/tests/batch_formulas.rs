@@ -165,6 +165,8 @@ fn main() {
     let mut checked = 0;
 "#,
     );
+    // The program names its first formula, so the test knows it runs this batch's build.
+    let _ = writeln!(src, "    println!(\"first: {{}}\", {:?});", bodies[0]);
     for i in 0..bodies.len() {
         let camel = format!("F{i}");
         let _ = writeln!(
@@ -238,14 +240,14 @@ fn run_batch(bodies: &[String]) -> usize {
         .expect("cargo runs");
     let stdout = String::from_utf8_lossy(&out.stdout);
     let stderr = String::from_utf8_lossy(&out.stderr);
-    eprintln!(
-        "{} formulas, the first `{}`: {stdout}",
-        bodies.len(),
-        bodies[0]
-    );
+    eprintln!("{} formulas: {stdout}", bodies.len());
     assert!(
         out.status.success(),
         "the batch failed:\n{stdout}\n{stderr}"
+    );
+    assert!(
+        stdout.contains(&format!("first: {}", bodies[0])),
+        "the program that ran is not this batch's build:\n{stdout}"
     );
     stdout
         .lines()
