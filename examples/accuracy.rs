@@ -9,10 +9,10 @@
 //!
 //! Runs on every core (the f64 reference dominates the time); about a minute on 2 cores.
 
-use actigen::math::elementwise::{
+use actigen::{DynActivation, Isa};
+use actigen_tests::elementwise::{
     Cos, Erf, Erfc, Exp, ExpM1, Ln, Ln1p, Sigmoid, Sin, Softplus, Tanh,
 };
-use actigen::{DynActivation, Isa};
 
 fn sigmoid64(x: f64) -> f64 {
     let e = (-x.abs()).exp();
@@ -66,7 +66,9 @@ fn main() {
         match (a.as_str(), args.next().and_then(|v| Isa::from_name(&v))) {
             ("--isa", Some(i)) if i.is_supported() => isa = i,
             _ => {
-                eprintln!("usage: accuracy FUNCTION [--isa scalar|avx2|avx512] (a supported ISA)");
+                eprintln!(
+                    "usage: accuracy FUNCTION [--isa NAME] (a supported ISA: bench --list-isas)"
+                );
                 std::process::exit(2);
             }
         }

@@ -2,12 +2,16 @@
 //!
 //! ```text
 //! cargo run --release --example bench -- [--json] [--acts a,b] [--sizes 4096,262144]
-//!                                        [--isa scalar|avx2|avx512|all] [--f64]
+//!                                        [--isa NAME|all] [--f64] [--naive] [--list-isas]
 //! ```
 //!
+//! `NAME` is an ISA of the runtime's table (`--list-isas` prints them, with whether this CPU
+//! supports each). `--naive` adds the naive Rust loops of each activation (f32, built for the
+//! crate's target), the least any path must beat.
+//!
 //! Forward reads x and writes y; backward reads x and dy and writes dx (as the peers in
-//! PEERS.md were measured). Rows `copy` (forward) and `mul` (backward, dx = x·dy) are the
-//! memory floors. Each case is timed in 21 samples of enough iterations to last about 2 ms,
+//! PEERS.md were measured). Rows `copy` (forward, `copy_from_slice`) and `mul` (backward of
+//! f(x) = x on the ISA: reads x and dy, writes dx) are the memory floors. Each case is timed in 21 samples of enough iterations to last about 2 ms,
 //! after a warm-up; the median is printed.
 
 use actigen::{Activation, Isa, by_name};
@@ -24,12 +28,14 @@ struct Options {
     sizes: Vec<usize>,
     isas: Vec<Isa>,
     f64: bool,
+    naive: bool,
+    list_isas: bool,
 }
 
 fn usage(msg: &str) -> ! {
     eprintln!("bench: {msg}");
     eprintln!(
-        "usage: bench [--json] [--acts a,b,...] [--sizes n,n,...] [--isa scalar|avx2|avx512|all] [--f64]"
+        "usage: bench [--json] [--acts a,b,...] [--sizes n,n,...] [--isa NAME|all] [--f64] [--naive] [--list-isas]"
     );
     std::process::exit(2)
 }
@@ -41,6 +47,8 @@ fn parse_options() -> Options {
         sizes: vec![4096, 262_144, 4_194_304],
         isas: vec![actigen::try_active_isa().unwrap_or_else(|e| usage(&e.to_string()))],
         f64: false,
+        naive: false,
+        list_isas: false,
     };
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
@@ -51,6 +59,8 @@ fn parse_options() -> Options {
         match a.as_str() {
             "--json" => o.json = true,
             "--f64" => o.f64 = true,
+            "--naive" => o.naive = true,
+            "--list-isas" => o.list_isas = true,
             "--acts" => o.acts = value().split(',').map(str::to_string).collect(),
             "--sizes" => {
                 o.sizes = value()
@@ -121,36 +131,132 @@ fn inputs(n: usize, seed: u64) -> Vec<f64> {
         .collect()
 }
 
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx512f")]
-fn mul_floor_avx512<T: Copy + std::ops::Mul<Output = T>>(x: &[T], dy: &[T], dx: &mut [T]) {
-    for ((d, &a), &b) in dx.iter_mut().zip(x).zip(dy) {
-        *d = a * b;
-    }
+/// f(x) = x: its backward (dx = dy·1, reading x and dy, writing dx) is the two-input memory
+/// floor on each ISA, through the same drivers as every kernel.
+#[actigen::activation]
+fn linear(x: f32) -> f32 {
+    x
 }
 
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2")]
-fn mul_floor_avx2<T: Copy + std::ops::Mul<Output = T>>(x: &[T], dy: &[T], dx: &mut [T]) {
-    for ((d, &a), &b) in dx.iter_mut().zip(x).zip(dy) {
-        *d = a * b;
-    }
-}
-
-fn mul_floor<T: Copy + std::ops::Mul<Output = T>>(isa: Isa, x: &[T], dy: &[T], dx: &mut [T]) {
-    match isa {
-        // SAFETY: the ISA was checked to be supported when the options were parsed.
-        #[cfg(target_arch = "x86_64")]
-        Isa::Avx512 => unsafe { mul_floor_avx512(x, dy, dx) },
-        // SAFETY: as above.
-        #[cfg(target_arch = "x86_64")]
-        Isa::Avx2 => unsafe { mul_floor_avx2(x, dy, dx) },
-        _ => {
-            for ((d, &a), &b) in dx.iter_mut().zip(x).zip(dy) {
-                *d = a * b;
-            }
+/// Median ns/element of one naive loop pair (forward `f`, derivative `d`), monomorphised so each
+/// closure is inlined into its loop as a hand-written loop would be.
+fn time_naive(
+    n: usize,
+    x: &[f32],
+    dy: &[f32],
+    out: &mut [f32],
+    f: impl Fn(f32) -> f32,
+    d: impl Fn(f32) -> f32,
+) -> (f64, f64) {
+    let fwd = time(n, || {
+        for (y, &v) in out.iter_mut().zip(black_box(x)) {
+            *y = f(v);
         }
+        black_box(&mut *out);
+    });
+    let bwd = time(n, || {
+        for ((g, &v), &e) in out.iter_mut().zip(black_box(x)).zip(black_box(dy)) {
+            *g = e * d(v);
+        }
+        black_box(&mut *out);
+    });
+    (fwd, bwd)
+}
+
+/// The naive loops a user would write by hand (`f32` methods, std's libm), built for the
+/// crate's target (plain x86-64 unless RUSTFLAGS says otherwise): the least any path must beat.
+/// Median ns/element for `acts`, forward and backward, at size `n`.
+fn run_naive(o: &Options, n: usize) -> Vec<(String, &'static str, f64)> {
+    const SELU_L: f32 = 1.050_701;
+    const SELU_A: f32 = 1.673_263_2;
+    fn sig(x: f32) -> f32 {
+        1.0 / (1.0 + (-x).exp())
     }
+    let x: Vec<f32> = inputs(n, 1).into_iter().map(|v| v as f32).collect();
+    let dy: Vec<f32> = inputs(n, 2).into_iter().map(|v| v as f32).collect();
+    let mut out = vec![0f32; n];
+    let o_ = &mut out;
+    let mut rows = Vec::new();
+    for act in &o.acts {
+        let (x, dy) = (&x[..], &dy[..]);
+        let (fwd, bwd) = match act.as_str() {
+            "sigmoid" => time_naive(n, x, dy, o_, sig, |v| sig(v) * (1.0 - sig(v))),
+            "tanh" => time_naive(n, x, dy, o_, |v| v.tanh(), |v| 1.0 - v.tanh() * v.tanh()),
+            "softsign" => time_naive(
+                n,
+                x,
+                dy,
+                o_,
+                |v| v / (1.0 + v.abs()),
+                |v| 1.0 / ((1.0 + v.abs()) * (1.0 + v.abs())),
+            ),
+            "relu" => time_naive(
+                n,
+                x,
+                dy,
+                o_,
+                |v| v.max(0.0),
+                |v| if v > 0.0 { 1.0 } else { 0.0 },
+            ),
+            "softrelu" => time_naive(n, x, dy, o_, |v| v.exp().ln_1p(), sig),
+            "leaky" => time_naive(
+                n,
+                x,
+                dy,
+                o_,
+                |v| if v > 0.0 { v } else { 0.01 * v },
+                |v| if v > 0.0 { 1.0 } else { 0.01 },
+            ),
+            "prelu" => time_naive(
+                n,
+                x,
+                dy,
+                o_,
+                |v| if v > 0.0 { v } else { 0.25 * v },
+                |v| if v > 0.0 { 1.0 } else { 0.25 },
+            ),
+            "elu" => time_naive(
+                n,
+                x,
+                dy,
+                o_,
+                |v| if v > 0.0 { v } else { v.exp_m1() },
+                |v| if v > 0.0 { 1.0 } else { v.exp() },
+            ),
+            "selu" => time_naive(
+                n,
+                x,
+                dy,
+                o_,
+                |v| {
+                    if v > 0.0 {
+                        SELU_L * v
+                    } else {
+                        SELU_L * SELU_A * v.exp_m1()
+                    }
+                },
+                |v| {
+                    if v > 0.0 {
+                        SELU_L
+                    } else {
+                        SELU_L * SELU_A * v.exp()
+                    }
+                },
+            ),
+            "swish" => time_naive(
+                n,
+                x,
+                dy,
+                o_,
+                |v| v / (1.0 + (-v).exp()),
+                |v| sig(v) * (1.0 + v * (1.0 - sig(v))),
+            ),
+            _ => continue,
+        };
+        rows.push((act.clone(), "fwd", fwd));
+        rows.push((act.clone(), "bwd", bwd));
+    }
+    rows
 }
 
 fn run<T>(o: &Options, isa: Isa, convert: fn(f64) -> T)
@@ -177,7 +283,9 @@ where
                     act.clone(),
                     "bwd",
                     time(n, || {
-                        mul_floor(isa, black_box(&x), black_box(&dy), &mut out);
+                        Linear
+                            .try_backward_on(isa, black_box(&x), black_box(&dy), &mut out)
+                            .unwrap();
                         black_box(&mut out);
                     }),
                 )),
@@ -198,23 +306,18 @@ where
                 }
             }
         }
-        for (act, pass, ns) in rows {
-            if o.json {
-                println!(
-                    "{{\"act\":\"{act}\",\"pass\":\"{pass}\",\"n\":{n},\"isa\":\"{isa}\",\"dtype\":\"{}\",\"ns_per_elem\":{ns:.4}}}",
-                    T::NAME
-                );
-            } else {
-                println!(
-                    "{:<9} {:<4} {:>8} {:<7} {:<4} {:>8.4}",
-                    act,
-                    pass,
-                    n,
-                    isa.name(),
-                    T::NAME,
-                    ns
-                );
-            }
+        print_rows(o, &rows, n, isa.name(), T::NAME);
+    }
+}
+
+fn print_rows(o: &Options, rows: &[(String, &str, f64)], n: usize, isa: &str, dtype: &str) {
+    for (act, pass, ns) in rows {
+        if o.json {
+            println!(
+                "{{\"act\":\"{act}\",\"pass\":\"{pass}\",\"n\":{n},\"isa\":\"{isa}\",\"dtype\":\"{dtype}\",\"ns_per_elem\":{ns:.4}}}"
+            );
+        } else {
+            println!("{act:<9} {pass:<4} {n:>8} {isa:<8} {dtype:<4} {ns:>8.4}");
         }
     }
 }
@@ -225,9 +328,21 @@ fn main() {
         o.acts.push("copy".into());
         o.acts.push("mul".into());
     }
+    if o.list_isas {
+        // One line per ISA in the runtime's table: the list CI iterates over.
+        for isa in Isa::ALL {
+            let status = if isa.is_supported() {
+                "supported"
+            } else {
+                "unsupported"
+            };
+            println!("{} {status}", isa.name());
+        }
+        return;
+    }
     if !o.json {
         println!(
-            "{:<9} {:<4} {:>8} {:<7} {:<4} {:>8}",
+            "{:<9} {:<4} {:>8} {:<8} {:<4} {:>8}",
             "act", "pass", "n", "isa", "type", "ns/elem"
         );
     }
@@ -236,6 +351,11 @@ fn main() {
             run::<f64>(&o, isa, |v| v);
         } else {
             run::<f32>(&o, isa, |v| v as f32);
+        }
+    }
+    if o.naive {
+        for &n in &o.sizes {
+            print_rows(&o, &run_naive(&o, n), n, "naive", "f32");
         }
     }
 }

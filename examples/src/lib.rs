@@ -140,7 +140,7 @@ pub mod mxnet {
 mod tests {
     use super::*;
     use actigen::Activation;
-    use actigen::formula::Formula;
+    use actigen::Formula;
 
     /// f′ and ∂f/∂p against central differences of the f64 forward kernel, away from kinks.
     fn gradients_match_finite_differences<F: Formula + Activation<f64>>(f: F, kinks: &[f64]) {
@@ -158,7 +158,7 @@ mod tests {
                 F::NAME
             );
             let mut parts = vec![0f64; F::PARAM_NAMES.len()];
-            f.try_param_partials_on(actigen::Isa::Scalar, &[x], &mut parts)
+            f.try_param_partials_on(actigen::Isa::Portable, &[x], &mut parts)
                 .unwrap();
             for (j, part) in parts.iter().enumerate() {
                 let p = f.param(j);

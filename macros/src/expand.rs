@@ -230,22 +230,19 @@ fn emit(
     let (dx_body, dx_checked, dx_flags) = with_checked(&[dx], false);
     let (grads_body, grads_checked, grads_flags) = with_checked(&grad_roots, false);
     let (d2_body, d2_checked, d2_flags) = with_checked(&[d2], false);
-    // Without a from-output form the body is a NaN that is never called (the runtime checks
-    // `FROM_OUTPUT` first).
-    let (fo_body, fo_checked, fo_flags) = match from_output {
-        Some(d) => with_checked(&[d], false),
-        None => (
-            quote!(let __r0 = __x.splat(f64::NAN);),
-            quote!(let __r0 = __x.splat(f64::NAN); let __q0 = __x.lt(__x);),
-            Flags {
-                nan: false,
-                inf: false,
-            },
-        ),
-    };
+    // Without a from-output form the trait's defaults stand (never called: the runtime checks
+    // `FROM_OUTPUT` first), and the guard is unused.
+    let from_output_bodies = from_output.map(|d| with_checked(&[d], false));
+    let fo_flags = from_output_bodies.as_ref().map_or(
+        Flags {
+            nan: false,
+            inf: false,
+        },
+        |b| b.2,
+    );
     let guard = |f: Flags| {
         let (nan, inf) = (f.nan, f.inf);
-        quote!(#rt::formula::Guard { nan: #nan, inf: #inf })
+        quote!(#rt::Guard { nan: #nan, inf: #inf })
     };
     let (gf, gd, gg, g2, go) = (
         guard(fwd_flags),
@@ -341,6 +338,20 @@ fn emit(
             }
         }
     });
+    let from_output_fns = from_output_bodies.map(|(fo_body, fo_checked, _)| {
+        quote! {
+            #[inline(always)]
+            fn derivative_from_output_raw<__V: #rt::Vector>(&self, __x: __V) -> __V {
+                #fo_body
+                __r0
+            }
+            #[inline(always)]
+            fn derivative_from_output_checked<__V: #rt::Vector>(&self, __x: __V) -> (__V, <__V as #rt::Vector>::Mask) {
+                #fo_checked
+                (__r0, __q0)
+            }
+        }
+    });
     let original = original_fn(model);
     let np = fields.len();
     // `[__r0 (∂f/∂x), __r1 … (∂f/∂p), __x …]`: the runtime reads only the first 1 + np.
@@ -372,7 +383,7 @@ fn emit(
         #from_output_methods
         // Derived constants are emitted as exact literals (2/√π appears as 1.1283791670955126).
         #[allow(clippy::approx_constant, clippy::excessive_precision, clippy::unreadable_literal)]
-        impl #rt::formula::Formula for #name {
+        impl #rt::Formula for #name {
             const NAME: &'static str = stringify!(#fn_name);
             const PARAM_NAMES: &'static [&'static str] = &[#( stringify!(#fields) ),*];
             const PARAM_DEFAULTS: &'static [f32] = &[#( #defaults ),*];
@@ -381,7 +392,7 @@ fn emit(
             const SECOND_DERIVATIVE: &'static str = #second;
             const FROM_OUTPUT: ::core::option::Option<&'static str> = #fo_const;
             const PARAM_RANGES: &'static [(f64, f64)] = &[#( (#range_lo, #range_hi) ),*];
-            const GUARDS: #rt::formula::Guards = #rt::formula::Guards {
+            const GUARDS: #rt::Guards = #rt::Guards {
                 forward: #gf,
                 derivative: #gd,
                 grads: #gg,
@@ -403,62 +414,53 @@ fn emit(
                 }
             }
             #[inline(always)]
-            fn forward_raw<__V: #rt::simd::Vector>(&self, __x: __V) -> __V {
+            fn forward_raw<__V: #rt::Vector>(&self, __x: __V) -> __V {
                 #fwd_body
                 __r0
             }
             #[inline(always)]
-            fn derivative_raw<__V: #rt::simd::Vector>(&self, __x: __V) -> __V {
+            fn derivative_raw<__V: #rt::Vector>(&self, __x: __V) -> __V {
                 #dx_body
                 __r0
             }
             #[inline(always)]
-            fn derivative_from_output_raw<__V: #rt::simd::Vector>(&self, __x: __V) -> __V {
-                #fo_body
-                __r0
-            }
-            #[inline(always)]
-            fn second_derivative_raw<__V: #rt::simd::Vector>(&self, __x: __V) -> __V {
+            fn second_derivative_raw<__V: #rt::Vector>(&self, __x: __V) -> __V {
                 #d2_body
                 __r0
             }
             #[inline(always)]
-            fn grads_raw<__V: #rt::simd::Vector>(&self, __x: __V) -> #rt::formula::Grads<__V> {
+            fn grads_raw<__V: #rt::Vector>(&self, __x: __V) -> #rt::Grads<__V> {
                 #grads_body
                 [#( #grad_items ),*]
             }
             #[inline(always)]
-            fn forward_checked<__V: #rt::simd::Vector>(&self, __x: __V) -> (__V, <__V as #rt::simd::Vector>::Mask) {
+            fn forward_checked<__V: #rt::Vector>(&self, __x: __V) -> (__V, <__V as #rt::Vector>::Mask) {
                 #fwd_checked
                 (__r0, __q0)
             }
             #[inline(always)]
-            fn derivative_checked<__V: #rt::simd::Vector>(&self, __x: __V) -> (__V, <__V as #rt::simd::Vector>::Mask) {
+            fn derivative_checked<__V: #rt::Vector>(&self, __x: __V) -> (__V, <__V as #rt::Vector>::Mask) {
                 #dx_checked
                 (__r0, __q0)
             }
+            #from_output_fns
             #[inline(always)]
-            fn derivative_from_output_checked<__V: #rt::simd::Vector>(&self, __x: __V) -> (__V, <__V as #rt::simd::Vector>::Mask) {
-                #fo_checked
-                (__r0, __q0)
-            }
-            #[inline(always)]
-            fn second_derivative_checked<__V: #rt::simd::Vector>(&self, __x: __V) -> (__V, <__V as #rt::simd::Vector>::Mask) {
+            fn second_derivative_checked<__V: #rt::Vector>(&self, __x: __V) -> (__V, <__V as #rt::Vector>::Mask) {
                 #d2_checked
                 (__r0, __q0)
             }
             #[inline(always)]
-            fn grads_checked<__V: #rt::simd::Vector>(
+            fn grads_checked<__V: #rt::Vector>(
                 &self,
                 __x: __V,
-            ) -> (#rt::formula::Grads<__V>, #rt::formula::GradMasks<__V>) {
+            ) -> (#rt::Grads<__V>, #rt::GradMasks<__V>) {
                 #grads_checked
                 ([#( #grad_items ),*], [#( #grad_masks ),*])
             }
         }
         // The macro and the runtime size the gradient arrays alike.
         const _: () = ::core::assert!(
-            #max_params == #rt::formula::MAX_PARAMS,
+            #max_params == #rt::MAX_PARAMS,
             "actigen-macros and actigen disagree on MAX_PARAMS: use matching versions"
         );
     }
@@ -629,7 +631,7 @@ fn mul_sigmoid(g: &Graph, a: Id, u: Id) -> Fused {
 ///
 /// With `checked`, the code also computes `__q0, __q1, …`: per root, the lanes where some
 /// intermediate it depends on was non-finite or a nonzero subnormal (see
-/// `actigen::formula::Formula::forward_checked`). A select counts only the branch it takes.
+/// `actigen::Formula::forward_checked`). A select counts only the branch it takes.
 fn body(
     g: &Graph,
     roots: &[Id],
@@ -765,7 +767,7 @@ fn body(
             }
             Node::Select(m, a, b) => {
                 let (m, a, b) = (t(m), t(a), t(b));
-                quote!(<__V as #rt::simd::Vector>::select(#m, #a, #b))
+                quote!(<__V as #rt::Vector>::select(#m, #a, #b))
             }
         };
         let name = t(id);
@@ -780,7 +782,7 @@ fn body(
     });
     let code = quote! {
         #[allow(unused_imports)]
-        use #rt::simd::{Mask as _, Vector as _};
+        use #rt::{Mask as _, Vector as _};
         #(#stmts)*
         #(#results)*
     };

@@ -1,4 +1,4 @@
-//! Which fix-ups a kernel body needs (see `actigen::formula::Guard`).
+//! Which fix-ups a kernel body needs (see `actigen::__private::Guard`).
 //!
 //! Two questions, answered conservatively from the expression alone:
 //! - **NaN propagation.** Arithmetic and the math functions turn a NaN input into a NaN

@@ -1,13 +1,16 @@
 //! The one place generated code names the runtime crate.
 //!
-//! Every path into `actigen` is built from [`rt`], so moving a runtime item is a one-line
-//! change here. The runtime declares `extern crate self as actigen`, so the same path works
-//! for the ten built-in activations defined inside it.
+//! Every path into `actigen` is built from [`rt`]: the runtime's `#[doc(hidden)] __private`
+//! module, which re-exports everything generated code uses (the `Formula` trait and its guard
+//! types, `Vector`/`Mask`, the vector math, the scalar functions, `Float`, `Error`,
+//! `Activation`, `try_active_isa`, `MAX_PARAMS`). Moving a runtime item is a change there and
+//! none here. The runtime declares `extern crate self as actigen`, so the same path works for
+//! the built-in activations defined inside it.
 
 use proc_macro2::TokenStream;
 use quote::quote;
 
-/// The runtime crate's path.
+/// The path of the runtime's contract module.
 pub fn rt() -> TokenStream {
-    quote!(::actigen)
+    quote!(::actigen::__private)
 }

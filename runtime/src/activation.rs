@@ -4,133 +4,14 @@
 //! methods, and a panic (with the same message) from the others. Kernels run on
 //! [`active_isa`](crate::active_isa) unless an `_on` method names the ISA.
 
-use crate::dispatch::{Isa, IsaError, try_active_isa};
+use crate::dispatch::{self, Float, Isa, IsaError, try_active_isa};
 use crate::driver::{
-    self, BackwardFused, BackwardPass, Float, Forward, FromOutputPass, Grad2Pass, Pair, PairKernel,
+    BackwardFused, BackwardPass, Forward, FromOutputPass, Grad2Pass, Pair, PairKernel,
     ParamPartials,
 };
+use crate::error::Error;
 use crate::formula::{self, Formula};
 use core::fmt;
-
-/// Errors of the slice API and of [`by_name`](crate::by_name).
-#[derive(Clone, Debug, PartialEq)]
-pub enum Error {
-    /// Two slices that must have the same length do not.
-    Length {
-        /// The slice the others are measured against.
-        expected_name: &'static str,
-        /// Its length.
-        expected: usize,
-        /// The mismatched slice.
-        found_name: &'static str,
-        /// Its length.
-        found: usize,
-    },
-    /// The requested instruction set cannot be used.
-    Isa(IsaError),
-    /// `by_name` got a name it does not know.
-    UnknownActivation {
-        /// The name given.
-        name: String,
-        /// The accepted names.
-        accepted: Vec<&'static str>,
-    },
-    /// A parameter the activation does not have.
-    UnknownParam {
-        /// The activation.
-        activation: &'static str,
-        /// The parameter given.
-        param: String,
-        /// The activation's parameters.
-        accepted: &'static [&'static str],
-    },
-    /// The activation's derivative has no form in terms of its output.
-    NoBackwardFromOutput {
-        /// The activation.
-        activation: &'static str,
-    },
-    /// A parameter outside its declared range.
-    ParamOutOfRange {
-        /// The parameter.
-        param: String,
-        /// Its value.
-        value: f64,
-        /// The range's lower end (inclusive).
-        lo: f64,
-        /// The range's upper end (exclusive).
-        hi: f64,
-    },
-    /// A NaN or infinite parameter value.
-    NonFiniteParam {
-        /// The parameter.
-        param: String,
-        /// Its value.
-        value: f64,
-    },
-}
-
-impl fmt::Display for Error {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Error::Length {
-                expected_name,
-                expected,
-                found_name,
-                found,
-            } => write!(
-                f,
-                "length mismatch: `{expected_name}` has {expected} elements but `{found_name}` \
-                 has {found}; nothing was written"
-            ),
-            Error::Isa(e) => e.fmt(f),
-            Error::UnknownActivation { name, accepted } => write!(
-                f,
-                "unknown activation `{name}`; expected one of: {}",
-                accepted.join(", ")
-            ),
-            Error::UnknownParam {
-                activation,
-                param,
-                accepted,
-            } => {
-                if accepted.is_empty() {
-                    write!(f, "`{activation}` has no parameters, got `{param}`")
-                } else {
-                    write!(
-                        f,
-                        "`{activation}` has no parameter `{param}`; expected one of: {}",
-                        accepted.join(", ")
-                    )
-                }
-            }
-            Error::NoBackwardFromOutput { activation } => write!(
-                f,
-                "`{activation}` has no backward from the output: its derivative cannot be \
-                 written in terms of y = f(x)"
-            ),
-            Error::ParamOutOfRange {
-                param,
-                value,
-                lo,
-                hi,
-            } => write!(
-                f,
-                "parameter `{param}` = {value} is outside its range {lo}..{hi}"
-            ),
-            Error::NonFiniteParam { param, value } => {
-                write!(f, "parameter `{param}` must be finite, got {value}")
-            }
-        }
-    }
-}
-
-impl std::error::Error for Error {}
-
-impl From<IsaError> for Error {
-    fn from(e: IsaError) -> Self {
-        Error::Isa(e)
-    }
-}
 
 fn check_len(
     expected_name: &'static str,
@@ -179,7 +60,7 @@ fn run_pair<F: Formula, T: Float, K: PairKernel>(
         kernel: core::marker::PhantomData,
     };
     // SAFETY: ISA checked above; the three slices are valid for n elements.
-    unsafe { driver::run(isa, job) };
+    unsafe { dispatch::run(isa, job) };
     Ok(())
 }
 
@@ -250,11 +131,11 @@ pub trait Activation<T: Float>: Send + Sync + fmt::Debug {
         dy: &[T],
         dx: &mut [T],
     ) -> Result<(), Error>;
-    /// f(x) for one value (the portable path).
+    /// f(x) for one value (one lane, with a fused `mul_add` on every target).
     fn value(&self, x: T) -> T;
-    /// f′(x) for one value (the portable path).
+    /// f′(x) for one value (one lane, with a fused `mul_add` on every target).
     fn derivative(&self, x: T) -> T;
-    /// f″(x) for one value (the portable path).
+    /// f″(x) for one value (one lane, with a fused `mul_add` on every target).
     fn second_derivative(&self, x: T) -> T;
 
     /// `out = dy · f″(x)`; an error if the lengths differ.
@@ -351,7 +232,7 @@ impl<F: Formula, T: Float> Activation<T> for F {
             n: x.len(),
         };
         // SAFETY: ISA checked above; x and y valid for n elements.
-        unsafe { driver::run(isa, job) };
+        unsafe { dispatch::run(isa, job) };
         Ok(())
     }
 
@@ -366,7 +247,7 @@ impl<F: Formula, T: Float> Activation<T> for F {
         };
         // SAFETY: ISA checked above; `p` valid for n reads and writes, and the driver reads
         // each block before writing it.
-        unsafe { driver::run(isa, job) };
+        unsafe { dispatch::run(isa, job) };
         Ok(())
     }
 
@@ -398,7 +279,7 @@ impl<F: Formula, T: Float> Activation<T> for F {
             sums: grads,
         };
         // SAFETY: ISA checked above; slices valid for n elements.
-        unsafe { driver::run(isa, job) };
+        unsafe { dispatch::run(isa, job) };
         Ok(())
     }
 
@@ -413,7 +294,7 @@ impl<F: Formula, T: Float> Activation<T> for F {
             n: x.len(),
         };
         // SAFETY: ISA checked above; x valid for n elements, out for n·np.
-        unsafe { driver::run(isa, job) };
+        unsafe { dispatch::run(isa, job) };
         Ok(())
     }
 
@@ -439,16 +320,16 @@ impl<F: Formula, T: Float> Activation<T> for F {
 
     fn second_derivative(&self, x: T) -> T {
         use crate::simd::Vector;
-        formula::second_derivative(self, x.portable()).lane(0)
+        formula::second_derivative(self, x.scalar()).lane(0)
     }
 
     fn value(&self, x: T) -> T {
         use crate::simd::Vector;
-        formula::forward(self, x.portable()).lane(0)
+        formula::forward(self, x.scalar()).lane(0)
     }
 
     fn derivative(&self, x: T) -> T {
         use crate::simd::Vector;
-        formula::derivative(self, x.portable()).lane(0)
+        formula::derivative(self, x.scalar()).lane(0)
     }
 }

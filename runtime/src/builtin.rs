@@ -4,8 +4,8 @@
 //! Kinks take the left-hand gradient (`if x > 0.0 { .. } else { .. }`): relu′(0) = 0,
 //! leaky′(0) = prelu′(0) = alpha, selu′(0) = λα, as in MXNet, PyTorch and JAX.
 
-use crate::activation::{Activation, Error};
 use crate::formula::Formula;
+use crate::{Activation, Error};
 
 /// The logistic sigmoid, σ(x) = 1/(1 + e⁻ˣ).
 #[crate::activation(from_output)]

@@ -1,97 +1,16 @@
 //! Slice drivers: the kernel bodies instantiated per ISA inside `#[target_feature]` functions.
 //!
-//! A [`Job`] is one pass over slices written once, generic over the vector type (the pattern of
-//! pulp's `WithSimd`). [`run`] picks the vector type for the ISA and calls the job inside a
-//! function compiled for that ISA, so every `#[inline(always)]` vector method and kernel body is
-//! compiled with the right instructions.
+//! Each pass is a [`Job`], written once, generic over the vector type (the pattern of pulp's
+//! `WithSimd`). `crate::dispatch::run` picks the vector type for the ISA and calls the job
+//! inside a function compiled for that ISA, so every `#[inline(always)]` vector method and
+//! kernel body is compiled with the right instructions. Nothing here names an ISA.
 //!
 //! Loops: two vectors per iteration, then one, then the tail through a stack buffer (a partial
 //! load and store: the function is applied exactly once to each element, also in place).
 
-use crate::dispatch::Isa;
+use crate::dispatch::{Float, Job};
 use crate::formula::{self, Formula, MAX_PARAMS};
-use crate::simd::{Element, MAX_LANES, Scalar, Vector};
-
-/// An element type with kernels: `f32` or `f64`. Sealed through [`Element`].
-pub trait Float: Element {
-    /// The portable one-lane vector.
-    type Portable: Vector<Elem = Self>;
-    /// The AVX2+FMA vector.
-    #[cfg(target_arch = "x86_64")]
-    type Avx2: Vector<Elem = Self>;
-    /// The AVX-512F vector.
-    #[cfg(target_arch = "x86_64")]
-    type Avx512: Vector<Elem = Self>;
-    /// `self` as a one-lane portable vector.
-    fn portable(self) -> Self::Portable;
-}
-
-impl Float for f32 {
-    type Portable = Scalar<f32>;
-    #[cfg(target_arch = "x86_64")]
-    type Avx2 = crate::simd::Avx2F32;
-    #[cfg(target_arch = "x86_64")]
-    type Avx512 = crate::simd::Avx512F32;
-    #[inline(always)]
-    fn portable(self) -> Scalar<f32> {
-        Scalar(self)
-    }
-}
-
-impl Float for f64 {
-    type Portable = Scalar<f64>;
-    #[cfg(target_arch = "x86_64")]
-    type Avx2 = crate::simd::Avx2F64;
-    #[cfg(target_arch = "x86_64")]
-    type Avx512 = crate::simd::Avx512F64;
-    #[inline(always)]
-    fn portable(self) -> Scalar<f64> {
-        Scalar(self)
-    }
-}
-
-/// One pass over slices, generic over the vector type.
-pub(crate) trait Job<T: Float> {
-    type Output;
-    /// # Safety
-    /// The CPU must support `V`'s instruction set; the job's raw pointers must be valid.
-    unsafe fn run<V: Vector<Elem = T>>(self) -> Self::Output;
-}
-
-/// Runs `job` on `isa`.
-///
-/// # Safety
-/// `isa` must be supported by this CPU (checked by the callers through `Isa::is_supported` or
-/// `active_isa`), and the job's pointers valid.
-pub(crate) unsafe fn run<T: Float, J: Job<T>>(isa: Isa, job: J) -> J::Output {
-    match isa {
-        // SAFETY: the portable path needs no CPU feature; pointers as the caller promised.
-        Isa::Scalar => unsafe { job.run::<T::Portable>() },
-        #[cfg(target_arch = "x86_64")]
-        // SAFETY: the caller promised AVX2+FMA support.
-        Isa::Avx2 => unsafe { run_avx2(job) },
-        #[cfg(target_arch = "x86_64")]
-        // SAFETY: the caller promised AVX-512F support.
-        Isa::Avx512 => unsafe { run_avx512(job) },
-        #[cfg(not(target_arch = "x86_64"))]
-        // SAFETY: as for Isa::Scalar.
-        _ => unsafe { job.run::<T::Portable>() },
-    }
-}
-
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2,fma")]
-unsafe fn run_avx2<T: Float, J: Job<T>>(job: J) -> J::Output {
-    // SAFETY: this function only runs on CPUs with AVX2+FMA (see `run`).
-    unsafe { job.run::<T::Avx2>() }
-}
-
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx512f")]
-unsafe fn run_avx512<T: Float, J: Job<T>>(job: J) -> J::Output {
-    // SAFETY: this function only runs on CPUs with AVX-512F (see `run`).
-    unsafe { job.run::<T::Avx512>() }
-}
+use crate::simd::{Element, MAX_LANES, Vector};
 
 /// A one-input kernel. A trait, not a closure: closures are separate functions that LLVM may
 /// decline to inline into the `#[target_feature]` caller, and then compiles without the ISA.
@@ -196,6 +115,52 @@ impl<F: Formula, K: PairKernel, V: Vector> Binary<V> for PairK<F, K> {
     }
 }
 
+// The kernel body as a function of its own, for vector types that ask for it
+// (`Vector::OUTLINE`: the portable arrays, which LLVM's loop vectoriser would otherwise
+// transpose across loop iterations). Never inlined, so the SLP vectoriser sees one body.
+
+#[inline(never)]
+fn unary2_outlined<V: Vector, K: Unary<V>>(k: &K, a: V, b: V) -> (V, V) {
+    k.apply2(a, b)
+}
+
+#[inline(always)]
+fn unary2<V: Vector, K: Unary<V>>(k: &K, a: V, b: V) -> (V, V) {
+    if V::OUTLINE {
+        unary2_outlined(k, a, b)
+    } else {
+        k.apply2(a, b)
+    }
+}
+
+#[inline(never)]
+fn binary2_outlined<V: Vector, K: Binary<V>>(k: &K, a0: V, b0: V, a1: V, b1: V) -> (V, V) {
+    k.apply2(a0, b0, a1, b1)
+}
+
+#[inline(always)]
+fn binary2<V: Vector, K: Binary<V>>(k: &K, a0: V, b0: V, a1: V, b1: V) -> (V, V) {
+    if V::OUTLINE {
+        binary2_outlined(k, a0, b0, a1, b1)
+    } else {
+        k.apply2(a0, b0, a1, b1)
+    }
+}
+
+#[inline(never)]
+fn grads_outlined<F: Formula, V: Vector>(f: &F, x: V) -> formula::Grads<V> {
+    formula::grads(f, x)
+}
+
+#[inline(always)]
+fn grads<F: Formula, V: Vector>(f: &F, x: V) -> formula::Grads<V> {
+    if V::OUTLINE {
+        grads_outlined(f, x)
+    } else {
+        formula::grads(f, x)
+    }
+}
+
 /// Applies `k` to `n` elements from `src` into `dst` (which may equal `src`).
 ///
 /// # Safety
@@ -210,7 +175,7 @@ unsafe fn map<V: Vector, K: Unary<V>>(src: *const V::Elem, dst: *mut V::Elem, n:
     // (asserted above).
     unsafe {
         while i + 2 * l <= n {
-            let (ra, rb) = k.apply2(V::load(src.add(i)), V::load(src.add(i + l)));
+            let (ra, rb) = unary2(&k, V::load(src.add(i)), V::load(src.add(i + l)));
             ra.store(dst.add(i));
             rb.store(dst.add(i + l));
             i += 2 * l;
@@ -249,7 +214,7 @@ unsafe fn zip<V: Vector, K: Binary<V>>(
         while i + 2 * l <= n {
             let (a0, b0) = (V::load(a.add(i)), V::load(b.add(i)));
             let (a1, b1) = (V::load(a.add(i + l)), V::load(b.add(i + l)));
-            let (r0, r1) = k.apply2(a0, b0, a1, b1);
+            let (r0, r1) = binary2(&k, a0, b0, a1, b1);
             r0.store(dst.add(i));
             r1.store(dst.add(i + l));
             i += 2 * l;
@@ -390,7 +355,7 @@ impl<F: Formula, T: Float> Job<T> for BackwardFused<'_, F, T> {
             while i + l <= n {
                 let x = V::load(self.x.add(i));
                 let dy = V::load(self.dy.add(i));
-                let g = formula::grads(f, x);
+                let g = grads(f, x);
                 for j in 0..np {
                     sums.add(j, dy, g[1 + j], i, l);
                 }
@@ -406,7 +371,7 @@ impl<F: Formula, T: Float> Job<T> for BackwardFused<'_, F, T> {
                 core::ptr::copy_nonoverlapping(self.x.add(i), bx.as_mut_ptr(), rest);
                 core::ptr::copy_nonoverlapping(self.dy.add(i), bd.as_mut_ptr(), rest);
                 let (x, dy) = (V::load(bx.as_ptr()), V::load(bd.as_ptr()));
-                let g = formula::grads(f, x);
+                let g = grads(f, x);
                 for j in 0..np {
                     sums.add(j, dy, g[1 + j], i, rest);
                 }

@@ -1,4 +1,6 @@
-//! The contract between `#[activation]` and the runtime.
+//! The contract between `#[activation]` and the runtime: the [`Formula`] trait the macro
+//! implements, and the guarded kernel bodies the drivers call. Generated code reaches these
+//! items only through `crate::__private`.
 //!
 //! The macro emits, for each activation, straight-line kernel bodies generic over
 //! [`Vector`]: the value, the derivative, and all partial derivatives at once. The runtime wraps
@@ -34,7 +36,7 @@ pub struct Guard {
     pub inf: bool,
 }
 
-/// Guards of the three kernel bodies.
+/// Guards of the five kernel bodies, one per `*_raw` method of [`Formula`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Guards {
     /// For `forward_raw`.
@@ -83,8 +85,16 @@ pub trait Formula: Copy + Send + Sync + core::fmt::Debug + 'static {
     fn grads_raw<V: Vector>(&self, x: V) -> Grads<V>;
     /// ∂²f/∂x², unguarded.
     fn second_derivative_raw<V: Vector>(&self, x: V) -> V;
-    /// f′ from the output y = f(x), unguarded (meaningful only when `FROM_OUTPUT` is `Some`).
-    fn derivative_from_output_raw<V: Vector>(&self, y: V) -> V;
+    /// f′ from the output y = f(x), unguarded. The macro implements it only when `FROM_OUTPUT`
+    /// is `Some`, and the runtime calls it only then (the slice API returns
+    /// `Error::NoBackwardFromOutput` otherwise).
+    ///
+    /// # Panics
+    /// The default (no from-output form) panics: calling it is a bug in the runtime.
+    fn derivative_from_output_raw<V: Vector>(&self, y: V) -> V {
+        let _ = y;
+        unreachable!("{} has no derivative in terms of its output", Self::NAME)
+    }
 
     /// f(x) as [`Formula::forward_raw`], and the lanes where an intermediate the result depends
     /// on was non-finite or a nonzero subnormal (see `math::unreliable`; a select counts only
@@ -96,8 +106,15 @@ pub trait Formula: Copy + Send + Sync + core::fmt::Debug + 'static {
     fn grads_checked<V: Vector>(&self, x: V) -> (Grads<V>, GradMasks<V>);
     /// ∂²f/∂x², checked as [`Formula::forward_checked`].
     fn second_derivative_checked<V: Vector>(&self, x: V) -> (V, V::Mask);
-    /// f′ from the output, checked as [`Formula::forward_checked`].
-    fn derivative_from_output_checked<V: Vector>(&self, y: V) -> (V, V::Mask);
+    /// f′ from the output, checked as [`Formula::forward_checked`]; implemented and called only
+    /// as [`Formula::derivative_from_output_raw`].
+    ///
+    /// # Panics
+    /// As [`Formula::derivative_from_output_raw`].
+    fn derivative_from_output_checked<V: Vector>(&self, y: V) -> (V, V::Mask) {
+        let _ = y;
+        unreachable!("{} has no derivative in terms of its output", Self::NAME)
+    }
 }
 
 /// Lanes of `x` that are ±inf.

@@ -27,28 +27,59 @@
 //! - [`macro@activation`], the attribute macro (from `actigen-macros`);
 //! - the ten activations of the MXNet guide ([`Sigmoid`], [`Tanh`], [`Softsign`], [`Relu`],
 //!   [`Softrelu`], [`Leaky`], [`Prelu`], [`Elu`], [`Selu`], [`Swish`]) and [`by_name`];
-//! - the [`Activation`] slice API, runtime ISA dispatch ([`active_isa`]), the vector layer
-//!   ([`simd`]) and the vector math ([`math`]).
+//! - the [`Activation`] slice API and the [`Formula`] each activation implements (its formula
+//!   and derivatives, printed);
+//! - runtime ISA dispatch ([`Isa`], [`active_isa`]): AVX-512F, AVX2+FMA, NEON, and a portable
+//!   8-lane path for every other CPU;
+//! - the vector layer ([`simd`]) and the vector math ([`math`]), for code that wants them.
 
 #![warn(missing_docs)]
 
 // Generated code names this crate `::actigen`, also inside it.
 extern crate self as actigen;
 
-mod activation;
+// Modules in dependency order: each uses only those above it.
+mod activation; // the slice API over every `Formula`
 pub mod builtin;
-mod dispatch;
-mod driver;
-pub mod formula;
-pub mod functions;
-pub mod math;
-pub mod simd;
+mod dispatch; // the ISA table: detection, per-ISA vector types, trampolines
+mod driver; // slice passes, generic over the vector type
+mod error; // `Error`
+mod formula; // the `Formula` trait the macro implements, and the guards
+mod functions; // scalar functions a formula may call
+pub mod math; // the vector math over `simd::Vector`
+pub mod simd; // the vector trait and one file per ISA
+mod tables; // the vector math's constants (data only) // the ten activations and `by_name`
 
 pub use actigen_macros::activation;
-pub use activation::{Activation, Error};
+pub use activation::Activation;
 pub use builtin::{
     DynActivation, Elu, Leaky, Prelu, Relu, Selu, Sigmoid, Softrelu, Softsign, Swish, Tanh, by_name,
 };
-pub use dispatch::{ISA_ENV, Isa, IsaError, active_isa, try_active_isa};
-pub use driver::Float;
+pub use dispatch::{Float, ISA_ENV, Isa, IsaError, active_isa, try_active_isa};
+pub use error::Error;
+pub use formula::Formula;
 pub use functions::{erf, erfc, sigmoid, softplus};
+
+/// The contract with `#[activation]`: every item generated code names, behind one path (the
+/// macro builds each path from `paths.rs`, and each expansion checks the shared constants with
+/// a `const` assertion). Not public API: it changes with the macro, in lockstep.
+#[doc(hidden)]
+pub mod __private {
+    pub use crate::dispatch::IsaVectors;
+    pub use crate::formula::{GradMasks, Grads, Guard, Guards, MAX_PARAMS};
+    pub use crate::simd::{Mask, Vector};
+    pub use crate::{Activation, Error, Float, Formula, try_active_isa};
+
+    /// The vector math the kernel bodies call.
+    pub mod math {
+        pub use crate::math::{
+            cos, erf, erfc, exp, exp_m1, linear_mul_sigmoid, ln, ln_1p, max_num, min_num,
+            mul_sigmoid, powf, powi, sigmoid, sigmoid_product, sin, softplus, tanh, unreliable,
+        };
+    }
+
+    /// The scalar functions a formula may call, brought into scope in the re-emitted function.
+    pub mod functions {
+        pub use crate::functions::{erf, erfc, sigmoid, softplus};
+    }
+}

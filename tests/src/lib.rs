@@ -1,5 +1,8 @@
 //! Reference helpers for the tests: ULP distances, the input battery, and hand-written f64
-//! formulas for the ten activations and their derivatives, independent of the code under test.
+//! formulas for the ten activations and their derivatives, independent of the code under test;
+//! and [`elementwise`], the vector math as activations.
+
+pub mod elementwise;
 
 /// A small xorshift generator: test data reproducible from a seed.
 pub struct Rng(pub u64);
@@ -240,7 +243,7 @@ pub struct MathFunction {
 
 /// The vector math functions with their f64 references and ULP targets.
 pub fn math_functions() -> Vec<MathFunction> {
-    use actigen::math::elementwise::*;
+    use crate::elementwise::*;
     fn sig(x: f64) -> f64 {
         sigmoid_ref(x).0
     }
@@ -344,7 +347,7 @@ pub struct Report {
 /// `act` on [`battery_f32`] through the slice API on `isa`, against [`reference`]`(name)`:
 /// forward within 4 ULP, gradients (∂f/∂x and every ∂f/∂p) within [`GRAD_REL`] or [`GRAD_ABS`].
 /// At x = ±inf, a gradient whose limit is infinite may be NaN: the ±inf guard returns a finite
-/// limit or NaN, never a value that overflow produced (`actigen::formula::Guard::inf`).
+/// limit or NaN, never a value that overflow produced (`actigen::__private::Guard::inf`).
 pub fn check_against_reference(
     name: &str,
     act: &(dyn actigen::DynActivation + 'static),

@@ -119,7 +119,7 @@ fn param_grads_stay_accurate_on_ten_million_elements() {
     let got = swish.param_grads(&x, &dy)[0];
     let mut parts = vec![0f32; n];
     swish
-        .try_param_partials_on(actigen::Isa::Scalar, &x, &mut parts)
+        .try_param_partials_on(actigen::Isa::Portable, &x, &mut parts)
         .unwrap();
     let want: f64 = parts
         .iter()

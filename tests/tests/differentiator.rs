@@ -4,7 +4,7 @@
 //! Finite differences use the f64 forward kernel, which shares no code with the derived
 //! derivative kernels: a wrong rule shows up as a mismatch.
 
-use actigen::formula::Formula;
+use actigen::Formula;
 use actigen::{Activation, activation};
 
 #[activation]
@@ -74,7 +74,7 @@ fn check<F: Formula + Activation<f64>>(act: F, xs: &[f64]) {
             F::NAME
         );
         let mut parts = vec![0f64; np];
-        act.try_param_partials_on(actigen::Isa::Scalar, &[x], &mut parts)
+        act.try_param_partials_on(actigen::Isa::Portable, &[x], &mut parts)
             .unwrap();
         for (j, &part) in parts.iter().enumerate() {
             // The parameter is stored in f32: use a wide step and the f32-rounded points.

@@ -43,10 +43,23 @@ trait Close: Float {
     fn close(a: Self, b: Self) -> bool;
     fn from(v: f64) -> Self;
 }
+/// Same algorithm on every path: equal up to one rounding (of a subnormal result, or of a
+/// `mul_add`) where the portable path's `mul_add` is fused, as on every SIMD path. Where it is
+/// not (the x86-64 baseline: no FMA), each path is within its own bound of the truth, and two
+/// such results differ by up to 4 ULP (measured here: see the test output).
+fn tolerance() -> u64 {
+    use actigen::simd::{PortableF32, Vector};
+    if <PortableF32 as Vector>::FUSED { 1 } else { 4 }
+}
+
+/// The largest difference seen, in ULP, to print.
+static WORST: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
 impl Close for f32 {
-    /// Same algorithm on every path: equal up to one rounding of a subnormal result.
     fn close(a: f32, b: f32) -> bool {
-        ulps32(a, b as f64) <= 1
+        let u = ulps32(a, b as f64);
+        WORST.fetch_max(u, std::sync::atomic::Ordering::Relaxed);
+        u <= tolerance()
     }
     fn from(v: f64) -> f32 {
         v as f32
@@ -54,7 +67,9 @@ impl Close for f32 {
 }
 impl Close for f64 {
     fn close(a: f64, b: f64) -> bool {
-        ulps64(a, b) <= 1
+        let u = ulps64(a, b).min(u64::MAX as u128) as u64;
+        WORST.fetch_max(u, std::sync::atomic::Ordering::Relaxed);
+        u <= tolerance()
     }
     fn from(v: f64) -> f64 {
         v
@@ -87,6 +102,27 @@ fn compare<T: Close>(got: &[T], want: &[T], what: &str) {
     }
 }
 
+/// [`compare`] for derivatives (backward, grad2). Where the portable `mul_add` is not fused,
+/// derivatives (longer expressions, which cancel near their zeros, such as tanh′ = 1 − tanh²)
+/// may also differ by 4e−6 of the slice's largest |dy·f′|: a bound relative to the scale, as
+/// for the parameter gradients. Each path's own accuracy is checked against f64 references in
+/// `builtin_accuracy.rs`.
+fn compare_derivative<T: Close>(got: &[T], want: &[T], what: &str) {
+    let scale = want
+        .iter()
+        .map(|w| w.to_f64().abs())
+        .filter(|w| w.is_finite())
+        .fold(0.0, f64::max);
+    let fused = tolerance() == 1;
+    for (i, (&g, &w)) in got.iter().zip(want).enumerate() {
+        let near = !fused && (g.to_f64() - w.to_f64()).abs() <= 4e-6 * scale;
+        assert!(
+            near || T::close(g, w),
+            "{what}: element {i}: {g:?} vs portable {w:?}"
+        );
+    }
+}
+
 fn run<T: Close>(isa: Isa, act: &(dyn DynActivation + 'static), name: &str)
 where
     dyn DynActivation: Activation<T>,
@@ -108,11 +144,12 @@ where
         let mut dx_ref = vec![T::ZERO; len];
         let mut g_ref = vec![0.0; np];
         let mut d2_ref = vec![T::ZERO; len];
-        act.try_grad2_on(Isa::Scalar, &x, &dy, &mut d2_ref).unwrap();
-        act.try_forward_on(Isa::Scalar, &x, &mut y_ref).unwrap();
-        act.try_backward_on(Isa::Scalar, &x, &dy, &mut dx_ref)
+        act.try_grad2_on(Isa::Portable, &x, &dy, &mut d2_ref)
             .unwrap();
-        act.try_backward_fused_on(Isa::Scalar, &x, &dy, None, &mut g_ref)
+        act.try_forward_on(Isa::Portable, &x, &mut y_ref).unwrap();
+        act.try_backward_on(Isa::Portable, &x, &dy, &mut dx_ref)
+            .unwrap();
+        act.try_backward_fused_on(Isa::Portable, &x, &dy, None, &mut g_ref)
             .unwrap();
         let offsets = if len > 130 { 0..=1 } else { 0..=15 };
         for off in offsets {
@@ -144,7 +181,7 @@ where
             )
             .unwrap();
             check_guards(&dxb, off, len, &format!("{what} backward"));
-            compare(&dxb[off..off + len], &dx_ref, &format!("{what} backward"));
+            compare_derivative(&dxb[off..off + len], &dx_ref, &format!("{what} backward"));
             let mut d2b = vec![sentinel::<T>(); total];
             act.try_grad2_on(
                 isa,
@@ -154,7 +191,7 @@ where
             )
             .unwrap();
             check_guards(&d2b, off, len, &format!("{what} grad2"));
-            compare(&d2b[off..off + len], &d2_ref, &format!("{what} grad2"));
+            compare_derivative(&d2b[off..off + len], &d2_ref, &format!("{what} grad2"));
             let mut fb = vec![sentinel::<T>(); total];
             let mut g = vec![0.0; np];
             act.try_backward_fused_on(
@@ -166,12 +203,12 @@ where
             )
             .unwrap();
             check_guards(&fb, off, len, &format!("{what} fused"));
-            compare(&fb[off..off + len], &dx_ref, &format!("{what} fused dx"));
+            compare_derivative(&fb[off..off + len], &dx_ref, &format!("{what} fused dx"));
             for (a, b) in g.iter().zip(&g_ref) {
                 // Sums in another order: compare relative to the sum of magnitudes.
                 let mut scale = 0.0;
                 let mut parts = vec![T::ZERO; len * np];
-                act.try_param_partials_on(Isa::Scalar, &x, &mut parts)
+                act.try_param_partials_on(Isa::Portable, &x, &mut parts)
                     .unwrap();
                 for (p, d) in parts.iter().zip(dy.iter().cycle()) {
                     let t = (p.to_f64() * d.to_f64()).abs();
@@ -191,7 +228,7 @@ where
 #[test]
 fn every_isa_matches_the_portable_path() {
     let mut ran = 0;
-    for isa in [Isa::Avx2, Isa::Avx512] {
+    for isa in Isa::ALL.into_iter().filter(|&i| i != Isa::Portable) {
         if !isa.is_supported() {
             eprintln!("skipping the {isa} path: this CPU does not support it");
             continue;
@@ -203,7 +240,11 @@ fn every_isa_matches_the_portable_path() {
             ran += 1;
         }
     }
-    eprintln!("{ran} (ISA, activation) pairs checked against the portable path");
+    eprintln!(
+        "{ran} (ISA, activation) pairs checked against the portable path: max {} ULP apart (tolerance {})",
+        WORST.load(std::sync::atomic::Ordering::Relaxed),
+        tolerance()
+    );
 }
 
 #[test]

@@ -2,7 +2,7 @@
 //! scalar reference function, Rust's `f32::powf`/`f64::powf`, f64 evaluation or exact sums),
 //! on every ISA this CPU has.
 
-use actigen::formula::Formula;
+use actigen::Formula;
 use actigen::{Activation, Error, Isa, activation, by_name};
 use actigen_tests::{Rng, battery_f32, close, ulps32};
 
@@ -335,7 +335,7 @@ fn no_backward_from_output_where_rounding_can_pick_the_wrong_branch() {
     assert_eq!(
         Activation::<f32>::try_backward_from_output_on(
             &Kinked,
-            Isa::Scalar,
+            Isa::Portable,
             &[1.0],
             &[1.0],
             &mut dx

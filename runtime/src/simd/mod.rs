@@ -1,29 +1,92 @@
-//! The vector layer: one trait, three instruction sets.
+//! The vector layer: one trait, one file per instruction set.
 //!
 //! Design (after memchr's `vector.rs` and pulp's ISA tokens):
-//! - [`Vector`] is implemented for a 1-lane portable type ([`Scalar`]), for AVX2+FMA
-//!   (8×f32, 4×f64) and for AVX-512F (16×f32, 8×f64). Kernels and the vector math are written
-//!   once, generic over it.
+//! - [`Vector`] is implemented for the portable 8×f32 / 4×f64 arrays ([`PortableF32`],
+//!   [`PortableF64`]; safe code LLVM vectorises for the baseline), for AVX2+FMA and AVX-512F on
+//!   x86-64, for NEON on aarch64, and for the one-lane [`Scalar`] of the scalar API. Kernels
+//!   and the vector math are written once, generic over it. Which ISA uses which type is one
+//!   row of the table in `crate::dispatch`.
 //! - A vector value can only be created from memory by [`Vector::load`] (an `unsafe fn` whose
 //!   contract includes "the CPU has this ISA"), or from another vector of the same type
 //!   ([`Vector::splat`], arithmetic). Owning a value therefore proves the CPU supports its
 //!   instructions, which is why every other method is safe to call.
-//! - All `unsafe` code of the crate lives in this module and in the (private) slice drivers.
+//! - All `unsafe` code of the crate lives in this module, the ISA trampolines and the
+//!   (private) slice drivers.
 //! - [`Element`], [`Vector`] and [`Mask`] are **sealed**: they carry safety obligations (a
 //!   vector value proves CPU support; `LANES` sizes the drivers' stack buffers) that a safe
 //!   implementation elsewhere could break, so only this crate implements them. Size assumptions
 //!   are compile-time assertions (`const { assert!(V::LANES <= MAX_LANES) }`), not comments.
 
-mod portable;
+// Binary operators through one intrinsic each (used by the ISA files below).
+#[allow(unused_macros)]
+macro_rules! binops {
+    ($ty:ident, $add:ident, $sub:ident, $mul:ident, $div:ident) => {
+        impl ::core::ops::Add for $ty {
+            type Output = Self;
+            #[inline(always)]
+            fn add(self, o: Self) -> Self {
+                // SAFETY: a value of this type proves the CPU has the ISA (see module docs).
+                $ty(unsafe { $add(self.0, o.0) })
+            }
+        }
+        impl ::core::ops::Sub for $ty {
+            type Output = Self;
+            #[inline(always)]
+            fn sub(self, o: Self) -> Self {
+                // SAFETY: as above.
+                $ty(unsafe { $sub(self.0, o.0) })
+            }
+        }
+        impl ::core::ops::Mul for $ty {
+            type Output = Self;
+            #[inline(always)]
+            fn mul(self, o: Self) -> Self {
+                // SAFETY: as above.
+                $ty(unsafe { $mul(self.0, o.0) })
+            }
+        }
+        impl ::core::ops::Div for $ty {
+            type Output = Self;
+            #[inline(always)]
+            fn div(self, o: Self) -> Self {
+                // SAFETY: as above.
+                $ty(unsafe { $div(self.0, o.0) })
+            }
+        }
+    };
+}
+
 #[cfg(target_arch = "x86_64")]
-mod x86;
+mod avx2;
+#[cfg(target_arch = "x86_64")]
+mod avx512;
+#[cfg(target_arch = "aarch64")]
+mod neon;
+mod portable;
+mod scalar;
 
 use core::fmt::Debug;
 use core::ops::{Add, BitAnd, BitOr, Div, Mul, Neg, Not, Sub};
 
-pub use portable::Scalar;
 #[cfg(target_arch = "x86_64")]
-pub use x86::{Avx2F32, Avx2F64, Avx512F32, Avx512F64};
+pub use avx2::{Avx2F32, Avx2F64, Avx2Mask32, Avx2Mask64};
+#[cfg(target_arch = "x86_64")]
+pub use avx512::{Avx512F32, Avx512F64, KMask};
+#[cfg(target_arch = "aarch64")]
+pub use neon::{NeonF32, NeonF64, NeonMask32, NeonMask64};
+pub use portable::{PortableF32, PortableF64, PortableMask32, PortableMask64};
+pub use scalar::{Scalar, ScalarMask};
+
+/// `single`: the f32 form of a literal (see [`Vector::lit`]).
+#[inline(always)]
+fn lit32(single: f32, _double: f64) -> f32 {
+    single
+}
+/// `double`: the f64 form of a literal (see [`Vector::lit`]).
+#[inline(always)]
+fn lit64(_single: f32, double: f64) -> f64 {
+    double
+}
 
 /// The most lanes any [`Vector`] has (AVX-512 f32): the size of the drivers' stack buffers for
 /// tails, asserted at compile time wherever a buffer is used.
@@ -81,7 +144,7 @@ pub trait Element:
     /// The smallest positive normal value.
     const MIN_POSITIVE: Self;
     /// Constants of the vector math for this precision.
-    const MATH: &'static crate::math::Table;
+    const MATH: &'static crate::tables::Table;
     /// Converts from `f64`, rounding to nearest.
     fn from_f64(v: f64) -> Self;
     /// Converts to `f64` (exact).
@@ -98,7 +161,7 @@ impl Element for f32 {
     const INFINITY: Self = f32::INFINITY;
     const EPSILON: Self = f32::EPSILON;
     const MIN_POSITIVE: Self = f32::MIN_POSITIVE;
-    const MATH: &'static crate::math::Table = &crate::math::TABLE_F32;
+    const MATH: &'static crate::tables::Table = &crate::tables::TABLE_F32;
     #[inline(always)]
     fn from_f64(v: f64) -> Self {
         v as f32
@@ -121,7 +184,7 @@ impl Element for f64 {
     const INFINITY: Self = f64::INFINITY;
     const EPSILON: Self = f64::EPSILON;
     const MIN_POSITIVE: Self = f64::MIN_POSITIVE;
-    const MATH: &'static crate::math::Table = &crate::math::TABLE_F64;
+    const MATH: &'static crate::tables::Table = &crate::tables::TABLE_F64;
     #[inline(always)]
     fn from_f64(v: f64) -> Self {
         v
@@ -138,8 +201,8 @@ impl Element for f64 {
 
 /// A SIMD vector of [`Element`]s.
 ///
-/// Sealed: implemented only by this crate's vector types ([`Scalar`], and on x86-64 the AVX2
-/// and AVX-512 types), because the drivers' `unsafe` code trusts the contract below.
+/// Sealed: implemented only by this crate's vector types (see the module docs), because the
+/// drivers' `unsafe` code trusts the contract below.
 ///
 /// # Contract for implementors
 /// A value of an implementing type must only exist on a CPU that supports the instructions
@@ -147,7 +210,9 @@ impl Element for f64 {
 /// (whose caller promises CPU support) and from other values.
 ///
 /// # Semantics shared by every implementation
-/// - Arithmetic, `mul_add` and `sqrt` are IEEE-754 correctly rounded (`mul_add` fused).
+/// - Arithmetic and `sqrt` are IEEE-754 correctly rounded. `mul_add` is fused (one rounding)
+///   where [`Vector::FUSED`] is true: every path but the portable one on targets without
+///   hardware FMA (x86-64 baseline, wasm32), where it rounds twice.
 /// - [`Vector::max`] / [`Vector::min`] return `other` when either operand is NaN (x86
 ///   semantics); `a.max(x)` therefore propagates a NaN `x`.
 /// - Comparisons are ordered: false when either operand is NaN.
@@ -167,6 +232,12 @@ pub trait Vector:
     type Mask: Mask;
     /// Number of lanes, between 1 and 16 (asserted at compile time where it matters).
     const LANES: usize;
+    /// Whether [`Vector::mul_add`] rounds once (fused multiply-add).
+    const FUSED: bool;
+    /// Whether the drivers call the kernel body as a function of its own (`#[inline(never)]`)
+    /// rather than inlining it into their loops: true for the portable arrays, whose lane-wise
+    /// code LLVM vectorises well only outside a loop (see the portable module).
+    const OUTLINE: bool = false;
 
     /// Loads `LANES` elements from `ptr` (unaligned).
     ///
@@ -191,7 +262,7 @@ pub trait Vector:
     /// rounded once from its decimal text).
     fn lit(self, single: f32, double: f64) -> Self;
 
-    /// `self * a + b` with a single rounding.
+    /// `self * a + b`, with a single rounding where [`Vector::FUSED`] is true.
     fn mul_add(self, a: Self, b: Self) -> Self;
     /// Maximum; returns `other` if either is NaN.
     fn max(self, other: Self) -> Self;
@@ -203,6 +274,14 @@ pub trait Vector:
     fn sqrt(self) -> Self;
     /// Rounds to the nearest integer, ties to even.
     fn round(self) -> Self;
+    /// [`Vector::round`] for lanes with |x| ≤ 2²² (f32) or 2⁵¹ (f64), up to the sign of a zero
+    /// result; other lanes (±inf and NaN included) get unspecified values, without panic or
+    /// undefined behaviour. The vector math's range reductions use it: on the portable path it
+    /// is two additions instead of eight operations.
+    #[inline(always)]
+    fn round_small(self) -> Self {
+        self.round()
+    }
     /// Copies the sign bit of `sign` onto `self`.
     fn copysign(self, sign: Self) -> Self;
 

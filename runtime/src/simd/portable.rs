@@ -1,221 +1,368 @@
-//! The portable path: a one-lane "vector" over plain `f32` / `f64`.
+//! The portable path: 4×f32 and 2×f64 as plain arrays, in safe lane-wise Rust that LLVM
+//! vectorises for the build's baseline (SSE2 on x86-64, NEON on aarch64, simd128 on wasm32).
 //!
-//! It is the reference every SIMD path is tested against, the path used by the scalar
-//! `value` / `derivative` API, and the fallback on CPUs without AVX2.
+//! No `std::arch`: every operation is a loop over the lanes with no data-dependent branch, so
+//! each becomes a few vector instructions. Two operations are written around what the
+//! baseline lacks:
+//! - **rounding**: SSE2 has no round instruction (std's `round_ties_even` is a libm call
+//!   there), so `round` adds and subtracts 1.5·2^mantissa-bits, exact ties-to-even for every
+//!   |x| below 2^mantissa-bits (larger values are already integers and pass through);
+//! - **fused multiply-add**: without hardware FMA (x86-64 baseline, wasm32) std's `mul_add` is
+//!   a libm call of ~20 ns, so `mul_add` rounds twice there ([`Vector::FUSED`] is false); on
+//!   aarch64, and where the build enables `fma`, it is fused. The vector math takes the one
+//!   exact product it needs (erf's `x² = h + l`) through an FMA-free split when `FUSED` is
+//!   false, and its error bounds are tested on this path.
+//!
+//! The masks are integer lanes, all ones or all zeros, so `select` is three bitwise operations.
+//!
+//! Why 4×f32 and not 8: one vector is one register of every baseline (SSE2, NEON, simd128), and
+//! the drivers work on two vectors at once; twice as many lanes spilled registers on SSE2's
+//! sixteen. Why [`Vector::OUTLINE`]: inlined into the drivers' loops, lane-wise code is
+//! vectorised by LLVM's *loop* vectoriser across loop iterations (lane 0 of four iterations in
+//! one register, with a transpose at every load and store), 2–3× slower than the straight-line
+//! vector code the SLP vectoriser makes of a body compiled on its own.
 
-use super::{Mask, Sealed, Vector};
+use super::{Mask, Sealed, Vector, lit32, lit64};
 use core::ops::{Add, BitAnd, BitOr, Div, Mul, Neg, Not, Sub};
 
-/// One lane of `f32` or `f64`, implementing [`Vector`] portably.
+/// Whether `f32::mul_add` compiles to one instruction on this target.
+const HARDWARE_FMA: bool = cfg!(any(target_arch = "aarch64", target_feature = "fma"));
+
+/// Whether `round_ties_even` compiles to one instruction on this target.
+const HARDWARE_ROUND: bool = cfg!(any(target_arch = "aarch64", target_feature = "sse4.1"));
+
+/// 4×f32, portable.
 #[derive(Clone, Copy, Debug, PartialEq)]
-pub struct Scalar<T>(pub T);
-
-/// The mask of [`Scalar`].
+pub struct PortableF32([f32; 4]);
+/// 2×f64, portable.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct PortableF64([f64; 2]);
+/// Mask of [`PortableF32`]: all-ones / all-zeros `u32` lanes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct ScalarMask(pub bool);
+pub struct PortableMask32([u32; 4]);
+/// Mask of [`PortableF64`]: all-ones / all-zeros `u64` lanes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PortableMask64([u64; 2]);
 
-impl BitAnd for ScalarMask {
-    type Output = Self;
-    #[inline(always)]
-    fn bitand(self, o: Self) -> Self {
-        ScalarMask(self.0 & o.0)
+impl Sealed for PortableF32 {}
+impl Sealed for PortableF64 {}
+impl Sealed for PortableMask32 {}
+impl Sealed for PortableMask64 {}
+
+/// `[f(0), f(1), …]` for `N` lanes, as a loop LLVM unrolls and vectorises.
+#[inline(always)]
+fn lanes<T: Copy + Default, const N: usize>(f: impl Fn(usize) -> T) -> [T; N] {
+    let mut r = [T::default(); N];
+    for (i, v) in r.iter_mut().enumerate() {
+        *v = f(i);
     }
-}
-impl BitOr for ScalarMask {
-    type Output = Self;
-    #[inline(always)]
-    fn bitor(self, o: Self) -> Self {
-        ScalarMask(self.0 | o.0)
-    }
-}
-impl Not for ScalarMask {
-    type Output = Self;
-    #[inline(always)]
-    fn not(self) -> Self {
-        ScalarMask(!self.0)
-    }
-}
-impl Sealed for ScalarMask {}
-impl Sealed for Scalar<f32> {}
-impl Sealed for Scalar<f64> {}
-impl Mask for ScalarMask {
-    #[inline(always)]
-    fn any(self) -> bool {
-        self.0
-    }
+    r
 }
 
-macro_rules! scalar_ops {
-    ($t:ty) => {
-        impl Add for Scalar<$t> {
+macro_rules! portable_mask {
+    ($mask:ident, $bits:ty) => {
+        impl BitAnd for $mask {
+            type Output = Self;
+            #[inline(always)]
+            fn bitand(self, o: Self) -> Self {
+                $mask(lanes(|i| self.0[i] & o.0[i]))
+            }
+        }
+        impl BitOr for $mask {
+            type Output = Self;
+            #[inline(always)]
+            fn bitor(self, o: Self) -> Self {
+                $mask(lanes(|i| self.0[i] | o.0[i]))
+            }
+        }
+        impl Not for $mask {
+            type Output = Self;
+            #[inline(always)]
+            fn not(self) -> Self {
+                $mask(lanes(|i| !self.0[i]))
+            }
+        }
+        impl Mask for $mask {
+            #[inline(always)]
+            fn any(self) -> bool {
+                self.0.iter().fold(0, |a, &b| a | b) != 0
+            }
+        }
+    };
+}
+portable_mask!(PortableMask32, u32);
+portable_mask!(PortableMask64, u64);
+
+macro_rules! portable_vector {
+    (
+        $ty:ident, $elem:ty, $bits:ty, $mask:ident, $lanes:expr, $lit:ident,
+        mant = $mant:expr, bias = $bias:expr, one_step = $one_step:expr
+    ) => {
+        impl $ty {
+            /// `2^mant + 2^(mant−1)`: added to an integral value of magnitude below
+            /// `2^(mant−1)`, it leaves the integer in the low mantissa bits; added and
+            /// subtracted, it rounds any |x| < 2^mant to an integer, ties to even.
+            const MAGIC: $elem = (3u64 << ($mant - 1)) as $elem;
+            /// Mask lane from a bool.
+            #[inline(always)]
+            fn m(b: bool) -> $bits {
+                if b { <$bits>::MAX } else { 0 }
+            }
+            /// Lane-wise comparison.
+            #[inline(always)]
+            fn cmp(self, o: Self, f: impl Fn($elem, $elem) -> bool) -> $mask {
+                $mask(lanes(|i| Self::m(f(self.0[i], o.0[i]))))
+            }
+            /// Lane-wise map.
+            #[inline(always)]
+            fn each(self, f: impl Fn($elem) -> $elem) -> Self {
+                $ty(lanes(|i| f(self.0[i])))
+            }
+            /// ⌊self⌋ for lanes holding integers or halves (`ldexp`'s `n/2`).
+            #[inline(always)]
+            fn floor_half(self) -> Self {
+                let r = self.round();
+                $ty(lanes(|i| {
+                    if r.0[i] > self.0[i] {
+                        r.0[i] - 1.0
+                    } else {
+                        r.0[i]
+                    }
+                }))
+            }
+        }
+
+        impl Add for $ty {
             type Output = Self;
             #[inline(always)]
             fn add(self, o: Self) -> Self {
-                Scalar(self.0 + o.0)
+                $ty(lanes(|i| self.0[i] + o.0[i]))
             }
         }
-        impl Sub for Scalar<$t> {
+        impl Sub for $ty {
             type Output = Self;
             #[inline(always)]
             fn sub(self, o: Self) -> Self {
-                Scalar(self.0 - o.0)
+                $ty(lanes(|i| self.0[i] - o.0[i]))
             }
         }
-        impl Mul for Scalar<$t> {
+        impl Mul for $ty {
             type Output = Self;
             #[inline(always)]
             fn mul(self, o: Self) -> Self {
-                Scalar(self.0 * o.0)
+                $ty(lanes(|i| self.0[i] * o.0[i]))
             }
         }
-        impl Div for Scalar<$t> {
+        impl Div for $ty {
             type Output = Self;
             #[inline(always)]
             fn div(self, o: Self) -> Self {
-                Scalar(self.0 / o.0)
+                $ty(lanes(|i| self.0[i] / o.0[i]))
             }
         }
-        impl Neg for Scalar<$t> {
+        impl Neg for $ty {
             type Output = Self;
             #[inline(always)]
             fn neg(self) -> Self {
-                Scalar(-self.0)
+                self.each(|v| -v)
             }
         }
-    };
-}
-scalar_ops!(f32);
-scalar_ops!(f64);
 
-/// Per-type constants of the IEEE formats, so one `impl Vector` covers both.
-macro_rules! scalar_vector {
-    ($t:ty, $bits:ty, $lit:ident, $mant:expr, $bias:expr) => {
-        impl Vector for Scalar<$t> {
-            type Elem = $t;
-            type Mask = ScalarMask;
-            const LANES: usize = 1;
+        impl Vector for $ty {
+            type Elem = $elem;
+            type Mask = $mask;
+            const LANES: usize = $lanes;
+            const FUSED: bool = HARDWARE_FMA;
+            const OUTLINE: bool = true;
 
             #[inline(always)]
-            unsafe fn load(ptr: *const $t) -> Self {
-                // SAFETY: the caller guarantees `ptr` is valid for one read.
-                Scalar(unsafe { ptr.read_unaligned() })
+            unsafe fn load(ptr: *const $elem) -> Self {
+                // SAFETY: the caller guarantees LANES readable elements; the path needs no CPU
+                // feature.
+                $ty(unsafe { ptr.cast::<[$elem; $lanes]>().read_unaligned() })
             }
             #[inline(always)]
-            unsafe fn store(self, ptr: *mut $t) {
-                // SAFETY: the caller guarantees `ptr` is valid for one write.
-                unsafe { ptr.write_unaligned(self.0) }
+            unsafe fn store(self, ptr: *mut $elem) {
+                // SAFETY: the caller guarantees LANES writable elements.
+                unsafe { ptr.cast::<[$elem; $lanes]>().write_unaligned(self.0) }
             }
             #[inline(always)]
-            fn splat_elem(self, v: $t) -> Self {
-                Scalar(v)
+            fn splat_elem(self, v: $elem) -> Self {
+                $ty([v; $lanes])
             }
             #[inline(always)]
             fn lit(self, single: f32, double: f64) -> Self {
-                let _ = (single, double);
-                Scalar($lit(single, double))
+                self.splat_elem($lit(single, double))
             }
             #[inline(always)]
             fn mul_add(self, a: Self, b: Self) -> Self {
-                Scalar(self.0.mul_add(a.0, b.0))
+                if HARDWARE_FMA {
+                    $ty(lanes(|i| self.0[i].mul_add(a.0[i], b.0[i])))
+                } else {
+                    $ty(lanes(|i| self.0[i] * a.0[i] + b.0[i]))
+                }
             }
             #[inline(always)]
             fn max(self, o: Self) -> Self {
-                if self.0 > o.0 { self } else { o }
+                $ty(lanes(|i| {
+                    if self.0[i] > o.0[i] {
+                        self.0[i]
+                    } else {
+                        o.0[i]
+                    }
+                }))
             }
             #[inline(always)]
             fn min(self, o: Self) -> Self {
-                if self.0 < o.0 { self } else { o }
+                $ty(lanes(|i| {
+                    if self.0[i] < o.0[i] {
+                        self.0[i]
+                    } else {
+                        o.0[i]
+                    }
+                }))
             }
             #[inline(always)]
             fn abs(self) -> Self {
-                Scalar(self.0.abs())
+                self.each(|v| v.abs())
             }
             #[inline(always)]
             fn sqrt(self) -> Self {
-                Scalar(self.0.sqrt())
+                self.each(|v| v.sqrt())
             }
             #[inline(always)]
             fn round(self) -> Self {
-                Scalar(self.0.round_ties_even())
+                if HARDWARE_ROUND {
+                    return self.each(|v| v.round_ties_even());
+                }
+                let magic = Self::MAGIC;
+                self.each(|v| {
+                    let a = v.abs();
+                    // |x| ≥ 2^mant (and NaN, ±inf) are left as they are.
+                    let r = if a < magic { (a + magic) - magic } else { a };
+                    r.copysign(v)
+                })
+            }
+            #[inline(always)]
+            fn round_small(self) -> Self {
+                if HARDWARE_ROUND {
+                    return self.each(|v| v.round_ties_even());
+                }
+                // |x| ≤ 2^(mant−1): x + MAGIC lies in [2^mant, 2^(mant+1)), where the spacing
+                // is 1, so the sum rounds x to an integer (ties to even) and the subtraction is
+                // exact.
+                let magic = Self::MAGIC;
+                self.each(|v| (v + magic) - magic)
             }
             #[inline(always)]
             fn copysign(self, sign: Self) -> Self {
-                Scalar(self.0.copysign(sign.0))
+                $ty(lanes(|i| self.0[i].copysign(sign.0[i])))
             }
             #[inline(always)]
-            fn lt(self, o: Self) -> ScalarMask {
-                ScalarMask(self.0 < o.0)
+            fn lt(self, o: Self) -> $mask {
+                self.cmp(o, |a, b| a < b)
             }
             #[inline(always)]
-            fn le(self, o: Self) -> ScalarMask {
-                ScalarMask(self.0 <= o.0)
+            fn le(self, o: Self) -> $mask {
+                self.cmp(o, |a, b| a <= b)
             }
             #[inline(always)]
-            fn gt(self, o: Self) -> ScalarMask {
-                ScalarMask(self.0 > o.0)
+            fn gt(self, o: Self) -> $mask {
+                self.cmp(o, |a, b| a > b)
             }
             #[inline(always)]
-            fn ge(self, o: Self) -> ScalarMask {
-                ScalarMask(self.0 >= o.0)
+            fn ge(self, o: Self) -> $mask {
+                self.cmp(o, |a, b| a >= b)
             }
             #[inline(always)]
-            fn eq(self, o: Self) -> ScalarMask {
-                ScalarMask(self.0 == o.0)
+            fn eq(self, o: Self) -> $mask {
+                self.cmp(o, |a, b| a == b)
             }
             #[inline(always)]
-            fn is_nan(self) -> ScalarMask {
-                ScalarMask(self.0.is_nan())
+            fn is_nan(self) -> $mask {
+                self.cmp(self, |a, b| a != b)
             }
             #[inline(always)]
-            fn first_lanes(self, n: usize) -> ScalarMask {
-                ScalarMask(n > 0)
+            fn first_lanes(self, n: usize) -> $mask {
+                $mask(lanes(|i| Self::m(i < n)))
             }
             #[inline(always)]
-            fn select(m: ScalarMask, a: Self, b: Self) -> Self {
-                if m.0 { a } else { b }
+            fn select(m: $mask, a: Self, b: Self) -> Self {
+                $ty(lanes(|i| {
+                    <$elem>::from_bits((m.0[i] & a.0[i].to_bits()) | (!m.0[i] & b.0[i].to_bits()))
+                }))
             }
             #[inline(always)]
             fn pow2i(self) -> Self {
-                let biased = (self.0 as i64 + $bias) as $bits;
-                Scalar(<$t>::from_bits(biased << $mant))
+                // bits(n + MAGIC) − bits(MAGIC) = n for integral |n| < 2^(mant−1): integer
+                // arithmetic only, which every baseline vectorises.
+                let base = Self::MAGIC.to_bits().wrapping_sub($bias);
+                self.each(|n| {
+                    let biased = (n + Self::MAGIC).to_bits().wrapping_sub(base);
+                    <$elem>::from_bits(biased << $mant)
+                })
             }
             #[inline(always)]
             fn ldexp(self, n: Self) -> Self {
-                // Two steps so that each factor is a normal power of two. Out-of-contract n
-                // is clamped first (a NaN n casts to 0), so the integer arithmetic of `pow2i`
-                // cannot overflow.
-                let limit = (4 * $bias) as $t;
-                let n = n.0.clamp(-limit, limit);
-                let half = (n * 0.5).floor();
-                self * Scalar(half).pow2i() * Scalar(n - half).pow2i()
+                // Out-of-contract n (beyond twice the bias, ±inf, NaN) needs no clamp: `pow2i`'s
+                // integer arithmetic wraps, so those lanes get unspecified values, never a panic
+                // (the callers select them away).
+                // One normal power of two where every |n| fits one step; otherwise two.
+                if n.abs().gt(self.splat($one_step)).any() {
+                    let half = (n * self.splat(0.5)).floor_half();
+                    self * half.pow2i() * (n - half).pow2i()
+                } else {
+                    self * n.pow2i()
+                }
             }
             #[inline(always)]
             fn frexp(self) -> (Self, Self) {
-                let bits = self.0.to_bits();
-                let e = ((bits >> $mant) as i64) - $bias;
-                let m = <$t>::from_bits((bits & ((1 << $mant) - 1)) | (($bias as $bits) << $mant));
-                (Scalar(m), Scalar(e as $t))
+                // The biased exponent k as the float 2^mant + k (an integer in the mantissa),
+                // minus 2^mant + bias: no integer-to-float conversion, which SSE2 lacks for
+                // 64-bit lanes.
+                let two_mant = (1u64 << $mant) as $elem;
+                let m = self.each(|v| {
+                    let bits = v.to_bits();
+                    let frac = bits & ((1 << $mant) - 1);
+                    <$elem>::from_bits(frac | (($bias as $bits) << $mant))
+                });
+                let e = self.each(|v| {
+                    let k = v.to_bits() >> $mant;
+                    <$elem>::from_bits(k | two_mant.to_bits()) - (two_mant + $bias as $elem)
+                });
+                (m, e)
             }
             #[inline(always)]
             fn sum_f64(self) -> f64 {
-                self.0 as f64
+                self.0.iter().map(|&v| v as f64).sum()
             }
             #[inline(always)]
-            fn lane(self, _i: usize) -> $t {
-                self.0
+            fn lane(self, i: usize) -> $elem {
+                self.0[i]
             }
         }
     };
 }
 
-#[inline(always)]
-fn lit32(single: f32, _double: f64) -> f32 {
-    single
-}
-#[inline(always)]
-fn lit64(_single: f32, double: f64) -> f64 {
-    double
-}
-
-scalar_vector!(f32, u32, lit32, 23, 127);
-scalar_vector!(f64, u64, lit64, 52, 1023);
+portable_vector!(
+    PortableF32,
+    f32,
+    u32,
+    PortableMask32,
+    4,
+    lit32,
+    mant = 23,
+    bias = 127,
+    one_step = 126.0
+);
+portable_vector!(
+    PortableF64,
+    f64,
+    u64,
+    PortableMask64,
+    2,
+    lit64,
+    mant = 52,
+    bias = 1023,
+    one_step = 1022.0
+);

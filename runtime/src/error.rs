@@ -1,0 +1,124 @@
+//! The one error type of the slice API and of `by_name`.
+
+use crate::dispatch::IsaError;
+use core::fmt;
+
+/// Errors of the slice API and of [`by_name`](crate::by_name).
+#[derive(Clone, Debug, PartialEq)]
+pub enum Error {
+    /// Two slices that must have the same length do not.
+    Length {
+        /// The slice the others are measured against.
+        expected_name: &'static str,
+        /// Its length.
+        expected: usize,
+        /// The mismatched slice.
+        found_name: &'static str,
+        /// Its length.
+        found: usize,
+    },
+    /// The requested instruction set cannot be used.
+    Isa(IsaError),
+    /// `by_name` got a name it does not know.
+    UnknownActivation {
+        /// The name given.
+        name: String,
+        /// The accepted names.
+        accepted: Vec<&'static str>,
+    },
+    /// A parameter the activation does not have.
+    UnknownParam {
+        /// The activation.
+        activation: &'static str,
+        /// The parameter given.
+        param: String,
+        /// The activation's parameters.
+        accepted: &'static [&'static str],
+    },
+    /// The activation's derivative has no form in terms of its output.
+    NoBackwardFromOutput {
+        /// The activation.
+        activation: &'static str,
+    },
+    /// A parameter outside its declared range.
+    ParamOutOfRange {
+        /// The parameter.
+        param: String,
+        /// Its value.
+        value: f64,
+        /// The range's lower end (inclusive).
+        lo: f64,
+        /// The range's upper end (exclusive).
+        hi: f64,
+    },
+    /// A NaN or infinite parameter value.
+    NonFiniteParam {
+        /// The parameter.
+        param: String,
+        /// Its value.
+        value: f64,
+    },
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Error::Length {
+                expected_name,
+                expected,
+                found_name,
+                found,
+            } => write!(
+                f,
+                "length mismatch: `{expected_name}` has {expected} elements but `{found_name}` \
+                 has {found}; nothing was written"
+            ),
+            Error::Isa(e) => e.fmt(f),
+            Error::UnknownActivation { name, accepted } => write!(
+                f,
+                "unknown activation `{name}`; expected one of: {}",
+                accepted.join(", ")
+            ),
+            Error::UnknownParam {
+                activation,
+                param,
+                accepted,
+            } => {
+                if accepted.is_empty() {
+                    write!(f, "`{activation}` has no parameters, got `{param}`")
+                } else {
+                    write!(
+                        f,
+                        "`{activation}` has no parameter `{param}`; expected one of: {}",
+                        accepted.join(", ")
+                    )
+                }
+            }
+            Error::NoBackwardFromOutput { activation } => write!(
+                f,
+                "`{activation}` has no backward from the output: its derivative cannot be \
+                 written in terms of y = f(x)"
+            ),
+            Error::ParamOutOfRange {
+                param,
+                value,
+                lo,
+                hi,
+            } => write!(
+                f,
+                "parameter `{param}` = {value} is outside its range {lo}..{hi}"
+            ),
+            Error::NonFiniteParam { param, value } => {
+                write!(f, "parameter `{param}` must be finite, got {value}")
+            }
+        }
+    }
+}
+
+impl std::error::Error for Error {}
+
+impl From<IsaError> for Error {
+    fn from(e: IsaError) -> Self {
+        Error::Isa(e)
+    }
+}
