@@ -2,7 +2,7 @@
 //!
 //! ```text
 //! cargo run --release --example bench -- [--json] [--acts a,b] [--sizes 4096,262144]
-//!                                        [--isa NAME|all] [--f64] [--naive] [--list-isas]
+//!                                        [--isa NAME,NAME|all] [--f64] [--naive] [--list-isas]
 //! ```
 //!
 //! `NAME` is an ISA of the runtime's table (`--list-isas` prints them, with whether this CPU
@@ -35,7 +35,7 @@ struct Options {
 fn usage(msg: &str) -> ! {
     eprintln!("bench: {msg}");
     eprintln!(
-        "usage: bench [--json] [--acts a,b,...] [--sizes n,n,...] [--isa NAME|all] [--f64] [--naive] [--list-isas]"
+        "usage: bench [--json] [--acts a,b,...] [--sizes n,n,...] [--isa NAME,NAME|all] [--f64] [--naive] [--list-isas]"
     );
     std::process::exit(2)
 }
@@ -76,12 +76,16 @@ fn parse_options() -> Options {
                 o.isas = if v == "all" {
                     Isa::ALL.into_iter().filter(|i| i.is_supported()).collect()
                 } else {
-                    let isa =
-                        Isa::from_name(&v).unwrap_or_else(|| usage(&format!("unknown ISA {v:?}")));
-                    if !isa.is_supported() {
-                        usage(&format!("this CPU does not support {isa}"));
-                    }
-                    vec![isa]
+                    v.split(',')
+                        .map(|name| {
+                            let isa = Isa::from_name(name)
+                                .unwrap_or_else(|| usage(&format!("unknown ISA {name:?}")));
+                            if !isa.is_supported() {
+                                usage(&format!("this CPU does not support {isa}"));
+                            }
+                            isa
+                        })
+                        .collect()
                 }
             }
             _ => usage(&format!("unknown argument {a:?}")),

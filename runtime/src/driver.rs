@@ -115,49 +115,18 @@ impl<F: Formula, K: PairKernel, V: Vector> Binary<V> for PairK<F, K> {
     }
 }
 
-// The kernel body as a function of its own, for vector types that ask for it
-// (`Vector::OUTLINE`: the portable arrays, which LLVM's loop vectoriser would otherwise
-// transpose across loop iterations). Never inlined, so the SLP vectoriser sees one body.
-
-#[inline(never)]
-fn unary2_outlined<V: Vector, K: Unary<V>>(k: &K, a: V, b: V) -> (V, V) {
-    k.apply2(a, b)
-}
-
+/// A mask for the loop index, all ones, that the optimiser cannot see through for vector types
+/// that ask for it (`Vector::OPAQUE_LOOP`: the portable arrays). Masking the index makes the
+/// loop's trip count one LLVM cannot compute, so its loop vectoriser leaves the loop alone:
+/// otherwise it vectorises the arrays' lane-wise code *across* iterations (lane 0 of four
+/// iterations in one register, a transpose at every load and store, 2–3× slower), where the
+/// SLP vectoriser turns each body into straight-line vector code. One `and` per iteration.
 #[inline(always)]
-fn unary2<V: Vector, K: Unary<V>>(k: &K, a: V, b: V) -> (V, V) {
-    if V::OUTLINE {
-        unary2_outlined(k, a, b)
+fn index_mask<V: Vector>() -> usize {
+    if V::OPAQUE_LOOP {
+        core::hint::black_box(usize::MAX)
     } else {
-        k.apply2(a, b)
-    }
-}
-
-#[inline(never)]
-fn binary2_outlined<V: Vector, K: Binary<V>>(k: &K, a0: V, b0: V, a1: V, b1: V) -> (V, V) {
-    k.apply2(a0, b0, a1, b1)
-}
-
-#[inline(always)]
-fn binary2<V: Vector, K: Binary<V>>(k: &K, a0: V, b0: V, a1: V, b1: V) -> (V, V) {
-    if V::OUTLINE {
-        binary2_outlined(k, a0, b0, a1, b1)
-    } else {
-        k.apply2(a0, b0, a1, b1)
-    }
-}
-
-#[inline(never)]
-fn grads_outlined<F: Formula, V: Vector>(f: &F, x: V) -> formula::Grads<V> {
-    formula::grads(f, x)
-}
-
-#[inline(always)]
-fn grads<F: Formula, V: Vector>(f: &F, x: V) -> formula::Grads<V> {
-    if V::OUTLINE {
-        grads_outlined(f, x)
-    } else {
-        formula::grads(f, x)
+        usize::MAX
     }
 }
 
@@ -170,15 +139,16 @@ unsafe fn map<V: Vector, K: Unary<V>>(src: *const V::Elem, dst: *mut V::Elem, n:
     const { assert!(V::LANES >= 1 && V::LANES <= MAX_LANES) };
     let l = V::LANES;
     let mut i = 0;
+    let mask = index_mask::<V>();
     // SAFETY (whole body): every access is below `n`, as checked by the loop conditions; the
     // tail (`rest` < LANES elements) goes through stack buffers of MAX_LANES ≥ LANES elements
     // (asserted above).
     unsafe {
         while i + 2 * l <= n {
-            let (ra, rb) = unary2(&k, V::load(src.add(i)), V::load(src.add(i + l)));
+            let (ra, rb) = k.apply2(V::load(src.add(i)), V::load(src.add(i + l)));
             ra.store(dst.add(i));
             rb.store(dst.add(i + l));
-            i += 2 * l;
+            i = (i + 2 * l) & mask;
         }
         while i + l <= n {
             k.apply(V::load(src.add(i))).store(dst.add(i));
@@ -209,15 +179,16 @@ unsafe fn zip<V: Vector, K: Binary<V>>(
     const { assert!(V::LANES >= 1 && V::LANES <= MAX_LANES) };
     let l = V::LANES;
     let mut i = 0;
+    let mask = index_mask::<V>();
     // SAFETY (whole body): as in `map` (the same assertion above).
     unsafe {
         while i + 2 * l <= n {
             let (a0, b0) = (V::load(a.add(i)), V::load(b.add(i)));
             let (a1, b1) = (V::load(a.add(i + l)), V::load(b.add(i + l)));
-            let (r0, r1) = binary2(&k, a0, b0, a1, b1);
+            let (r0, r1) = k.apply2(a0, b0, a1, b1);
             r0.store(dst.add(i));
             r1.store(dst.add(i + l));
-            i += 2 * l;
+            i = (i + 2 * l) & mask;
         }
         while i + l <= n {
             k.apply(V::load(a.add(i)), V::load(b.add(i)))
@@ -349,20 +320,21 @@ impl<F: Formula, T: Float> Job<T> for BackwardFused<'_, F, T> {
         let (f, n) = (&{ *self.f }, self.n);
         let mut sums = ParamSums::new();
         let mut i = 0;
+        let mask = index_mask::<V>();
         // SAFETY: x, dy readable (and dx writable) for n elements; the tail (< LANES elements)
         // goes through stack buffers of MAX_LANES ≥ LANES elements (asserted above).
         unsafe {
             while i + l <= n {
                 let x = V::load(self.x.add(i));
                 let dy = V::load(self.dy.add(i));
-                let g = grads(f, x);
+                let g = formula::grads(f, x);
                 for j in 0..np {
                     sums.add(j, dy, g[1 + j], i, l);
                 }
                 if let Some(p) = self.dx {
                     (dy * g[0]).store(p.add(i));
                 }
-                i += l;
+                i = (i + l) & mask;
             }
             if i < n {
                 let rest = n - i;
@@ -371,7 +343,7 @@ impl<F: Formula, T: Float> Job<T> for BackwardFused<'_, F, T> {
                 core::ptr::copy_nonoverlapping(self.x.add(i), bx.as_mut_ptr(), rest);
                 core::ptr::copy_nonoverlapping(self.dy.add(i), bd.as_mut_ptr(), rest);
                 let (x, dy) = (V::load(bx.as_ptr()), V::load(bd.as_ptr()));
-                let g = grads(f, x);
+                let g = formula::grads(f, x);
                 for j in 0..np {
                     sums.add(j, dy, g[1 + j], i, rest);
                 }

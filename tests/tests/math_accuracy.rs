@@ -5,7 +5,7 @@
 //! f64 ≤ 4 ULP. The exhaustive sweep over all 2³² f32 inputs is the `accuracy` example.
 
 use actigen::Isa;
-use actigen_tests::{math_functions, math_inputs, ulps32, ulps64};
+use actigen_tests::{MathFunction, math_functions, math_inputs, ulps32, ulps64};
 
 #[test]
 fn vector_math_meets_its_ulp_targets_on_every_isa() {
@@ -19,47 +19,82 @@ fn vector_math_meets_its_ulp_targets_on_every_isa() {
         x.len()
     );
     let x64: Vec<f64> = x.iter().map(|&v| v as f64).collect();
-    let mut failures = Vec::new();
+    let functions = math_functions();
+    let mut jobs = Vec::new();
     for isa in Isa::ALL {
         if !isa.is_supported() {
             eprintln!("skipping the {isa} path: this CPU does not support it");
             continue;
         }
-        for f in math_functions() {
-            let (name, act, reference) = (f.name, &f.act, f.reference);
-            let (max32, max64) = (f.max_ulp_f32, f.max_ulp_f64);
-            let mut y = vec![0f32; x.len()];
-            act.try_forward_on(isa, &x, &mut y).unwrap();
-            let (mut worst, mut at) = (0, 0.0);
-            for (&xi, &yi) in x.iter().zip(&y) {
-                let u = ulps32(yi, reference(xi as f64));
-                if u > worst {
-                    (worst, at) = (u, xi);
-                }
-            }
-            let mut y64 = vec![0f64; x64.len()];
-            act.try_forward_on(isa, &x64, &mut y64).unwrap();
-            let (mut worst64, mut at64) = (0, 0.0);
-            for (&xi, &yi) in x64.iter().zip(&y64) {
-                let u = ulps64(yi, reference(xi));
-                if u > worst64 {
-                    (worst64, at64) = (u, xi);
-                }
-            }
-            eprintln!(
-                "{isa:6} {name:8} f32 max {worst} ulp (at {at:e}); f64 max {worst64} ulp (at {at64:e})"
-            );
-            if worst > max32 {
-                failures.push(format!(
-                    "{isa} {name} f32: {worst} ulp at {at:e} (target {max32})"
-                ));
-            }
-            if worst64 > max64 {
-                failures.push(format!(
-                    "{isa} {name} f64: {worst64} ulp at {at64:e} (target {max64})"
-                ));
-            }
-        }
+        jobs.extend(functions.iter().map(|f| (isa, f)));
+    }
+    // One (ISA, function) pair per job, on every core (qemu runs 2^24 samples per function).
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let mut results: Vec<(usize, String, Vec<String>)> = std::thread::scope(|scope| {
+        let workers: Vec<_> = (0..threads)
+            .map(|_| {
+                scope.spawn(|| {
+                    let mut done = Vec::new();
+                    loop {
+                        let j = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                        let Some(&(isa, f)) = jobs.get(j) else { break };
+                        let (line, failures) = measure(isa, f, &x, &x64);
+                        done.push((j, line, failures));
+                    }
+                    done
+                })
+            })
+            .collect();
+        workers
+            .into_iter()
+            .flat_map(|w| w.join().unwrap())
+            .collect()
+    });
+    results.sort_by_key(|r| r.0);
+    let mut failures = Vec::new();
+    for (_, line, f) in results {
+        eprintln!("{line}");
+        failures.extend(f);
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+/// The worst f32 and f64 errors of `f` on `isa` over the inputs: a line to print, and failures.
+fn measure(isa: Isa, f: &MathFunction, x: &[f32], x64: &[f64]) -> (String, Vec<String>) {
+    let (name, act, reference) = (f.name, &f.act, f.reference);
+    let (max32, max64) = (f.max_ulp_f32, f.max_ulp_f64);
+    let mut y = vec![0f32; x.len()];
+    act.try_forward_on(isa, x, &mut y).unwrap();
+    let (mut worst, mut at) = (0, 0.0);
+    for (&xi, &yi) in x.iter().zip(&y) {
+        let u = ulps32(yi, reference(xi as f64));
+        if u > worst {
+            (worst, at) = (u, xi);
+        }
+    }
+    let mut y64 = vec![0f64; x64.len()];
+    act.try_forward_on(isa, x64, &mut y64).unwrap();
+    let (mut worst64, mut at64) = (0, 0.0);
+    for (&xi, &yi) in x64.iter().zip(&y64) {
+        let u = ulps64(yi, reference(xi));
+        if u > worst64 {
+            (worst64, at64) = (u, xi);
+        }
+    }
+    let line = format!(
+        "{isa:8} {name:8} f32 max {worst} ulp (at {at:e}); f64 max {worst64} ulp (at {at64:e})"
+    );
+    let mut failures = Vec::new();
+    if worst > max32 {
+        failures.push(format!(
+            "{isa} {name} f32: {worst} ulp at {at:e} (target {max32})"
+        ));
+    }
+    if worst64 > max64 {
+        failures.push(format!(
+            "{isa} {name} f64: {worst64} ulp at {at64:e} (target {max64})"
+        ));
+    }
+    (line, failures)
 }

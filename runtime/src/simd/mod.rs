@@ -234,10 +234,11 @@ pub trait Vector:
     const LANES: usize;
     /// Whether [`Vector::mul_add`] rounds once (fused multiply-add).
     const FUSED: bool;
-    /// Whether the drivers call the kernel body as a function of its own (`#[inline(never)]`)
-    /// rather than inlining it into their loops: true for the portable arrays, whose lane-wise
-    /// code LLVM vectorises well only outside a loop (see the portable module).
-    const OUTLINE: bool = false;
+    /// Whether the drivers hide their loop's trip count from LLVM (`crate::driver`'s index
+    /// mask): true for the portable arrays, whose lane-wise code LLVM's loop vectoriser would
+    /// otherwise vectorise across loop iterations instead of within a vector (see the portable
+    /// module).
+    const OPAQUE_LOOP: bool = false;
 
     /// Loads `LANES` elements from `ptr` (unaligned).
     ///

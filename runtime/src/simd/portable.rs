@@ -17,10 +17,11 @@
 //!
 //! Why 4×f32 and not 8: one vector is one register of every baseline (SSE2, NEON, simd128), and
 //! the drivers work on two vectors at once; twice as many lanes spilled registers on SSE2's
-//! sixteen. Why [`Vector::OUTLINE`]: inlined into the drivers' loops, lane-wise code is
-//! vectorised by LLVM's *loop* vectoriser across loop iterations (lane 0 of four iterations in
-//! one register, with a transpose at every load and store), 2–3× slower than the straight-line
-//! vector code the SLP vectoriser makes of a body compiled on its own.
+//! sixteen. Why [`Vector::OPAQUE_LOOP`]: in the drivers' loops, lane-wise code is vectorised by
+//! LLVM's *loop* vectoriser across loop iterations (lane 0 of four iterations in one register,
+//! with a transpose at every load and store), 2–3× slower than the straight-line vector code
+//! the SLP vectoriser makes of one body; a loop whose trip count LLVM cannot compute is left
+//! to the SLP vectoriser.
 
 use super::{Mask, Sealed, Vector, lit32, lit64};
 use core::ops::{Add, BitAnd, BitOr, Div, Mul, Neg, Not, Sub};
@@ -173,7 +174,7 @@ macro_rules! portable_vector {
             type Mask = $mask;
             const LANES: usize = $lanes;
             const FUSED: bool = HARDWARE_FMA;
-            const OUTLINE: bool = true;
+            const OPAQUE_LOOP: bool = true;
 
             #[inline(always)]
             unsafe fn load(ptr: *const $elem) -> Self {
