@@ -4,6 +4,18 @@
 
 pub mod elementwise;
 
+/// ULP tolerance between the one-lane scalar API (`value`, `derivative`; `mul_add` always fused)
+/// and the slice path of the active ISA: 1 where the active path's `mul_add` is fused, 4 on the
+/// portable path of a target without FMA (x86-64 baseline), where it rounds twice.
+pub fn scalar_vs_slice_ulps() -> u64 {
+    use actigen::simd::{PortableF32, Vector};
+    if actigen::active_isa() == actigen::Isa::Portable && !<PortableF32 as Vector>::FUSED {
+        4
+    } else {
+        1
+    }
+}
+
 /// A small xorshift generator: test data reproducible from a seed.
 pub struct Rng(pub u64);
 

@@ -178,12 +178,20 @@ fn grad2_over_slices_equals_the_scalar_second_derivative() {
         let a = actigen::by_name(name, &[]).unwrap();
         let mut out = vec![0f32; x.len()];
         a.grad2(&x, &dy, &mut out);
+        let tol = actigen_tests::scalar_vs_slice_ulps();
+        // Without FMA (tol > 1), f″'s cancellations near its zeros also allow 4e−6 of the
+        // largest |dy·f″| (as in `isa_paths.rs`).
+        let want: Vec<f32> = (0..x.len())
+            .map(|i| dy[i] * Activation::<f32>::second_derivative(&*a, x[i]))
+            .collect();
+        let scale = want.iter().fold(0f32, |m, w| m.max(w.abs())) as f64;
         for i in 0..x.len() {
-            let want = dy[i] * Activation::<f32>::second_derivative(&*a, x[i]);
+            let near = tol > 1 && (out[i] as f64 - want[i] as f64).abs() <= 4e-6 * scale;
             assert!(
-                actigen_tests::ulps32(out[i], want as f64) <= 1,
-                "{name}: {} vs {want}",
-                out[i]
+                near || actigen_tests::ulps32(out[i], want[i] as f64) <= tol,
+                "{name}: {} vs {}",
+                out[i],
+                want[i]
             );
         }
         assert!(a.try_grad2(&x, &dy[1..], &mut out).is_err());
@@ -216,7 +224,7 @@ fn value_matches_the_slice_path_and_f64_matches_f32() {
                 Activation::<f32>::derivative(&*act, xs[i]),
             );
             assert!(
-                actigen_tests::ulps32(y[i], v as f64) <= 1,
+                actigen_tests::ulps32(y[i], v as f64) <= actigen_tests::scalar_vs_slice_ulps(),
                 "{name} value({}) = {v} vs slice {}",
                 xs[i],
                 y[i]
