@@ -2,19 +2,23 @@
 //!
 //! ```text
 //! cargo run --release --example bench -- [--json] [--acts a,b] [--sizes 4096,262144]
-//!                                        [--isa NAME,NAME|all] [--f64] [--naive] [--list-isas]
+//!                                        [--isa NAME,NAME|all] [--dtype f32,f64,f16,bf16]
+//!                                        [--threads N] [--f64] [--naive] [--list-isas]
 //! ```
 //!
 //! `NAME` is an ISA of the runtime's table (`--list-isas` prints them, with whether this CPU
 //! supports each). `--naive` adds the naive Rust loops of each activation (f32, built for the
-//! crate's target), the least any path must beat.
+//! crate's target), the least any path must beat. `--dtype` picks the slice types (f32 by
+//! default; `--f64` is `--dtype f64`): the half types are computed in f32, block by block.
+//! `--threads N` runs everything on a rayon pool of N threads (default 1: single-thread
+//! figures); slices of at least `actigen::parallel::THRESHOLD` elements are then split.
 //!
 //! Forward reads x and writes y; backward reads x and dy and writes dx (as the peers in
 //! PEERS.md were measured). Rows `copy` (forward, `copy_from_slice`) and `mul` (backward of
 //! f(x) = x on the ISA: reads x and dy, writes dx) are the memory floors. Each case is timed in 21 samples of enough iterations to last about 2 ms,
 //! after a warm-up; the median is printed.
 
-use actigen::{Activation, Isa, by_name};
+use actigen::{Activation, Isa, by_name, half};
 use std::hint::black_box;
 use std::time::{Duration, Instant};
 
@@ -22,12 +26,15 @@ const ACTS: [&str; 10] = [
     "sigmoid", "tanh", "softsign", "relu", "softrelu", "leaky", "prelu", "elu", "selu", "swish",
 ];
 
+const DTYPES: [&str; 4] = ["f32", "f64", "f16", "bf16"];
+
 struct Options {
     json: bool,
     acts: Vec<String>,
     sizes: Vec<usize>,
     isas: Vec<Isa>,
-    f64: bool,
+    dtypes: Vec<String>,
+    threads: usize,
     naive: bool,
     list_isas: bool,
 }
@@ -35,7 +42,7 @@ struct Options {
 fn usage(msg: &str) -> ! {
     eprintln!("bench: {msg}");
     eprintln!(
-        "usage: bench [--json] [--acts a,b,...] [--sizes n,n,...] [--isa NAME,NAME|all] [--f64] [--naive] [--list-isas]"
+        "usage: bench [--json] [--acts a,b,...] [--sizes n,n,...] [--isa NAME,NAME|all] [--dtype f32,f64,f16,bf16] [--threads N] [--f64] [--naive] [--list-isas]"
     );
     std::process::exit(2)
 }
@@ -46,7 +53,8 @@ fn parse_options() -> Options {
         acts: ACTS.iter().map(|s| s.to_string()).collect(),
         sizes: vec![4096, 262_144, 4_194_304],
         isas: vec![actigen::try_active_isa().unwrap_or_else(|e| usage(&e.to_string()))],
-        f64: false,
+        dtypes: vec!["f32".into()],
+        threads: 1,
         naive: false,
         list_isas: false,
     };
@@ -58,7 +66,23 @@ fn parse_options() -> Options {
         };
         match a.as_str() {
             "--json" => o.json = true,
-            "--f64" => o.f64 = true,
+            "--f64" => o.dtypes = vec!["f64".into()],
+            "--threads" => {
+                o.threads = value()
+                    .parse()
+                    .ok()
+                    .filter(|&t| t >= 1)
+                    .unwrap_or_else(|| usage("--threads needs a positive integer"))
+            }
+            "--dtype" => {
+                o.dtypes = value().split(',').map(str::to_string).collect();
+                if let Some(d) = o.dtypes.iter().find(|d| !DTYPES.contains(&d.as_str())) {
+                    usage(&format!(
+                        "unknown --dtype {d} (one of {})",
+                        DTYPES.join(", ")
+                    ));
+                }
+            }
             "--naive" => o.naive = true,
             "--list-isas" => o.list_isas = true,
             "--acts" => o.acts = value().split(',').map(str::to_string).collect(),
@@ -265,13 +289,14 @@ fn run_naive(o: &Options, n: usize) -> Vec<(String, &'static str, f64)> {
 
 fn run<T>(o: &Options, isa: Isa, convert: fn(f64) -> T)
 where
-    T: actigen::Float + std::ops::Mul<Output = T>,
+    T: actigen::Storage,
     dyn actigen::DynActivation: Activation<T>,
+    Linear: Activation<T>,
 {
     for &n in &o.sizes {
         let x: Vec<T> = inputs(n, 1).into_iter().map(convert).collect();
         let dy: Vec<T> = inputs(n, 2).into_iter().map(convert).collect();
-        let mut out: Vec<T> = vec![T::ZERO; n];
+        let mut out: Vec<T> = vec![convert(0.0); n];
         let mut rows: Vec<(String, &str, f64)> = Vec::new();
         for act in &o.acts {
             match act.as_str() {
@@ -310,18 +335,19 @@ where
                 }
             }
         }
-        print_rows(o, &rows, n, isa.name(), T::NAME);
+        print_rows(o, &rows, n, isa.name(), T::DTYPE);
     }
 }
 
 fn print_rows(o: &Options, rows: &[(String, &str, f64)], n: usize, isa: &str, dtype: &str) {
+    let threads = o.threads;
     for (act, pass, ns) in rows {
         if o.json {
             println!(
-                "{{\"act\":\"{act}\",\"pass\":\"{pass}\",\"n\":{n},\"isa\":\"{isa}\",\"dtype\":\"{dtype}\",\"ns_per_elem\":{ns:.4}}}"
+                "{{\"act\":\"{act}\",\"pass\":\"{pass}\",\"n\":{n},\"isa\":\"{isa}\",\"dtype\":\"{dtype}\",\"threads\":{threads},\"ns_per_elem\":{ns:.4}}}"
             );
         } else {
-            println!("{act:<9} {pass:<4} {n:>8} {isa:<8} {dtype:<4} {ns:>8.4}");
+            println!("{act:<9} {pass:<4} {n:>8} {isa:<8} {dtype:<4} {threads:>7} {ns:>8.4}");
         }
     }
 }
@@ -346,20 +372,31 @@ fn main() {
     }
     if !o.json {
         println!(
-            "{:<9} {:<4} {:>8} {:<8} {:<4} {:>8}",
-            "act", "pass", "n", "isa", "type", "ns/elem"
+            "{:<9} {:<4} {:>8} {:<8} {:<4} {:>7} {:>8}",
+            "act", "pass", "n", "isa", "type", "threads", "ns/elem"
         );
     }
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(o.threads)
+        .build()
+        .unwrap_or_else(|e| usage(&format!("cannot start {} threads: {e}", o.threads)));
+    pool.install(|| run_all(&o));
+}
+
+fn run_all(o: &Options) {
     for isa in o.isas.clone() {
-        if o.f64 {
-            run::<f64>(&o, isa, |v| v);
-        } else {
-            run::<f32>(&o, isa, |v| v as f32);
+        for dtype in o.dtypes.clone() {
+            match dtype.as_str() {
+                "f64" => run::<f64>(o, isa, |v| v),
+                "f16" => run::<half::f16>(o, isa, half::f16::from_f64),
+                "bf16" => run::<half::bf16>(o, isa, half::bf16::from_f64),
+                _ => run::<f32>(o, isa, |v| v as f32),
+            }
         }
     }
     if o.naive {
         for &n in &o.sizes {
-            print_rows(&o, &run_naive(&o, n), n, "naive", "f32");
+            print_rows(o, &run_naive(o, n), n, "naive", "f32");
         }
     }
 }

@@ -312,12 +312,15 @@ fn emit(
         quote! {
             impl #name {
                 #[doc = #doc]
-                pub fn try_backward_from_output<__T: #rt::Float>(
+                pub fn try_backward_from_output<__T: #rt::Storage>(
                     &self,
                     y: &[__T],
                     dy: &[__T],
                     dx: &mut [__T],
-                ) -> ::core::result::Result<(), #rt::Error> {
+                ) -> ::core::result::Result<(), #rt::Error>
+                where
+                    Self: #rt::Activation<__T>,
+                {
                     #rt::Activation::<__T>::try_backward_from_output_on(
                         self,
                         #rt::try_active_isa()?,
@@ -330,7 +333,10 @@ fn emit(
                 ///
                 /// # Panics
                 /// On the errors of `try_backward_from_output`.
-                pub fn backward_from_output<__T: #rt::Float>(&self, y: &[__T], dy: &[__T], dx: &mut [__T]) {
+                pub fn backward_from_output<__T: #rt::Storage>(&self, y: &[__T], dy: &[__T], dx: &mut [__T])
+                where
+                    Self: #rt::Activation<__T>,
+                {
                     if let ::core::result::Result::Err(e) = self.try_backward_from_output(y, dy, dx) {
                         panic!("actigen: {}", e);
                     }

@@ -4,6 +4,7 @@
 //! methods, and a panic (with the same message) from the others. Kernels run on
 //! [`active_isa`](crate::active_isa) unless an `_on` method names the ISA.
 
+use crate::dispatch::Storage;
 use crate::dispatch::{self, Float, Isa, IsaError, try_active_isa};
 use crate::driver::{
     BackwardFused, BackwardPass, Forward, FromOutputPass, Grad2Pass, Pair, PairKernel,
@@ -11,6 +12,7 @@ use crate::driver::{
 };
 use crate::error::Error;
 use crate::formula::{self, Formula};
+use crate::parallel;
 use core::fmt;
 
 fn check_len(
@@ -39,6 +41,31 @@ fn check_isa(isa: Isa) -> Result<(), Error> {
     }
 }
 
+/// Runs the two-input pass `out = K(a, b)` on `isa`.
+///
+/// # Safety
+/// `isa` supported; `a`, `b` readable and `out` writable for `n` elements. `out` may equal `a`
+/// or `b`: the driver reads each block of both inputs before it writes that block.
+unsafe fn pair_raw<F: Formula, T: Float, K: PairKernel>(
+    f: &F,
+    isa: Isa,
+    a: *const T,
+    b: *const T,
+    out: *mut T,
+    n: usize,
+) {
+    let job = Pair::<F, T, K> {
+        f,
+        a,
+        b,
+        out,
+        n,
+        kernel: core::marker::PhantomData,
+    };
+    // SAFETY: as the caller promised.
+    unsafe { dispatch::run(isa, job) };
+}
+
 /// A two-input pass `out = K(a, dy)` after the length and ISA checks (nothing is written on
 /// error).
 fn run_pair<F: Formula, T: Float, K: PairKernel>(
@@ -51,16 +78,43 @@ fn run_pair<F: Formula, T: Float, K: PairKernel>(
     check_len(a_name, a.len(), "dy", dy.len())?;
     check_len(a_name, a.len(), out_name, out.len())?;
     check_isa(isa)?;
-    let job = Pair::<F, T, K> {
-        f,
-        a: a.as_ptr(),
-        b: dy.as_ptr(),
-        out: out.as_mut_ptr(),
-        n: a.len(),
-        kernel: core::marker::PhantomData,
-    };
-    // SAFETY: ISA checked above; the three slices are valid for n elements.
-    unsafe { dispatch::run(isa, job) };
+    parallel::each3(a, dy, out, &|a, dy, out| {
+        // SAFETY: ISA checked above; the three (sub)slices are valid for a.len() elements.
+        unsafe { pair_raw::<F, T, K>(f, isa, a.as_ptr(), dy.as_ptr(), out.as_mut_ptr(), a.len()) }
+    });
+    Ok(())
+}
+
+/// Which input of a two-input pass the output is written over.
+#[derive(Clone, Copy)]
+enum Over {
+    /// The first (x, or y for the output-based form).
+    A,
+    /// The second (dy).
+    Dy,
+}
+
+/// A two-input pass whose output is written over one of its inputs: `over` says which, and
+/// `inout` is that input; `other` is the other one.
+fn run_pair_in_place<F: Formula, T: Float, K: PairKernel>(
+    f: &F,
+    isa: Isa,
+    over: Over,
+    (inout_name, inout): (&'static str, &mut [T]),
+    (other_name, other): (&'static str, &[T]),
+) -> Result<(), Error> {
+    check_len(inout_name, inout.len(), other_name, other.len())?;
+    check_isa(isa)?;
+    parallel::each2(other, inout, &|other, inout| {
+        let (p, q, n) = (inout.as_mut_ptr(), other.as_ptr(), inout.len());
+        let (a, b) = match over {
+            Over::A => (p.cast_const(), q),
+            Over::Dy => (q, p.cast_const()),
+        };
+        // SAFETY: ISA checked above; both (sub)slices valid for n elements; the output is
+        // `inout` itself, which the driver reads block by block before writing (`pair_raw`).
+        unsafe { pair_raw::<F, T, K>(f, isa, a, b, p, n) }
+    });
     Ok(())
 }
 
@@ -80,19 +134,31 @@ pub(crate) fn check_ranges<F: Formula>(f: &F) -> Result<(), Error> {
     Ok(())
 }
 
+/// The output-based backward applies: `f` has the form, and its parameters are in range.
+fn check_from_output<F: Formula>(f: &F) -> Result<(), Error> {
+    if F::FROM_OUTPUT.is_none() {
+        return Err(Error::NoBackwardFromOutput {
+            activation: F::NAME,
+        });
+    }
+    check_ranges(f)
+}
+
 fn ok_or_panic(r: Result<(), Error>) {
     if let Err(e) = r {
         panic!("actigen: {e}");
     }
 }
 
-/// An activation over slices of `T` (`f32` or `f64`): forward, backward, parameter gradients.
+/// An activation over slices of `T` (`f32`, `f64`, and with the `half` feature `half::f16`
+/// and `half::bf16`: see [`Storage`]): forward, backward, parameter gradients.
 ///
-/// Implemented by every type `#[activation]` generates. Parameter gradients are summed in
+/// Implemented by every type `#[activation]` generates. Half-precision slices are computed in
+/// f32 block by block: each result is the half-precision rounding of the f32 kernel's. Parameter gradients are summed in
 /// `f64` from the first product (`dy·∂f/∂p` formed in f64), in one fixed order on every ISA:
 /// the sums are bit-identical across ISAs, long slices (10⁷ elements) keep their accuracy, and
 /// no partial sum overflows where the total is finite.
-pub trait Activation<T: Float>: Send + Sync + fmt::Debug {
+pub trait Activation<T: Storage>: Send + Sync + fmt::Debug {
     /// The activation's name (its formula function's name).
     fn name(&self) -> &'static str;
     /// Parameter names, in declaration order.
@@ -106,6 +172,17 @@ pub trait Activation<T: Float>: Send + Sync + fmt::Debug {
     fn try_forward_in_place_on(&self, isa: Isa, xy: &mut [T]) -> Result<(), Error>;
     /// `dx = dy · f′(x)` on a given ISA.
     fn try_backward_on(&self, isa: Isa, x: &[T], dy: &[T], dx: &mut [T]) -> Result<(), Error>;
+    /// `dy_dx = dy · f′(x)`, written over `dy` (frameworks reuse gradient buffers), on a given
+    /// ISA.
+    fn try_backward_in_place_on(&self, isa: Isa, x: &[T], dy_dx: &mut [T]) -> Result<(), Error>;
+    /// `y_dx = dy · f′` computed from the output `y = f(x)` and written over `y`, on a given ISA
+    /// (errors as [`Activation::try_backward_from_output_on`]).
+    fn try_backward_from_output_in_place_on(
+        &self,
+        isa: Isa,
+        y_dx: &mut [T],
+        dy: &[T],
+    ) -> Result<(), Error>;
     /// In one pass: `dx = dy · f′(x)` when `dx` is given, and `grads[j] = Σᵢ dyᵢ · ∂f/∂pⱼ(xᵢ)`.
     /// `grads` must have one entry per parameter.
     fn try_backward_fused_on(
@@ -183,6 +260,30 @@ pub trait Activation<T: Float>: Send + Sync + fmt::Debug {
     fn backward(&self, x: &[T], dy: &[T], dx: &mut [T]) {
         ok_or_panic(self.try_backward(x, dy, dx))
     }
+    /// `dy_dx = dy · f′(x)`, written over `dy`; an error if the lengths differ.
+    fn try_backward_in_place(&self, x: &[T], dy_dx: &mut [T]) -> Result<(), Error> {
+        self.try_backward_in_place_on(try_active_isa()?, x, dy_dx)
+    }
+    /// `dy_dx = dy · f′(x)`, written over `dy`.
+    ///
+    /// # Panics
+    /// If the two lengths differ (nothing is written), or if `ACTIGEN_ISA` is invalid.
+    fn backward_in_place(&self, x: &[T], dy_dx: &mut [T]) {
+        ok_or_panic(self.try_backward_in_place(x, dy_dx))
+    }
+    /// `y_dx = dy · f′` from the output `y`, written over `y`; an error if the lengths differ,
+    /// the activation has no output-based form, or a parameter is outside its range.
+    fn try_backward_from_output_in_place(&self, y_dx: &mut [T], dy: &[T]) -> Result<(), Error> {
+        self.try_backward_from_output_in_place_on(try_active_isa()?, y_dx, dy)
+    }
+    /// `y_dx = dy · f′` from the output `y`, written over `y`.
+    ///
+    /// # Panics
+    /// Where [`Activation::try_backward_from_output_in_place`] returns an error (nothing is
+    /// written).
+    fn backward_from_output_in_place(&self, y_dx: &mut [T], dy: &[T]) {
+        ok_or_panic(self.try_backward_from_output_in_place(y_dx, dy))
+    }
     /// `dx = dy · f′(x)` and the parameter gradients in one pass.
     fn try_backward_with_param_grads(
         &self,
@@ -225,34 +326,52 @@ impl<F: Formula, T: Float> Activation<T> for F {
     fn try_forward_on(&self, isa: Isa, x: &[T], y: &mut [T]) -> Result<(), Error> {
         check_len("x", x.len(), "y", y.len())?;
         check_isa(isa)?;
-        let job = Forward {
-            f: self,
-            x: x.as_ptr(),
-            y: y.as_mut_ptr(),
-            n: x.len(),
-        };
-        // SAFETY: ISA checked above; x and y valid for n elements.
-        unsafe { dispatch::run(isa, job) };
+        parallel::each2(x, y, &|x, y| {
+            let job = Forward {
+                f: self,
+                x: x.as_ptr(),
+                y: y.as_mut_ptr(),
+                n: x.len(),
+            };
+            // SAFETY: ISA checked above; x and y valid for n elements.
+            unsafe { dispatch::run(isa, job) }
+        });
         Ok(())
     }
 
     fn try_forward_in_place_on(&self, isa: Isa, xy: &mut [T]) -> Result<(), Error> {
         check_isa(isa)?;
-        let p = xy.as_mut_ptr();
-        let job = Forward {
-            f: self,
-            x: p,
-            y: p,
-            n: xy.len(),
-        };
-        // SAFETY: ISA checked above; `p` valid for n reads and writes, and the driver reads
-        // each block before writing it.
-        unsafe { dispatch::run(isa, job) };
+        parallel::each1(xy, &|xy| {
+            let p = xy.as_mut_ptr();
+            let job = Forward {
+                f: self,
+                x: p,
+                y: p,
+                n: xy.len(),
+            };
+            // SAFETY: ISA checked above; `p` valid for n reads and writes, and the driver
+            // reads each block before writing it.
+            unsafe { dispatch::run(isa, job) }
+        });
         Ok(())
     }
 
     fn try_backward_on(&self, isa: Isa, x: &[T], dy: &[T], dx: &mut [T]) -> Result<(), Error> {
         run_pair::<F, T, BackwardPass>(self, isa, ("x", x), dy, ("dx", dx))
+    }
+
+    fn try_backward_in_place_on(&self, isa: Isa, x: &[T], dy_dx: &mut [T]) -> Result<(), Error> {
+        run_pair_in_place::<F, T, BackwardPass>(self, isa, Over::Dy, ("dy_dx", dy_dx), ("x", x))
+    }
+
+    fn try_backward_from_output_in_place_on(
+        &self,
+        isa: Isa,
+        y_dx: &mut [T],
+        dy: &[T],
+    ) -> Result<(), Error> {
+        check_from_output(self)?;
+        run_pair_in_place::<F, T, FromOutputPass>(self, isa, Over::A, ("y_dx", y_dx), ("dy", dy))
     }
 
     fn try_backward_fused_on(
@@ -270,16 +389,18 @@ impl<F: Formula, T: Float> Activation<T> for F {
         check_len("params", F::PARAM_NAMES.len(), "grads", grads.len())?;
         check_isa(isa)?;
         grads.fill(0.0);
-        let job = BackwardFused {
-            f: self,
-            x: x.as_ptr(),
-            dy: dy.as_ptr(),
-            dx: dx.map(|d| d.as_mut_ptr()),
-            n: x.len(),
-            sums: grads,
-        };
-        // SAFETY: ISA checked above; slices valid for n elements.
-        unsafe { dispatch::run(isa, job) };
+        parallel::sum_chunks(x, dy, dx, grads, &|x, dy, dx, sums| {
+            let job = BackwardFused {
+                f: self,
+                x: x.as_ptr(),
+                dy: dy.as_ptr(),
+                dx: dx.map(|d| d.as_mut_ptr()),
+                n: x.len(),
+                sums,
+            };
+            // SAFETY: ISA checked above; the (sub)slices are valid for n elements.
+            unsafe { dispatch::run(isa, job) }
+        });
         Ok(())
     }
 
@@ -309,12 +430,7 @@ impl<F: Formula, T: Float> Activation<T> for F {
         dy: &[T],
         dx: &mut [T],
     ) -> Result<(), Error> {
-        if F::FROM_OUTPUT.is_none() {
-            return Err(Error::NoBackwardFromOutput {
-                activation: F::NAME,
-            });
-        }
-        check_ranges(self)?;
+        check_from_output(self)?;
         run_pair::<F, T, FromOutputPass>(self, isa, ("y", y), dy, ("dx", dx))
     }
 
@@ -332,4 +448,292 @@ impl<F: Formula, T: Float> Activation<T> for F {
         use crate::simd::Vector;
         formula::derivative(self, x.scalar()).lane(0)
     }
+}
+
+/// The half-precision slices: blocks of `BLOCK` elements widened into f32 stack buffers, the
+/// f32 pass run on them, and the results rounded back (see [`crate::storage`]).
+#[cfg(feature = "half")]
+mod halves {
+    use super::*;
+    use crate::formula::MAX_PARAMS;
+    use crate::storage::{Half, narrow, widen};
+
+    /// Elements per block: three f32 buffers of 4 KiB, well inside the L1 cache, and long
+    /// enough that the per-block dispatch is noise.
+    const BLOCK: usize = 1024;
+
+    /// `(start, len)` of consecutive blocks of at most `block` elements covering `0..n`.
+    fn blocks(n: usize, block: usize) -> impl Iterator<Item = (usize, usize)> {
+        (0..n).step_by(block).map(move |s| (s, block.min(n - s)))
+    }
+
+    /// `f(x)` into `y` (`y` may be `x`'s block already copied: see the callers).
+    fn forward_block<F: Formula, H: Half>(f: &F, isa: Isa, x: &[H], b: &mut [f32]) {
+        widen(isa, x, b);
+        // The lengths are equal and the ISA is supported: this cannot fail.
+        let _ = Activation::<f32>::try_forward_in_place_on(f, isa, b);
+    }
+
+    /// `b = K(a, dy)` in f32 for one block.
+    fn pair_block<F: Formula, H: Half, K: PairKernel>(
+        f: &F,
+        isa: Isa,
+        a: &[H],
+        dy: &[H],
+        ba: &mut [f32],
+        bd: &mut [f32],
+    ) {
+        widen(isa, a, ba);
+        widen(isa, dy, bd);
+        // Lengths equal (the callers' blocks) and the ISA supported: cannot fail.
+        let _ = run_pair_in_place::<F, f32, K>(f, isa, Over::Dy, ("dy", bd), ("x", ba));
+    }
+
+    fn pair<F: Formula, H: Half, K: PairKernel>(
+        f: &F,
+        isa: Isa,
+        (a_name, a): (&'static str, &[H]),
+        dy: &[H],
+        (out_name, out): (&'static str, &mut [H]),
+    ) -> Result<(), Error> {
+        check_len(a_name, a.len(), "dy", dy.len())?;
+        check_len(a_name, a.len(), out_name, out.len())?;
+        check_isa(isa)?;
+        parallel::each3(a, dy, out, &|a, dy, out| {
+            let (mut ba, mut bd) = ([0f32; BLOCK], [0f32; BLOCK]);
+            for (s, l) in blocks(a.len(), BLOCK) {
+                let r = s..s + l;
+                let (a, dy) = (&a[r.clone()], &dy[r.clone()]);
+                pair_block::<F, H, K>(f, isa, a, dy, &mut ba[..l], &mut bd[..l]);
+                narrow(isa, &bd[..l], &mut out[r]);
+            }
+        });
+        Ok(())
+    }
+
+    fn pair_in_place<F: Formula, H: Half, K: PairKernel>(
+        f: &F,
+        isa: Isa,
+        over: Over,
+        (inout_name, inout): (&'static str, &mut [H]),
+        (other_name, other): (&'static str, &[H]),
+    ) -> Result<(), Error> {
+        check_len(inout_name, inout.len(), other_name, other.len())?;
+        check_isa(isa)?;
+        parallel::each2(other, inout, &|other, inout| {
+            let (mut ba, mut bd) = ([0f32; BLOCK], [0f32; BLOCK]);
+            for (s, l) in blocks(inout.len(), BLOCK) {
+                let r = s..s + l;
+                let (a, dy) = match over {
+                    Over::A => (&inout[r.clone()], &other[r.clone()]),
+                    Over::Dy => (&other[r.clone()], &inout[r.clone()]),
+                };
+                pair_block::<F, H, K>(f, isa, a, dy, &mut ba[..l], &mut bd[..l]);
+                narrow(isa, &bd[..l], &mut inout[r]);
+            }
+        });
+        Ok(())
+    }
+
+    fn backward_fused<F: Formula, H: Half>(
+        f: &F,
+        isa: Isa,
+        x: &[H],
+        dy: &[H],
+        dx: Option<&mut [H]>,
+        grads: &mut [f64],
+    ) -> Result<(), Error> {
+        check_len("x", x.len(), "dy", dy.len())?;
+        if let Some(dx) = &dx {
+            check_len("x", x.len(), "dx", dx.len())?;
+        }
+        let np = F::PARAM_NAMES.len();
+        check_len("params", np, "grads", grads.len())?;
+        check_isa(isa)?;
+        grads.fill(0.0);
+        parallel::sum_chunks(x, dy, dx, grads, &|x, dy, mut dx, sums| {
+            let (mut bx, mut bd, mut bo) = ([0f32; BLOCK], [0f32; BLOCK], [0f32; BLOCK]);
+            let mut block_sums = [0f64; MAX_PARAMS];
+            for (s, l) in blocks(x.len(), BLOCK) {
+                let r = s..s + l;
+                widen(isa, &x[r.clone()], &mut bx[..l]);
+                widen(isa, &dy[r.clone()], &mut bd[..l]);
+                let g = &mut block_sums[..sums.len()];
+                let (bx, bd) = (&bx[..l], &bd[..l]);
+                // Lengths equal and the ISA supported: cannot fail.
+                let _ = match dx {
+                    Some(_) => {
+                        let bo = Some(&mut bo[..l]);
+                        Activation::<f32>::try_backward_fused_on(f, isa, bx, bd, bo, g)
+                    }
+                    None => Activation::<f32>::try_backward_fused_on(f, isa, bx, bd, None, g),
+                };
+                // Block sums added in block order (and chunk sums in chunk order): one order
+                // for every ISA and thread count.
+                for (total, &b) in sums.iter_mut().zip(g.iter()) {
+                    *total += b;
+                }
+                if let Some(dx) = dx.as_deref_mut() {
+                    narrow(isa, &bo[..l], &mut dx[r]);
+                }
+            }
+        });
+        Ok(())
+    }
+
+    fn param_partials<F: Formula, H: Half>(
+        f: &F,
+        isa: Isa,
+        x: &[H],
+        out: &mut [H],
+    ) -> Result<(), Error> {
+        let (n, np) = (x.len(), F::PARAM_NAMES.len());
+        check_len("x × params", n * np, "out", out.len())?;
+        check_isa(isa)?;
+        if np == 0 {
+            return Ok(());
+        }
+        // Blocks short enough that all partials of a block fit one buffer.
+        let block = BLOCK / np;
+        let (mut bx, mut bo) = ([0f32; BLOCK], [0f32; BLOCK]);
+        for (s, l) in blocks(n, block) {
+            widen(isa, &x[s..s + l], &mut bx[..l]);
+            // Lengths l and np·l, the ISA supported: cannot fail.
+            let _ = Activation::<f32>::try_param_partials_on(f, isa, &bx[..l], &mut bo[..np * l]);
+            for j in 0..np {
+                narrow(
+                    isa,
+                    &bo[j * l..(j + 1) * l],
+                    &mut out[j * n + s..j * n + s + l],
+                );
+            }
+        }
+        Ok(())
+    }
+
+    macro_rules! half_activation {
+        ($h:ty) => {
+            impl<F: Formula> Activation<$h> for F {
+                fn name(&self) -> &'static str {
+                    F::NAME
+                }
+                fn param_names(&self) -> &'static [&'static str] {
+                    F::PARAM_NAMES
+                }
+                fn params(&self) -> Vec<f32> {
+                    (0..F::PARAM_NAMES.len()).map(|i| self.param(i)).collect()
+                }
+                fn try_forward_on(&self, isa: Isa, x: &[$h], y: &mut [$h]) -> Result<(), Error> {
+                    check_len("x", x.len(), "y", y.len())?;
+                    check_isa(isa)?;
+                    parallel::each2(x, y, &|x, y| {
+                        let mut b = [0f32; BLOCK];
+                        for (s, l) in blocks(x.len(), BLOCK) {
+                            forward_block(self, isa, &x[s..s + l], &mut b[..l]);
+                            narrow(isa, &b[..l], &mut y[s..s + l]);
+                        }
+                    });
+                    Ok(())
+                }
+                fn try_forward_in_place_on(&self, isa: Isa, xy: &mut [$h]) -> Result<(), Error> {
+                    check_isa(isa)?;
+                    parallel::each1(xy, &|xy| {
+                        let mut b = [0f32; BLOCK];
+                        for (s, l) in blocks(xy.len(), BLOCK) {
+                            forward_block(self, isa, &xy[s..s + l], &mut b[..l]);
+                            narrow(isa, &b[..l], &mut xy[s..s + l]);
+                        }
+                    });
+                    Ok(())
+                }
+                fn try_backward_on(
+                    &self,
+                    isa: Isa,
+                    x: &[$h],
+                    dy: &[$h],
+                    dx: &mut [$h],
+                ) -> Result<(), Error> {
+                    pair::<F, $h, BackwardPass>(self, isa, ("x", x), dy, ("dx", dx))
+                }
+                fn try_backward_in_place_on(
+                    &self,
+                    isa: Isa,
+                    x: &[$h],
+                    dy_dx: &mut [$h],
+                ) -> Result<(), Error> {
+                    pair_in_place::<F, $h, BackwardPass>(
+                        self,
+                        isa,
+                        Over::Dy,
+                        ("dy_dx", dy_dx),
+                        ("x", x),
+                    )
+                }
+                fn try_backward_from_output_in_place_on(
+                    &self,
+                    isa: Isa,
+                    y_dx: &mut [$h],
+                    dy: &[$h],
+                ) -> Result<(), Error> {
+                    check_from_output(self)?;
+                    pair_in_place::<F, $h, FromOutputPass>(
+                        self,
+                        isa,
+                        Over::A,
+                        ("y_dx", y_dx),
+                        ("dy", dy),
+                    )
+                }
+                fn try_backward_fused_on(
+                    &self,
+                    isa: Isa,
+                    x: &[$h],
+                    dy: &[$h],
+                    dx: Option<&mut [$h]>,
+                    grads: &mut [f64],
+                ) -> Result<(), Error> {
+                    backward_fused(self, isa, x, dy, dx, grads)
+                }
+                fn try_param_partials_on(
+                    &self,
+                    isa: Isa,
+                    x: &[$h],
+                    out: &mut [$h],
+                ) -> Result<(), Error> {
+                    param_partials(self, isa, x, out)
+                }
+                fn try_grad2_on(
+                    &self,
+                    isa: Isa,
+                    x: &[$h],
+                    dy: &[$h],
+                    out: &mut [$h],
+                ) -> Result<(), Error> {
+                    pair::<F, $h, Grad2Pass>(self, isa, ("x", x), dy, ("out", out))
+                }
+                fn try_backward_from_output_on(
+                    &self,
+                    isa: Isa,
+                    y: &[$h],
+                    dy: &[$h],
+                    dx: &mut [$h],
+                ) -> Result<(), Error> {
+                    check_from_output(self)?;
+                    pair::<F, $h, FromOutputPass>(self, isa, ("y", y), dy, ("dx", dx))
+                }
+                fn value(&self, x: $h) -> $h {
+                    <$h>::from_compute(Activation::<f32>::value(self, x.to_compute()))
+                }
+                fn derivative(&self, x: $h) -> $h {
+                    <$h>::from_compute(Activation::<f32>::derivative(self, x.to_compute()))
+                }
+                fn second_derivative(&self, x: $h) -> $h {
+                    <$h>::from_compute(Activation::<f32>::second_derivative(self, x.to_compute()))
+                }
+            }
+        };
+    }
+
+    half_activation!(half::f16);
+    half_activation!(half::bf16);
 }

@@ -89,8 +89,21 @@ pub fn swish(x: f32, #[default(1.0)] beta: f32) -> f32 {
 }
 
 /// An activation usable on both `f32` and `f64` slices, as returned by [`by_name`].
+#[cfg(not(feature = "half"))]
 pub trait DynActivation: Activation<f32> + Activation<f64> {}
+#[cfg(not(feature = "half"))]
 impl<A: Activation<f32> + Activation<f64>> DynActivation for A {}
+/// An activation usable on `f32`, `f64`, `f16` and `bf16` slices, as returned by [`by_name`].
+#[cfg(feature = "half")]
+pub trait DynActivation:
+    Activation<f32> + Activation<f64> + Activation<half::f16> + Activation<half::bf16>
+{
+}
+#[cfg(feature = "half")]
+impl<A> DynActivation for A where
+    A: Activation<f32> + Activation<f64> + Activation<half::f16> + Activation<half::bf16>
+{
+}
 
 /// The names [`by_name`] accepts (MXNet's, then aliases).
 pub const NAMES: [&str; 13] = [

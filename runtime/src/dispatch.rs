@@ -14,8 +14,9 @@
 //! lacks is an error ([`IsaError`]), never a silent fallback: a benchmark or test forced onto a
 //! path must run that path or say why it cannot.
 
-use crate::simd::{Element, Scalar, Vector};
+use crate::simd::{Element, Scalar, Sealed, Vector};
 use core::fmt;
+use core::fmt::Debug;
 use core::sync::atomic::{AtomicU8, Ordering};
 
 /// The vector types of one ISA, one per element type: implemented by the ISA's marker type
@@ -27,8 +28,49 @@ pub trait IsaVectors {
     type F64: Vector<Elem = f64>;
 }
 
-/// An element type with kernels: `f32` or `f64`. Sealed through [`Element`].
-pub trait Float: Element {
+/// A type activation slices may hold: `f32`, `f64`, and with the `half` feature
+/// [`half::f16`] and [`half::bf16`]. Sealed.
+pub trait Storage: Sealed + Copy + Debug + Send + Sync + 'static {
+    /// The type the kernels compute in: the type itself for `f32` and `f64`, `f32` for the
+    /// half-precision types.
+    type Compute: Float;
+    /// The type's name: `"f32"`, `"f64"`, `"f16"` or `"bf16"`.
+    const DTYPE: &'static str;
+    /// The value in the compute type (exact).
+    fn to_compute(self) -> Self::Compute;
+    /// `v` rounded to this type (to nearest, ties to even; NaN stays NaN).
+    fn from_compute(v: Self::Compute) -> Self;
+}
+
+impl Storage for f32 {
+    type Compute = f32;
+    const DTYPE: &'static str = "f32";
+    #[inline(always)]
+    fn to_compute(self) -> f32 {
+        self
+    }
+    #[inline(always)]
+    fn from_compute(v: f32) -> f32 {
+        v
+    }
+}
+
+impl Storage for f64 {
+    type Compute = f64;
+    const DTYPE: &'static str = "f64";
+    #[inline(always)]
+    fn to_compute(self) -> f64 {
+        self
+    }
+    #[inline(always)]
+    fn from_compute(v: f64) -> f64 {
+        v
+    }
+}
+
+/// An element type with kernels, `f32` or `f64` (each its own [`Storage`]). Sealed through
+/// [`Element`].
+pub trait Float: Element + Storage<Compute = Self> {
     /// This element's vector type on the ISA whose marker is `I` (see [`IsaVectors`]).
     type On<I: IsaVectors>: Vector<Elem = Self>;
     /// The one-lane vector of the scalar API (`value`, `derivative`).
@@ -172,7 +214,7 @@ macro_rules! isa_table {
 }
 
 isa_table! {
-    /// The portable path: 8×f32 / 4×f64 as arrays, vectorised by LLVM for the build's baseline
+    /// The portable path: 4×f32 / 2×f64 as arrays, vectorised by LLVM for the build's baseline
     /// (SSE2 on x86-64, NEON on aarch64, simd128 on wasm32). Runs on any CPU.
     Portable {
         name: "portable",
@@ -182,13 +224,14 @@ isa_table! {
         f32: crate::simd::PortableF32,
         f64: crate::simd::PortableF64,
     },
-    /// AVX2 with FMA: 8×f32 / 4×f64.
+    /// AVX2 with FMA and F16C (every AVX2 CPU has F16C): 8×f32 / 4×f64.
     Avx2 {
         name: "avx2",
         arch: "x86_64",
-        features: "avx2,fma",
+        features: "avx2,fma,f16c",
         detect: std::arch::is_x86_feature_detected!("avx2")
-            && std::arch::is_x86_feature_detected!("fma"),
+            && std::arch::is_x86_feature_detected!("fma")
+            && std::arch::is_x86_feature_detected!("f16c"),
         f32: crate::simd::Avx2F32,
         f64: crate::simd::Avx2F64,
     },

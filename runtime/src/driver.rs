@@ -5,42 +5,32 @@
 //! inside a function compiled for that ISA, so every `#[inline(always)]` vector method and
 //! kernel body is compiled with the right instructions. Nothing here names an ISA.
 //!
-//! Loops: two vectors per iteration, then one, then the tail through a stack buffer (a partial
-//! load and store: the function is applied exactly once to each element, also in place).
+//! Loops: two vectors per iteration, then the tail (fewer than two vectors) through a stack
+//! buffer, with the same two-vector body (a partial load and store: the function is applied
+//! exactly once to each element, also in place). One inlined copy of the two-vector body per
+//! loop, not three: the kernels are large once the formula is inlined, and each copy costs
+//! compile time in every crate that defines an activation.
 
 use crate::dispatch::{Float, Job};
 use crate::formula::{self, Formula, MAX_PARAMS};
 use crate::simd::{Element, MAX_LANES, Vector};
 
-/// A one-input kernel. A trait, not a closure: closures are separate functions that LLVM may
-/// decline to inline into the `#[target_feature]` caller, and then compiles without the ISA.
+/// A one-input kernel, applied to two vectors at once (kernels with guards test both with one
+/// branch). A trait, not a closure: closures are separate functions that LLVM may decline to
+/// inline into the `#[target_feature]` caller, and then compiles without the ISA.
 trait Unary<V: Vector> {
-    fn apply(&self, x: V) -> V;
-    /// Two vectors at once (kernels with guards test both with one branch).
-    #[inline(always)]
-    fn apply2(&self, a: V, b: V) -> (V, V) {
-        (self.apply(a), self.apply(b))
-    }
+    fn apply2(&self, a: V, b: V) -> (V, V);
 }
 
-/// A two-input kernel (see [`Unary`]).
+/// A two-input kernel, applied to two pairs of vectors at once (see [`Unary`]).
 trait Binary<V: Vector> {
-    fn apply(&self, a: V, b: V) -> V;
-    /// Two pairs at once (see [`Unary::apply2`]).
-    #[inline(always)]
-    fn apply2(&self, a0: V, b0: V, a1: V, b1: V) -> (V, V) {
-        (self.apply(a0, b0), self.apply(a1, b1))
-    }
+    fn apply2(&self, a0: V, b0: V, a1: V, b1: V) -> (V, V);
 }
 
 // The kernels hold the formula by value: a local copy cannot alias the output slice, so its
 // parameters stay in registers across the loop instead of being reloaded after every store.
 struct ForwardK<F>(F);
 impl<F: Formula, V: Vector> Unary<V> for ForwardK<F> {
-    #[inline(always)]
-    fn apply(&self, x: V) -> V {
-        formula::forward(&self.0, x)
-    }
     #[inline(always)]
     fn apply2(&self, a: V, b: V) -> (V, V) {
         formula::forward2(&self.0, a, b)
@@ -50,24 +40,20 @@ impl<F: Formula, V: Vector> Unary<V> for ForwardK<F> {
 struct PartialK<F>(F, usize);
 impl<F: Formula, V: Vector> Unary<V> for PartialK<F> {
     #[inline(always)]
-    fn apply(&self, x: V) -> V {
-        formula::grads(&self.0, x)[1 + self.1]
+    fn apply2(&self, a: V, b: V) -> (V, V) {
+        let j = 1 + self.1;
+        (formula::grads(&self.0, a)[j], formula::grads(&self.0, b)[j])
     }
 }
 
-/// What a two-input pass computes from `(a, b)`: `a` is x (or y), `b` is dy.
+/// What a two-input pass computes from two pairs `(a, b)`: `a` is x (or y), `b` is dy.
 pub(crate) trait PairKernel {
-    fn apply<F: Formula, V: Vector>(f: &F, a: V, b: V) -> V;
     fn apply2<F: Formula, V: Vector>(f: &F, a0: V, b0: V, a1: V, b1: V) -> (V, V);
 }
 
 /// dx = dy · f′(x).
 pub(crate) struct BackwardPass;
 impl PairKernel for BackwardPass {
-    #[inline(always)]
-    fn apply<F: Formula, V: Vector>(f: &F, x: V, dy: V) -> V {
-        dy * formula::derivative(f, x)
-    }
     #[inline(always)]
     fn apply2<F: Formula, V: Vector>(f: &F, x0: V, dy0: V, x1: V, dy1: V) -> (V, V) {
         let (d0, d1) = formula::derivative2(f, x0, x1);
@@ -79,10 +65,6 @@ impl PairKernel for BackwardPass {
 pub(crate) struct FromOutputPass;
 impl PairKernel for FromOutputPass {
     #[inline(always)]
-    fn apply<F: Formula, V: Vector>(f: &F, y: V, dy: V) -> V {
-        dy * formula::derivative_from_output(f, y)
-    }
-    #[inline(always)]
     fn apply2<F: Formula, V: Vector>(f: &F, y0: V, dy0: V, y1: V, dy1: V) -> (V, V) {
         let (d0, d1) = formula::derivative_from_output2(f, y0, y1);
         (dy0 * d0, dy1 * d1)
@@ -93,10 +75,6 @@ impl PairKernel for FromOutputPass {
 pub(crate) struct Grad2Pass;
 impl PairKernel for Grad2Pass {
     #[inline(always)]
-    fn apply<F: Formula, V: Vector>(f: &F, x: V, dy: V) -> V {
-        dy * formula::second_derivative(f, x)
-    }
-    #[inline(always)]
     fn apply2<F: Formula, V: Vector>(f: &F, x0: V, dy0: V, x1: V, dy1: V) -> (V, V) {
         let (d0, d1) = formula::second_derivative2(f, x0, x1);
         (dy0 * d0, dy1 * d1)
@@ -105,10 +83,6 @@ impl PairKernel for Grad2Pass {
 
 struct PairK<F, K>(F, core::marker::PhantomData<K>);
 impl<F: Formula, K: PairKernel, V: Vector> Binary<V> for PairK<F, K> {
-    #[inline(always)]
-    fn apply(&self, a: V, b: V) -> V {
-        K::apply(&self.0, a, b)
-    }
     #[inline(always)]
     fn apply2(&self, a0: V, b0: V, a1: V, b1: V) -> (V, V) {
         K::apply2(&self.0, a0, b0, a1, b1)
@@ -141,8 +115,8 @@ unsafe fn map<V: Vector, K: Unary<V>>(src: *const V::Elem, dst: *mut V::Elem, n:
     let mut i = 0;
     let mask = index_mask::<V>();
     // SAFETY (whole body): every access is below `n`, as checked by the loop conditions; the
-    // tail (`rest` < LANES elements) goes through stack buffers of MAX_LANES ≥ LANES elements
-    // (asserted above).
+    // tail (`rest` < 2·LANES elements) goes through stack buffers of 2·MAX_LANES ≥ 2·LANES
+    // elements (asserted above).
     unsafe {
         while i + 2 * l <= n {
             let (ra, rb) = k.apply2(V::load(src.add(i)), V::load(src.add(i + l)));
@@ -150,16 +124,15 @@ unsafe fn map<V: Vector, K: Unary<V>>(src: *const V::Elem, dst: *mut V::Elem, n:
             rb.store(dst.add(i + l));
             i = (i + 2 * l) & mask;
         }
-        while i + l <= n {
-            k.apply(V::load(src.add(i))).store(dst.add(i));
-            i += l;
-        }
         if i < n {
             let rest = n - i;
-            let mut buf = [V::Elem::ZERO; MAX_LANES];
-            core::ptr::copy_nonoverlapping(src.add(i), buf.as_mut_ptr(), rest);
-            k.apply(V::load(buf.as_ptr())).store(buf.as_mut_ptr());
-            core::ptr::copy_nonoverlapping(buf.as_ptr(), dst.add(i), rest);
+            let mut buf = [V::Elem::ZERO; 2 * MAX_LANES];
+            let p = buf.as_mut_ptr();
+            core::ptr::copy_nonoverlapping(src.add(i), p, rest);
+            let (ra, rb) = k.apply2(V::load(p), V::load(p.add(l)));
+            ra.store(p);
+            rb.store(p.add(l));
+            core::ptr::copy_nonoverlapping(p, dst.add(i), rest);
         }
     }
 }
@@ -190,20 +163,22 @@ unsafe fn zip<V: Vector, K: Binary<V>>(
             r1.store(dst.add(i + l));
             i = (i + 2 * l) & mask;
         }
-        while i + l <= n {
-            k.apply(V::load(a.add(i)), V::load(b.add(i)))
-                .store(dst.add(i));
-            i += l;
-        }
         if i < n {
             let rest = n - i;
-            let mut ba = [V::Elem::ZERO; MAX_LANES];
-            let mut bb = [V::Elem::ZERO; MAX_LANES];
-            core::ptr::copy_nonoverlapping(a.add(i), ba.as_mut_ptr(), rest);
-            core::ptr::copy_nonoverlapping(b.add(i), bb.as_mut_ptr(), rest);
-            k.apply(V::load(ba.as_ptr()), V::load(bb.as_ptr()))
-                .store(ba.as_mut_ptr());
-            core::ptr::copy_nonoverlapping(ba.as_ptr(), dst.add(i), rest);
+            let mut ba = [V::Elem::ZERO; 2 * MAX_LANES];
+            let mut bb = [V::Elem::ZERO; 2 * MAX_LANES];
+            let (pa, pb) = (ba.as_mut_ptr(), bb.as_mut_ptr());
+            core::ptr::copy_nonoverlapping(a.add(i), pa, rest);
+            core::ptr::copy_nonoverlapping(b.add(i), pb, rest);
+            let (r0, r1) = k.apply2(
+                V::load(pa),
+                V::load(pb),
+                V::load(pa.add(l)),
+                V::load(pb.add(l)),
+            );
+            r0.store(pa);
+            r1.store(pa.add(l));
+            core::ptr::copy_nonoverlapping(pa, dst.add(i), rest);
         }
     }
 }
@@ -377,6 +352,99 @@ impl<F: Formula, T: Float> Job<T> for ParamPartials<'_, F, T> {
             // SAFETY: x readable for n elements, out writable for np·n (job contract).
             unsafe {
                 map::<V, _>(self.x, self.out.add(j * n), n, PartialK(*f, j));
+            }
+        }
+    }
+}
+
+/// Widens `n` half-precision values (their bits) to f32: bfloat16 if `BF16`, else binary16.
+/// The tail goes through stack buffers, so every element is converted by the same vector code.
+#[cfg(feature = "half")]
+pub(crate) struct Widen<const BF16: bool> {
+    pub src: *const u16,
+    pub dst: *mut f32,
+    pub n: usize,
+}
+
+#[cfg(feature = "half")]
+impl<const BF16: bool> Job<f32> for Widen<BF16> {
+    type Output = ();
+    #[inline(always)]
+    unsafe fn run<V: Vector<Elem = f32>>(self) {
+        const { assert!(V::LANES >= 1 && V::LANES <= MAX_LANES) };
+        #[inline(always)]
+        unsafe fn one<V: Vector<Elem = f32>, const BF16: bool>(src: *const u16, dst: *mut f32) {
+            // SAFETY: the caller passes LANES readable u16s and LANES writable f32s.
+            unsafe {
+                let v = if BF16 {
+                    V::load_bf16(src)
+                } else {
+                    V::load_f16(src)
+                };
+                v.store(dst);
+            }
+        }
+        let (l, n) = (V::LANES, self.n);
+        let mut i = 0;
+        // SAFETY: src readable and dst writable for n elements (the job's contract); the tail
+        // (< LANES) goes through buffers of MAX_LANES ≥ LANES elements (asserted above).
+        unsafe {
+            while i + l <= n {
+                one::<V, BF16>(self.src.add(i), self.dst.add(i));
+                i += l;
+            }
+            if i < n {
+                let mut b16 = [0u16; MAX_LANES];
+                let mut b32 = [0f32; MAX_LANES];
+                core::ptr::copy_nonoverlapping(self.src.add(i), b16.as_mut_ptr(), n - i);
+                one::<V, BF16>(b16.as_ptr(), b32.as_mut_ptr());
+                core::ptr::copy_nonoverlapping(b32.as_ptr(), self.dst.add(i), n - i);
+            }
+        }
+    }
+}
+
+/// Rounds `n` f32 values to half precision (nearest, ties to even), stored as bits: bfloat16
+/// if `BF16`, else binary16.
+#[cfg(feature = "half")]
+pub(crate) struct Narrow<const BF16: bool> {
+    pub src: *const f32,
+    pub dst: *mut u16,
+    pub n: usize,
+}
+
+#[cfg(feature = "half")]
+impl<const BF16: bool> Job<f32> for Narrow<BF16> {
+    type Output = ();
+    #[inline(always)]
+    unsafe fn run<V: Vector<Elem = f32>>(self) {
+        const { assert!(V::LANES >= 1 && V::LANES <= MAX_LANES) };
+        #[inline(always)]
+        unsafe fn one<V: Vector<Elem = f32>, const BF16: bool>(src: *const f32, dst: *mut u16) {
+            // SAFETY: the caller passes LANES readable f32s and LANES writable u16s.
+            unsafe {
+                let v = V::load(src);
+                if BF16 {
+                    v.store_bf16(dst)
+                } else {
+                    v.store_f16(dst)
+                }
+            }
+        }
+        let (l, n) = (V::LANES, self.n);
+        let mut i = 0;
+        // SAFETY: as in `Widen`.
+        unsafe {
+            while i + l <= n {
+                one::<V, BF16>(self.src.add(i), self.dst.add(i));
+                i += l;
+            }
+            if i < n {
+                let mut b32 = [0f32; MAX_LANES];
+                let mut b16 = [0u16; MAX_LANES];
+                core::ptr::copy_nonoverlapping(self.src.add(i), b32.as_mut_ptr(), n - i);
+                one::<V, BF16>(b32.as_ptr(), b16.as_mut_ptr());
+                core::ptr::copy_nonoverlapping(b16.as_ptr(), self.dst.add(i), n - i);
             }
         }
     }

@@ -309,13 +309,6 @@ pub fn derivative2<F: Formula, V: Vector>(f: &F, x0: V, x1: V) -> (V, V) {
         .derivative_raw(v))
 }
 
-/// f′ from the output y, with its guards.
-#[inline(always)]
-pub fn derivative_from_output<F: Formula, V: Vector>(f: &F, y: V) -> V {
-    guarded!(F::GUARDS.from_output, f, Body::FromOutput, y, |v| f
-        .derivative_from_output_raw(v))
-}
-
 /// f′ from the output at two vectors.
 #[inline(always)]
 pub fn derivative_from_output2<F: Formula, V: Vector>(f: &F, y0: V, y1: V) -> (V, V) {

@@ -30,7 +30,11 @@
 //! - the [`Activation`] slice API and the [`Formula`] each activation implements (its formula
 //!   and derivatives, printed);
 //! - runtime ISA dispatch ([`Isa`], [`active_isa`]): AVX-512F, AVX2+FMA, NEON, and a portable
-//!   8-lane path for every other CPU;
+//!   4-lane path for every other CPU;
+//! - slices of `f32`, `f64` and (feature `half`, on by default) [`half::f16`] and
+//!   [`half::bf16`], computed in f32 ([`Storage`]);
+//! - long slices split across the current rayon pool's threads, with results bit-identical to
+//!   one thread ([`parallel`], feature `rayon`, on by default);
 //! - the vector layer ([`simd`]) and the vector math ([`math`]), for code that wants them.
 
 #![warn(missing_docs)]
@@ -39,26 +43,32 @@
 extern crate self as actigen;
 
 // Modules in dependency order: each uses only those above it.
-mod activation; // the slice API over every `Formula`
-pub mod builtin;
-mod dispatch; // the ISA table: detection, per-ISA vector types, trampolines
-mod driver; // slice passes, generic over the vector type
-mod error; // `Error`
-mod formula; // the `Formula` trait the macro implements, and the guards
-mod functions; // scalar functions a formula may call
-pub mod math; // the vector math over `simd::Vector`
+pub(crate) mod tables; // the vector math's constants (data only)
 pub mod simd; // the vector trait and one file per ISA
-mod tables; // the vector math's constants (data only) // the ten activations and `by_name`
+mod dispatch; // the ISA table: detection, per-ISA vector types, trampolines
+pub mod math; // the vector math over `simd::Vector`
+mod functions; // scalar functions a formula may call
+mod formula; // the `Formula` trait the macro implements, and the guards
+mod error; // `Error`
+mod driver; // slice passes, generic over the vector type
+pub mod parallel; // chunks across the current rayon pool's threads
+mod storage; // storage types (f32, f64, f16, bf16) and their conversions
+mod activation; // the slice API over every `Formula`
+pub mod builtin; // the ten activations and `by_name`
 
 pub use actigen_macros::activation;
 pub use activation::Activation;
 pub use builtin::{
     DynActivation, Elu, Leaky, Prelu, Relu, Selu, Sigmoid, Softrelu, Softsign, Swish, Tanh, by_name,
 };
+pub use dispatch::Storage;
 pub use dispatch::{Float, ISA_ENV, Isa, IsaError, active_isa, try_active_isa};
 pub use error::Error;
 pub use formula::Formula;
 pub use functions::{erf, erfc, sigmoid, softplus};
+#[cfg(feature = "half")]
+pub use half;
+pub use parallel::set_parallel;
 
 /// The contract with `#[activation]`: every item generated code names, behind one path (the
 /// macro builds each path from `paths.rs`, and each expansion checks the shared constants with
@@ -68,7 +78,7 @@ pub mod __private {
     pub use crate::dispatch::IsaVectors;
     pub use crate::formula::{GradMasks, Grads, Guard, Guards, MAX_PARAMS};
     pub use crate::simd::{Mask, Vector};
-    pub use crate::{Activation, Error, Float, Formula, try_active_isa};
+    pub use crate::{Activation, Error, Float, Formula, Storage, try_active_isa};
 
     /// The vector math the kernel bodies call.
     pub mod math {

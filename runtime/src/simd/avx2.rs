@@ -204,6 +204,7 @@ macro_rules! avx2_vector {
         blendv = $blendv:ident, and = $and:ident, andnot = $andnot:ident, or = $or:ident,
         xor = $xor:ident, first_lanes = $first_lanes:ident, pow2i = $pow2i:ident,
         frexp = $frexp:ident, one_step = $one_step:expr
+        $(, extra = { $($extra:tt)* })?
     ) => {
         impl Neg for $ty {
             type Output = Self;
@@ -230,6 +231,7 @@ macro_rules! avx2_vector {
                 // SAFETY: the caller guarantees LANES writable elements; `self` proves AVX2.
                 unsafe { $storeu(ptr, self.0) }
             }
+            $($($extra)*)?
             #[inline(always)]
             fn splat_elem(self, v: $elem) -> Self {
                 // SAFETY: `self` proves AVX2.
@@ -383,7 +385,56 @@ avx2_vector!(
     first_lanes = first_lanes_ps,
     pow2i = pow2i_ps,
     frexp = frexp_ps,
-    one_step = 126.0
+    one_step = 126.0,
+    extra = {
+        // F16C (part of the AVX2 row's features): one instruction each way.
+        #[inline(always)]
+        unsafe fn load_f16(ptr: *const u16) -> Self {
+            // SAFETY: the caller guarantees 8 readable u16s and the row's CPU features (F16C).
+            Avx2F32(unsafe { _mm256_cvtph_ps(_mm_loadu_si128(ptr.cast())) })
+        }
+        #[inline(always)]
+        unsafe fn store_f16(self, ptr: *mut u16) {
+            // SAFETY: the caller guarantees 8 writable u16s; `self` proves the row's features.
+            unsafe {
+                _mm_storeu_si128(
+                    ptr.cast(),
+                    _mm256_cvtps_ph::<_MM_FROUND_TO_NEAREST_INT>(self.0),
+                )
+            }
+        }
+        #[inline(always)]
+        unsafe fn load_bf16(ptr: *const u16) -> Self {
+            // SAFETY: the caller guarantees 8 readable u16s and AVX2.
+            unsafe {
+                let wide = _mm256_cvtepu16_epi32(_mm_loadu_si128(ptr.cast()));
+                Avx2F32(_mm256_castsi256_ps(_mm256_slli_epi32::<16>(wide)))
+            }
+        }
+        #[inline(always)]
+        unsafe fn store_bf16(self, ptr: *mut u16) {
+            // SAFETY: the caller guarantees 8 writable u16s; `self` proves AVX2. The
+            // arithmetic is `halfbits::f32_to_bf16`, lane-wise.
+            unsafe {
+                let b = _mm256_castps_si256(self.0);
+                let hi = _mm256_srli_epi32::<16>(b);
+                let bias = _mm256_add_epi32(
+                    _mm256_and_si256(hi, _mm256_set1_epi32(1)),
+                    _mm256_set1_epi32(0x7fff),
+                );
+                let rounded = _mm256_srli_epi32::<16>(_mm256_add_epi32(b, bias));
+                let magnitude = _mm256_and_si256(b, _mm256_set1_epi32(0x7fff_ffff));
+                let nan = _mm256_cmpgt_epi32(magnitude, _mm256_set1_epi32(0x7f80_0000));
+                let quiet = _mm256_or_si256(hi, _mm256_set1_epi32(0x40));
+                let r = _mm256_blendv_epi8(rounded, quiet, nan);
+                // Every lane is below 2^16: the unsigned-saturating pack is exact. It packs
+                // within 128-bit halves; gathering the 64-bit quarters 0 and 2 puts the eight
+                // results in order in the low half.
+                let packed = _mm256_permute4x64_epi64::<0b1000>(_mm256_packus_epi32(r, r));
+                _mm_storeu_si128(ptr.cast(), _mm256_castsi256_si128(packed));
+            }
+        }
+    }
 );
 avx2_vector!(
     Avx2F64,

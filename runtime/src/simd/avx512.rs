@@ -114,6 +114,7 @@ macro_rules! avx512_vector {
         blend = $blend:ident, scalef = $scalef:ident, getexp = $getexp:ident,
         getmant = $getmant:ident, cast_si = $cast_si:ident, cast_from_si = $cast_from_si:ident,
         set1_int = $set1_int:ident, sign_bits = $sign_bits:expr, ternlog = $ternlog:ident
+        $(, extra = { $($extra:tt)* })?
     ) => {
         impl Vector for $ty {
             type Elem = $elem;
@@ -131,6 +132,7 @@ macro_rules! avx512_vector {
                 // SAFETY: the caller guarantees LANES writable elements; `self` proves AVX-512F.
                 unsafe { $storeu(ptr, self.0) }
             }
+            $($($extra)*)?
             #[inline(always)]
             fn splat_elem(self, v: $elem) -> Self {
                 // SAFETY: `self` proves AVX-512F.
@@ -286,7 +288,49 @@ avx512_vector!(
     cast_from_si = _mm512_castsi512_ps,
     set1_int = _mm512_set1_epi32,
     sign_bits = i32::MIN,
-    ternlog = _mm512_ternarylogic_epi32
+    ternlog = _mm512_ternarylogic_epi32,
+    extra = {
+        // AVX-512F converts binary16 itself. bfloat16 goes through integer arithmetic, not
+        // AVX512-BF16's `vcvtneps2bf16`: that instruction flushes subnormal inputs to zero,
+        // where rounding to nearest gives a bfloat16 subnormal.
+        #[inline(always)]
+        unsafe fn load_f16(ptr: *const u16) -> Self {
+            // SAFETY: the caller guarantees 16 readable u16s and AVX-512F.
+            Avx512F32(unsafe { _mm512_cvtph_ps(_mm256_loadu_si256(ptr.cast())) })
+        }
+        #[inline(always)]
+        unsafe fn store_f16(self, ptr: *mut u16) {
+            // SAFETY: the caller guarantees 16 writable u16s; `self` proves AVX-512F.
+            unsafe { _mm256_storeu_si256(ptr.cast(), _mm512_cvtps_ph::<ROUND_NEAREST>(self.0)) }
+        }
+        #[inline(always)]
+        unsafe fn load_bf16(ptr: *const u16) -> Self {
+            // SAFETY: the caller guarantees 16 readable u16s and AVX-512F.
+            unsafe {
+                let wide = _mm512_cvtepu16_epi32(_mm256_loadu_si256(ptr.cast()));
+                Avx512F32(_mm512_castsi512_ps(_mm512_slli_epi32::<16>(wide)))
+            }
+        }
+        #[inline(always)]
+        unsafe fn store_bf16(self, ptr: *mut u16) {
+            // SAFETY: the caller guarantees 16 writable u16s; `self` proves AVX-512F. The
+            // arithmetic is `halfbits::f32_to_bf16`, lane-wise.
+            unsafe {
+                let b = _mm512_castps_si512(self.0);
+                let hi = _mm512_srli_epi32::<16>(b);
+                let bias = _mm512_add_epi32(
+                    _mm512_and_si512(hi, _mm512_set1_epi32(1)),
+                    _mm512_set1_epi32(0x7fff),
+                );
+                let rounded = _mm512_srli_epi32::<16>(_mm512_add_epi32(b, bias));
+                let magnitude = _mm512_and_si512(b, _mm512_set1_epi32(0x7fff_ffff));
+                let nan = _mm512_cmpgt_epi32_mask(magnitude, _mm512_set1_epi32(0x7f80_0000));
+                let quiet = _mm512_or_si512(hi, _mm512_set1_epi32(0x40));
+                let r = _mm512_mask_blend_epi32(nan, rounded, quiet);
+                _mm256_storeu_si256(ptr.cast(), _mm512_cvtepi32_epi16(r));
+            }
+        }
+    }
 );
 avx512_vector!(
     Avx512F64,

@@ -1,7 +1,7 @@
 //! The vector layer: one trait, one file per instruction set.
 //!
 //! Design (after memchr's `vector.rs` and pulp's ISA tokens):
-//! - [`Vector`] is implemented for the portable 8×f32 / 4×f64 arrays ([`PortableF32`],
+//! - [`Vector`] is implemented for the portable 4×f32 / 2×f64 arrays ([`PortableF32`],
 //!   [`PortableF64`]; safe code LLVM vectorises for the baseline), for AVX2+FMA and AVX-512F on
 //!   x86-64, for NEON on aarch64, and for the one-lane [`Scalar`] of the scalar API. Kernels
 //!   and the vector math are written once, generic over it. Which ISA uses which type is one
@@ -62,6 +62,7 @@ mod avx2;
 mod avx512;
 #[cfg(target_arch = "aarch64")]
 mod neon;
+pub(crate) mod halfbits;
 mod portable;
 mod scalar;
 
@@ -91,6 +92,38 @@ fn lit64(_single: f32, double: f64) -> f64 {
 /// The most lanes any [`Vector`] has (AVX-512 f32): the size of the drivers' stack buffers for
 /// tails, asserted at compile time wherever a buffer is used.
 pub(crate) const MAX_LANES: usize = 16;
+
+/// `LANES` values converted lane by lane from the `u16`s at `ptr`.
+///
+/// # Safety
+/// As [`Vector::load`], for `LANES` `u16`s.
+#[inline(always)]
+unsafe fn load_lanes<V: Vector>(ptr: *const u16, f: impl Fn(u16) -> V::Elem) -> V {
+    const { assert!(V::LANES <= MAX_LANES) };
+    let mut buf = [V::Elem::ZERO; MAX_LANES];
+    for (i, b) in buf.iter_mut().enumerate().take(V::LANES) {
+        // SAFETY: i < LANES, and `ptr` is readable for LANES u16s (the caller's promise).
+        *b = f(unsafe { ptr.add(i).read_unaligned() });
+    }
+    // SAFETY: `buf` holds MAX_LANES ≥ LANES elements; the ISA as the caller promised.
+    unsafe { V::load(buf.as_ptr()) }
+}
+
+/// Stores the lanes of `v` converted lane by lane to the `u16`s at `ptr`.
+///
+/// # Safety
+/// `ptr` must be valid for writing `LANES` `u16`s.
+#[inline(always)]
+unsafe fn store_lanes<V: Vector>(v: V, ptr: *mut u16, f: impl Fn(V::Elem) -> u16) {
+    const { assert!(V::LANES <= MAX_LANES) };
+    let mut buf = [V::Elem::ZERO; MAX_LANES];
+    // SAFETY: `buf` holds MAX_LANES ≥ LANES elements; a value of `V` proves its ISA.
+    unsafe { v.store(buf.as_mut_ptr()) };
+    for (i, &x) in buf.iter().enumerate().take(V::LANES) {
+        // SAFETY: i < LANES, and `ptr` is writable for LANES u16s (the caller's promise).
+        unsafe { ptr.add(i).write_unaligned(f(x)) };
+    }
+}
 
 /// The seal: a public trait in a private module, so the traits below can be named and used
 /// outside this crate, but not implemented there.
@@ -145,6 +178,14 @@ pub trait Element:
     const MIN_POSITIVE: Self;
     /// Constants of the vector math for this precision.
     const MATH: &'static crate::tables::Table;
+    /// This value rounded to IEEE binary16 (nearest, ties to even), as its bits.
+    fn to_f16_bits(self) -> u16;
+    /// The value of IEEE binary16 `bits` (exact).
+    fn from_f16_bits(bits: u16) -> Self;
+    /// This value rounded to bfloat16 (nearest, ties to even), as its bits.
+    fn to_bf16_bits(self) -> u16;
+    /// The value of bfloat16 `bits` (exact).
+    fn from_bf16_bits(bits: u16) -> Self;
     /// Converts from `f64`, rounding to nearest.
     fn from_f64(v: f64) -> Self;
     /// Converts to `f64` (exact).
@@ -162,6 +203,22 @@ impl Element for f32 {
     const EPSILON: Self = f32::EPSILON;
     const MIN_POSITIVE: Self = f32::MIN_POSITIVE;
     const MATH: &'static crate::tables::Table = &crate::tables::TABLE_F32;
+    #[inline(always)]
+    fn to_f16_bits(self) -> u16 {
+        halfbits::f64_to_f16(self as f64)
+    }
+    #[inline(always)]
+    fn from_f16_bits(bits: u16) -> Self {
+        halfbits::f16_to_f64(bits) as f32
+    }
+    #[inline(always)]
+    fn to_bf16_bits(self) -> u16 {
+        halfbits::f32_to_bf16(self)
+    }
+    #[inline(always)]
+    fn from_bf16_bits(bits: u16) -> Self {
+        halfbits::bf16_to_f32(bits)
+    }
     #[inline(always)]
     fn from_f64(v: f64) -> Self {
         v as f32
@@ -185,6 +242,22 @@ impl Element for f64 {
     const EPSILON: Self = f64::EPSILON;
     const MIN_POSITIVE: Self = f64::MIN_POSITIVE;
     const MATH: &'static crate::tables::Table = &crate::tables::TABLE_F64;
+    #[inline(always)]
+    fn to_f16_bits(self) -> u16 {
+        halfbits::f64_to_f16(self)
+    }
+    #[inline(always)]
+    fn from_f16_bits(bits: u16) -> Self {
+        halfbits::f16_to_f64(bits)
+    }
+    #[inline(always)]
+    fn to_bf16_bits(self) -> u16 {
+        halfbits::f64_to_bf16(self)
+    }
+    #[inline(always)]
+    fn from_bf16_bits(bits: u16) -> Self {
+        halfbits::bf16_to_f64(bits)
+    }
     #[inline(always)]
     fn from_f64(v: f64) -> Self {
         v
@@ -251,6 +324,45 @@ pub trait Vector:
     /// # Safety
     /// `ptr` must be valid for writing `LANES` elements.
     unsafe fn store(self, ptr: *mut Self::Elem);
+
+    /// Loads `LANES` IEEE binary16 values (their bits) from `ptr`, widened exactly. The default
+    /// converts lane by lane ([`Element::from_f16_bits`]); the AVX2 and AVX-512 f32 vectors use
+    /// the conversion instructions (F16C `vcvtph2ps`, AVX-512F).
+    ///
+    /// # Safety
+    /// As [`Vector::load`], for `LANES` `u16`s.
+    #[inline(always)]
+    unsafe fn load_f16(ptr: *const u16) -> Self {
+        // SAFETY: as the caller promised.
+        unsafe { load_lanes(ptr, Self::Elem::from_f16_bits) }
+    }
+    /// Stores the lanes rounded to IEEE binary16 (nearest, ties to even) as bits to `ptr`.
+    ///
+    /// # Safety
+    /// `ptr` must be valid for writing `LANES` `u16`s.
+    #[inline(always)]
+    unsafe fn store_f16(self, ptr: *mut u16) {
+        // SAFETY: as the caller promised.
+        unsafe { store_lanes(self, ptr, Self::Elem::to_f16_bits) }
+    }
+    /// Loads `LANES` bfloat16 values (their bits) from `ptr`, widened exactly.
+    ///
+    /// # Safety
+    /// As [`Vector::load`], for `LANES` `u16`s.
+    #[inline(always)]
+    unsafe fn load_bf16(ptr: *const u16) -> Self {
+        // SAFETY: as the caller promised.
+        unsafe { load_lanes(ptr, Self::Elem::from_bf16_bits) }
+    }
+    /// Stores the lanes rounded to bfloat16 (nearest, ties to even) as bits to `ptr`.
+    ///
+    /// # Safety
+    /// `ptr` must be valid for writing `LANES` `u16`s.
+    #[inline(always)]
+    unsafe fn store_bf16(self, ptr: *mut u16) {
+        // SAFETY: as the caller promised.
+        unsafe { store_lanes(self, ptr, Self::Elem::to_bf16_bits) }
+    }
 
     /// A vector of this type with every lane equal to `v`.
     fn splat_elem(self, v: Self::Elem) -> Self;
