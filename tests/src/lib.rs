@@ -4,6 +4,55 @@
 
 pub mod elementwise;
 
+use actigen::{Activation, Error, Isa, Storage};
+
+/// The passes of [`Activation`] the tests call on activations they box, in one storage type.
+///
+/// Why not `Box<dyn DynActivation>`: its vtable holds every pass for all four storage types,
+/// so boxing an activation compiles all of them on every ISA; the test crate's boxed
+/// activations made it the largest part of CI's build (the `limits` test alone took 10
+/// minutes). Boxed as [`TestActivation`], an activation compiles these passes in f32 and f64
+/// only. Implemented for every `A: Activation<T>`, `dyn DynActivation` included.
+pub trait TestPasses<T: Storage> {
+    /// [`Activation::name`].
+    fn name(&self) -> &'static str;
+    /// [`Activation::params`].
+    fn params(&self) -> Vec<f32>;
+    /// [`Activation::value`].
+    fn value(&self, x: T) -> T;
+    /// [`Activation::try_forward_on`].
+    fn try_forward_on(&self, isa: Isa, x: &[T], y: &mut [T]) -> Result<(), Error>;
+    /// [`Activation::try_backward_on`].
+    fn try_backward_on(&self, isa: Isa, x: &[T], dy: &[T], dx: &mut [T]) -> Result<(), Error>;
+    /// [`Activation::try_param_partials_on`].
+    fn try_param_partials_on(&self, isa: Isa, x: &[T], out: &mut [T]) -> Result<(), Error>;
+}
+
+impl<T: Storage, A: Activation<T> + ?Sized> TestPasses<T> for A {
+    fn name(&self) -> &'static str {
+        Activation::name(self)
+    }
+    fn params(&self) -> Vec<f32> {
+        Activation::params(self)
+    }
+    fn value(&self, x: T) -> T {
+        Activation::value(self, x)
+    }
+    fn try_forward_on(&self, isa: Isa, x: &[T], y: &mut [T]) -> Result<(), Error> {
+        Activation::try_forward_on(self, isa, x, y)
+    }
+    fn try_backward_on(&self, isa: Isa, x: &[T], dy: &[T], dx: &mut [T]) -> Result<(), Error> {
+        Activation::try_backward_on(self, isa, x, dy, dx)
+    }
+    fn try_param_partials_on(&self, isa: Isa, x: &[T], out: &mut [T]) -> Result<(), Error> {
+        Activation::try_param_partials_on(self, isa, x, out)
+    }
+}
+
+/// An activation boxed for the tests: [`TestPasses`] in f32 and f64.
+pub trait TestActivation: TestPasses<f32> + TestPasses<f64> + Sync {}
+impl<A: TestPasses<f32> + TestPasses<f64> + Sync + ?Sized> TestActivation for A {}
+
 /// ULP tolerance between the one-lane scalar API (`value`, `derivative`; `mul_add` always fused)
 /// and the slice path of the active ISA: 1 where the active path's `mul_add` is fused, 4 on the
 /// portable path of a target without FMA (x86-64 baseline), where it rounds twice.
@@ -244,7 +293,7 @@ pub struct MathFunction {
     /// The function's name.
     pub name: &'static str,
     /// The function as an activation (so it runs on every ISA through the slice API).
-    pub act: Box<dyn actigen::DynActivation>,
+    pub act: Box<dyn TestActivation>,
     /// The reference, in f64.
     pub reference: fn(f64) -> f64,
     /// Max ULP allowed in f32.
@@ -266,7 +315,7 @@ pub fn math_functions() -> Vec<MathFunction> {
             x.exp().ln_1p()
         }
     }
-    let f = |name, act: Box<dyn actigen::DynActivation>, reference, max_ulp_f32| MathFunction {
+    let f = |name, act: Box<dyn TestActivation>, reference, max_ulp_f32| MathFunction {
         name,
         act,
         reference,
@@ -360,18 +409,14 @@ pub struct Report {
 /// forward within 4 ULP, gradients (∂f/∂x and every ∂f/∂p) within [`GRAD_REL`] or [`GRAD_ABS`].
 /// At x = ±inf, a gradient whose limit is infinite may be NaN: the ±inf guard returns a finite
 /// limit or NaN, never a value that overflow produced (`actigen::__private::Guard::inf`).
-pub fn check_against_reference(
+pub fn check_against_reference<A: TestPasses<f32> + ?Sized>(
     name: &str,
-    act: &(dyn actigen::DynActivation + 'static),
+    act: &A,
     isa: actigen::Isa,
 ) -> Report {
-    use actigen::Activation;
     let x = battery_f32();
     let n = x.len();
-    let params: Vec<f64> = Activation::<f32>::params(act)
-        .iter()
-        .map(|&p| p as f64)
-        .collect();
+    let params: Vec<f64> = act.params().iter().map(|&p| p as f64).collect();
     let np = params.len();
     let reference = reference(name);
     let mut y = vec![0f32; n];
@@ -428,9 +473,9 @@ pub fn check_against_reference(
 
 /// [`check_against_reference`] for each `(reference name, activation)` on every ISA this CPU has,
 /// printing one line each (`label` first); returns every failure.
-pub fn check_all_isas(
+pub fn check_all_isas<A: TestPasses<f32> + ?Sized>(
     label: &str,
-    acts: &[(&str, &(dyn actigen::DynActivation + 'static))],
+    acts: &[(&str, &A)],
 ) -> Vec<String> {
     let mut failures = Vec::new();
     for isa in actigen::Isa::ALL {

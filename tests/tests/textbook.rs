@@ -3,8 +3,8 @@
 //! out of the macro's stability rewrites as good as the runtime's own definitions: the same
 //! bounds against the same f64 references over the full range, ±inf and NaN included.
 
-use actigen::{DynActivation, activation};
-use actigen_tests::check_all_isas;
+use actigen::activation;
+use actigen_tests::{TestActivation, check_all_isas};
 
 #[activation]
 fn sigmoid(x: f32) -> f32 {
@@ -64,7 +64,7 @@ fn swish(x: f32, #[default(1.0)] beta: f32) -> f32 {
 
 #[test]
 fn textbook_forms_are_as_accurate_as_the_runtime_definitions() {
-    let acts: Vec<(&str, Box<dyn DynActivation>)> = vec![
+    let acts: Vec<(&str, Box<dyn TestActivation>)> = vec![
         ("sigmoid", Box::new(Sigmoid)),
         ("tanh", Box::new(Tanh)),
         ("softsign", Box::new(Softsign)),

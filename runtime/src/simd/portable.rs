@@ -119,6 +119,24 @@ macro_rules! portable_vector {
             fn each(self, f: impl Fn($elem) -> $elem) -> Self {
                 $ty(lanes(|i| f(self.0[i])))
             }
+            /// The lanes of `a`, signalling NaNs made quiet (the quiet bit set, sign and
+            /// payload kept); every other value unchanged. Done on load because LLVM turns
+            /// "any lane below t" (the math's rare-lane branches) into "the lanes' minimum
+            /// below t", and where the target has IEEE minNum (aarch64's `fminnm`) a
+            /// signalling NaN in one lane makes that minimum NaN, so the branch was skipped
+            /// for the other lanes: σ(−100) next to a signalling NaN came out 0. Integer
+            /// operations, which LLVM does not fold away as it does `x + −0`.
+            #[inline(always)]
+            fn quieted(a: [$elem; $lanes]) -> Self {
+                const ABS: $bits = <$bits>::MAX >> 1;
+                const INF: $bits = <$elem>::INFINITY.to_bits();
+                const QUIET: $bits = 1 << ($mant - 1);
+                $ty(lanes(|i| {
+                    let b = a[i].to_bits();
+                    let q = if b & ABS > INF { QUIET } else { 0 };
+                    <$elem>::from_bits(b | q)
+                }))
+            }
             /// ⌊self⌋ for lanes holding integers or halves (`ldexp`'s `n/2`).
             #[inline(always)]
             fn floor_half(self) -> Self {
@@ -180,7 +198,7 @@ macro_rules! portable_vector {
             unsafe fn load(ptr: *const $elem) -> Self {
                 // SAFETY: the caller guarantees LANES readable elements; the path needs no CPU
                 // feature.
-                $ty(unsafe { ptr.cast::<[$elem; $lanes]>().read_unaligned() })
+                Self::quieted(unsafe { ptr.cast::<[$elem; $lanes]>().read_unaligned() })
             }
             #[inline(always)]
             unsafe fn store(self, ptr: *mut $elem) {
