@@ -7,7 +7,7 @@
 use crate::dispatch::Storage;
 use crate::dispatch::{self, Float, Isa, IsaError, try_active_isa};
 use crate::driver::{
-    BackwardFused, BackwardPass, Forward, FromOutputPass, Grad2Pass, Pair, PairKernel,
+    BackwardFused, BackwardPass, Forward, FromOutputPass, Grad2Pass, Io, Pair, PairKernel,
     ParamPartials,
 };
 use crate::error::Error;
@@ -46,15 +46,15 @@ fn check_isa(isa: Isa) -> Result<(), Error> {
 /// # Safety
 /// `isa` supported; `a`, `b` readable and `out` writable for `n` elements. `out` may equal `a`
 /// or `b`: the driver reads each block of both inputs before it writes that block.
-unsafe fn pair_raw<F: Formula, T: Float, K: PairKernel>(
+unsafe fn pair_raw<F: Formula, S: Io, K: PairKernel>(
     f: &F,
     isa: Isa,
-    a: *const T,
-    b: *const T,
-    out: *mut T,
+    a: *const S,
+    b: *const S,
+    out: *mut S,
     n: usize,
 ) {
-    let job = Pair::<F, T, K> {
+    let job = Pair::<F, S, K> {
         f,
         a,
         b,
@@ -68,19 +68,54 @@ unsafe fn pair_raw<F: Formula, T: Float, K: PairKernel>(
 
 /// A two-input pass `out = K(a, dy)` after the length and ISA checks (nothing is written on
 /// error).
-fn run_pair<F: Formula, T: Float, K: PairKernel>(
+fn run_pair<F: Formula, S: Io, K: PairKernel>(
     f: &F,
     isa: Isa,
-    (a_name, a): (&'static str, &[T]),
-    dy: &[T],
-    (out_name, out): (&'static str, &mut [T]),
+    (a_name, a): (&'static str, &[S]),
+    dy: &[S],
+    (out_name, out): (&'static str, &mut [S]),
 ) -> Result<(), Error> {
     check_len(a_name, a.len(), "dy", dy.len())?;
     check_len(a_name, a.len(), out_name, out.len())?;
     check_isa(isa)?;
     parallel::each3(a, dy, out, &|a, dy, out| {
         // SAFETY: ISA checked above; the three (sub)slices are valid for a.len() elements.
-        unsafe { pair_raw::<F, T, K>(f, isa, a.as_ptr(), dy.as_ptr(), out.as_mut_ptr(), a.len()) }
+        unsafe { pair_raw::<F, S, K>(f, isa, a.as_ptr(), dy.as_ptr(), out.as_mut_ptr(), a.len()) }
+    });
+    Ok(())
+}
+
+/// `y = f(x)` after the length and ISA checks (nothing is written on error).
+fn run_forward<F: Formula, S: Io>(f: &F, isa: Isa, x: &[S], y: &mut [S]) -> Result<(), Error> {
+    check_len("x", x.len(), "y", y.len())?;
+    check_isa(isa)?;
+    parallel::each2(x, y, &|x, y| {
+        let job = Forward {
+            f,
+            x: x.as_ptr(),
+            y: y.as_mut_ptr(),
+            n: x.len(),
+        };
+        // SAFETY: ISA checked above; x and y valid for n elements.
+        unsafe { dispatch::run(isa, job) }
+    });
+    Ok(())
+}
+
+/// `xy = f(xy)` after the ISA check.
+fn run_forward_in_place<F: Formula, S: Io>(f: &F, isa: Isa, xy: &mut [S]) -> Result<(), Error> {
+    check_isa(isa)?;
+    parallel::each1(xy, &|xy| {
+        let p = xy.as_mut_ptr();
+        let job = Forward {
+            f,
+            x: p,
+            y: p,
+            n: xy.len(),
+        };
+        // SAFETY: ISA checked above; `p` valid for n reads and writes, and the driver reads
+        // each block before writing it.
+        unsafe { dispatch::run(isa, job) }
     });
     Ok(())
 }
@@ -96,12 +131,12 @@ enum Over {
 
 /// A two-input pass whose output is written over one of its inputs: `over` says which, and
 /// `inout` is that input; `other` is the other one.
-fn run_pair_in_place<F: Formula, T: Float, K: PairKernel>(
+fn run_pair_in_place<F: Formula, S: Io, K: PairKernel>(
     f: &F,
     isa: Isa,
     over: Over,
-    (inout_name, inout): (&'static str, &mut [T]),
-    (other_name, other): (&'static str, &[T]),
+    (inout_name, inout): (&'static str, &mut [S]),
+    (other_name, other): (&'static str, &[S]),
 ) -> Result<(), Error> {
     check_len(inout_name, inout.len(), other_name, other.len())?;
     check_isa(isa)?;
@@ -113,7 +148,7 @@ fn run_pair_in_place<F: Formula, T: Float, K: PairKernel>(
         };
         // SAFETY: ISA checked above; both (sub)slices valid for n elements; the output is
         // `inout` itself, which the driver reads block by block before writing (`pair_raw`).
-        unsafe { pair_raw::<F, T, K>(f, isa, a, b, p, n) }
+        unsafe { pair_raw::<F, S, K>(f, isa, a, b, p, n) }
     });
     Ok(())
 }
@@ -154,7 +189,8 @@ fn ok_or_panic(r: Result<(), Error>) {
 /// and `half::bf16`: see [`Storage`]): forward, backward, parameter gradients.
 ///
 /// Implemented by every type `#[activation]` generates. Half-precision slices are computed in
-/// f32 block by block: each result is the half-precision rounding of the f32 kernel's. Parameter gradients are summed in
+/// f32: each result is the half-precision rounding of the f32 kernel's. Parameter gradients are
+/// summed in
 /// `f64` from the first product (`dy·∂f/∂p` formed in f64), in one fixed order on every ISA:
 /// the sums are bit-identical across ISAs, long slices (10⁷ elements) keep their accuracy, and
 /// no partial sum overflows where the total is finite.
@@ -324,36 +360,11 @@ impl<F: Formula, T: Float> Activation<T> for F {
     }
 
     fn try_forward_on(&self, isa: Isa, x: &[T], y: &mut [T]) -> Result<(), Error> {
-        check_len("x", x.len(), "y", y.len())?;
-        check_isa(isa)?;
-        parallel::each2(x, y, &|x, y| {
-            let job = Forward {
-                f: self,
-                x: x.as_ptr(),
-                y: y.as_mut_ptr(),
-                n: x.len(),
-            };
-            // SAFETY: ISA checked above; x and y valid for n elements.
-            unsafe { dispatch::run(isa, job) }
-        });
-        Ok(())
+        run_forward(self, isa, x, y)
     }
 
     fn try_forward_in_place_on(&self, isa: Isa, xy: &mut [T]) -> Result<(), Error> {
-        check_isa(isa)?;
-        parallel::each1(xy, &|xy| {
-            let p = xy.as_mut_ptr();
-            let job = Forward {
-                f: self,
-                x: p,
-                y: p,
-                n: xy.len(),
-            };
-            // SAFETY: ISA checked above; `p` valid for n reads and writes, and the driver
-            // reads each block before writing it.
-            unsafe { dispatch::run(isa, job) }
-        });
-        Ok(())
+        run_forward_in_place(self, isa, xy)
     }
 
     fn try_backward_on(&self, isa: Isa, x: &[T], dy: &[T], dx: &mut [T]) -> Result<(), Error> {
@@ -450,8 +461,10 @@ impl<F: Formula, T: Float> Activation<T> for F {
     }
 }
 
-/// The half-precision slices: blocks of `BLOCK` elements widened into f32 stack buffers, the
-/// f32 pass run on them, and the results rounded back (see [`crate::storage`]).
+/// The half-precision slices. Forward, backward, `grad2` and the output-based backward are the
+/// f32 kernels with half-precision loads and stores (`crate::driver::Io`), above in the generic
+/// helpers; the fused backward with parameter gradients and the parameter partials run here,
+/// on blocks of `BLOCK` elements widened into f32 stack buffers (see [`crate::storage`]).
 #[cfg(feature = "half")]
 mod halves {
     use super::*;
@@ -465,74 +478,6 @@ mod halves {
     /// `(start, len)` of consecutive blocks of at most `block` elements covering `0..n`.
     fn blocks(n: usize, block: usize) -> impl Iterator<Item = (usize, usize)> {
         (0..n).step_by(block).map(move |s| (s, block.min(n - s)))
-    }
-
-    /// `f(x)` into `y` (`y` may be `x`'s block already copied: see the callers).
-    fn forward_block<F: Formula, H: Half>(f: &F, isa: Isa, x: &[H], b: &mut [f32]) {
-        widen(isa, x, b);
-        // The lengths are equal and the ISA is supported: this cannot fail.
-        let _ = Activation::<f32>::try_forward_in_place_on(f, isa, b);
-    }
-
-    /// `b = K(a, dy)` in f32 for one block.
-    fn pair_block<F: Formula, H: Half, K: PairKernel>(
-        f: &F,
-        isa: Isa,
-        a: &[H],
-        dy: &[H],
-        ba: &mut [f32],
-        bd: &mut [f32],
-    ) {
-        widen(isa, a, ba);
-        widen(isa, dy, bd);
-        // Lengths equal (the callers' blocks) and the ISA supported: cannot fail.
-        let _ = run_pair_in_place::<F, f32, K>(f, isa, Over::Dy, ("dy", bd), ("x", ba));
-    }
-
-    fn pair<F: Formula, H: Half, K: PairKernel>(
-        f: &F,
-        isa: Isa,
-        (a_name, a): (&'static str, &[H]),
-        dy: &[H],
-        (out_name, out): (&'static str, &mut [H]),
-    ) -> Result<(), Error> {
-        check_len(a_name, a.len(), "dy", dy.len())?;
-        check_len(a_name, a.len(), out_name, out.len())?;
-        check_isa(isa)?;
-        parallel::each3(a, dy, out, &|a, dy, out| {
-            let (mut ba, mut bd) = ([0f32; BLOCK], [0f32; BLOCK]);
-            for (s, l) in blocks(a.len(), BLOCK) {
-                let r = s..s + l;
-                let (a, dy) = (&a[r.clone()], &dy[r.clone()]);
-                pair_block::<F, H, K>(f, isa, a, dy, &mut ba[..l], &mut bd[..l]);
-                narrow(isa, &bd[..l], &mut out[r]);
-            }
-        });
-        Ok(())
-    }
-
-    fn pair_in_place<F: Formula, H: Half, K: PairKernel>(
-        f: &F,
-        isa: Isa,
-        over: Over,
-        (inout_name, inout): (&'static str, &mut [H]),
-        (other_name, other): (&'static str, &[H]),
-    ) -> Result<(), Error> {
-        check_len(inout_name, inout.len(), other_name, other.len())?;
-        check_isa(isa)?;
-        parallel::each2(other, inout, &|other, inout| {
-            let (mut ba, mut bd) = ([0f32; BLOCK], [0f32; BLOCK]);
-            for (s, l) in blocks(inout.len(), BLOCK) {
-                let r = s..s + l;
-                let (a, dy) = match over {
-                    Over::A => (&inout[r.clone()], &other[r.clone()]),
-                    Over::Dy => (&other[r.clone()], &inout[r.clone()]),
-                };
-                pair_block::<F, H, K>(f, isa, a, dy, &mut ba[..l], &mut bd[..l]);
-                narrow(isa, &bd[..l], &mut inout[r]);
-            }
-        });
-        Ok(())
     }
 
     fn backward_fused<F: Formula, H: Half>(
@@ -624,27 +569,10 @@ mod halves {
                     (0..F::PARAM_NAMES.len()).map(|i| self.param(i)).collect()
                 }
                 fn try_forward_on(&self, isa: Isa, x: &[$h], y: &mut [$h]) -> Result<(), Error> {
-                    check_len("x", x.len(), "y", y.len())?;
-                    check_isa(isa)?;
-                    parallel::each2(x, y, &|x, y| {
-                        let mut b = [0f32; BLOCK];
-                        for (s, l) in blocks(x.len(), BLOCK) {
-                            forward_block(self, isa, &x[s..s + l], &mut b[..l]);
-                            narrow(isa, &b[..l], &mut y[s..s + l]);
-                        }
-                    });
-                    Ok(())
+                    run_forward(self, isa, x, y)
                 }
                 fn try_forward_in_place_on(&self, isa: Isa, xy: &mut [$h]) -> Result<(), Error> {
-                    check_isa(isa)?;
-                    parallel::each1(xy, &|xy| {
-                        let mut b = [0f32; BLOCK];
-                        for (s, l) in blocks(xy.len(), BLOCK) {
-                            forward_block(self, isa, &xy[s..s + l], &mut b[..l]);
-                            narrow(isa, &b[..l], &mut xy[s..s + l]);
-                        }
-                    });
-                    Ok(())
+                    run_forward_in_place(self, isa, xy)
                 }
                 fn try_backward_on(
                     &self,
@@ -653,7 +581,7 @@ mod halves {
                     dy: &[$h],
                     dx: &mut [$h],
                 ) -> Result<(), Error> {
-                    pair::<F, $h, BackwardPass>(self, isa, ("x", x), dy, ("dx", dx))
+                    run_pair::<F, $h, BackwardPass>(self, isa, ("x", x), dy, ("dx", dx))
                 }
                 fn try_backward_in_place_on(
                     &self,
@@ -661,7 +589,7 @@ mod halves {
                     x: &[$h],
                     dy_dx: &mut [$h],
                 ) -> Result<(), Error> {
-                    pair_in_place::<F, $h, BackwardPass>(
+                    run_pair_in_place::<F, $h, BackwardPass>(
                         self,
                         isa,
                         Over::Dy,
@@ -676,7 +604,7 @@ mod halves {
                     dy: &[$h],
                 ) -> Result<(), Error> {
                     check_from_output(self)?;
-                    pair_in_place::<F, $h, FromOutputPass>(
+                    run_pair_in_place::<F, $h, FromOutputPass>(
                         self,
                         isa,
                         Over::A,
@@ -709,7 +637,7 @@ mod halves {
                     dy: &[$h],
                     out: &mut [$h],
                 ) -> Result<(), Error> {
-                    pair::<F, $h, Grad2Pass>(self, isa, ("x", x), dy, ("out", out))
+                    run_pair::<F, $h, Grad2Pass>(self, isa, ("x", x), dy, ("out", out))
                 }
                 fn try_backward_from_output_on(
                     &self,
@@ -719,7 +647,7 @@ mod halves {
                     dx: &mut [$h],
                 ) -> Result<(), Error> {
                     check_from_output(self)?;
-                    pair::<F, $h, FromOutputPass>(self, isa, ("y", y), dy, ("dx", dx))
+                    run_pair::<F, $h, FromOutputPass>(self, isa, ("y", y), dy, ("dx", dx))
                 }
                 fn value(&self, x: $h) -> $h {
                     <$h>::from_compute(Activation::<f32>::value(self, x.to_compute()))

@@ -11,9 +11,66 @@
 //! loop, not three: the kernels are large once the formula is inlined, and each copy costs
 //! compile time in every crate that defines an activation.
 
-use crate::dispatch::{Float, Job};
+use crate::dispatch::{Float, Job, Storage};
 use crate::formula::{self, Formula, MAX_PARAMS};
 use crate::simd::{Element, MAX_LANES, Vector};
+
+/// How the elementwise loops move a storage type to and from its compute vectors: `f32` and
+/// `f64` as themselves; `half::f16` and `half::bf16` widened to f32 lanes on load and rounded
+/// back (nearest, ties to even) on store, in registers, with the ISA's conversion
+/// instructions where it has them ([`Vector::load_f16`] and the others). The kernel between
+/// the load and the store is the compute type's, so a half-precision result is the rounding
+/// of the f32 kernel's result, bit for bit.
+pub(crate) trait Io: Storage {
+    /// The zero of the type (fills the tail buffers).
+    const ZERO: Self;
+    /// Loads `V::LANES` values from `p`.
+    ///
+    /// # Safety
+    /// `p` readable for `V::LANES` values; the CPU supports `V`.
+    unsafe fn load<V: Vector<Elem = Self::Compute>>(p: *const Self) -> V;
+    /// Stores the lanes of `v` to `p`.
+    ///
+    /// # Safety
+    /// `p` writable for `V::LANES` values.
+    unsafe fn store<V: Vector<Elem = Self::Compute>>(v: V, p: *mut Self);
+}
+
+impl<T: Float> Io for T {
+    const ZERO: Self = <T as Element>::ZERO;
+    #[inline(always)]
+    unsafe fn load<V: Vector<Elem = T>>(p: *const T) -> V {
+        // SAFETY: as the caller promised.
+        unsafe { V::load(p) }
+    }
+    #[inline(always)]
+    unsafe fn store<V: Vector<Elem = T>>(v: V, p: *mut T) {
+        // SAFETY: as the caller promised.
+        unsafe { v.store(p) }
+    }
+}
+
+#[cfg(feature = "half")]
+macro_rules! half_io {
+    ($($t:ty => $load:ident, $store:ident);+) => {$(
+        impl Io for $t {
+            const ZERO: Self = <$t>::ZERO;
+            #[inline(always)]
+            unsafe fn load<V: Vector<Elem = f32>>(p: *const $t) -> V {
+                // SAFETY: as the caller promised; the half types are `#[repr(transparent)]`
+                // over `u16`.
+                unsafe { V::$load(p.cast::<u16>()) }
+            }
+            #[inline(always)]
+            unsafe fn store<V: Vector<Elem = f32>>(v: V, p: *mut $t) {
+                // SAFETY: as in `load`.
+                unsafe { v.$store(p.cast::<u16>()) }
+            }
+        }
+    )+};
+}
+#[cfg(feature = "half")]
+half_io!(half::f16 => load_f16, store_f16; half::bf16 => load_bf16, store_bf16);
 
 /// A one-input kernel, applied to two vectors at once (kernels with guards test both with one
 /// branch). A trait, not a closure: closures are separate functions that LLVM may decline to
@@ -109,7 +166,12 @@ fn index_mask<V: Vector>() -> usize {
 /// # Safety
 /// `src` readable and `dst` writable for `n` elements; the CPU supports `V`.
 #[inline(always)]
-unsafe fn map<V: Vector, K: Unary<V>>(src: *const V::Elem, dst: *mut V::Elem, n: usize, k: K) {
+unsafe fn map<V: Vector, S: Io<Compute = V::Elem>, K: Unary<V>>(
+    src: *const S,
+    dst: *mut S,
+    n: usize,
+    k: K,
+) {
     const { assert!(V::LANES >= 1 && V::LANES <= MAX_LANES) };
     let l = V::LANES;
     let mut i = 0;
@@ -119,19 +181,19 @@ unsafe fn map<V: Vector, K: Unary<V>>(src: *const V::Elem, dst: *mut V::Elem, n:
     // elements (asserted above).
     unsafe {
         while i + 2 * l <= n {
-            let (ra, rb) = k.apply2(V::load(src.add(i)), V::load(src.add(i + l)));
-            ra.store(dst.add(i));
-            rb.store(dst.add(i + l));
+            let (ra, rb) = k.apply2(S::load(src.add(i)), S::load(src.add(i + l)));
+            S::store(ra, dst.add(i));
+            S::store(rb, dst.add(i + l));
             i = (i + 2 * l) & mask;
         }
         if i < n {
             let rest = n - i;
-            let mut buf = [V::Elem::ZERO; 2 * MAX_LANES];
+            let mut buf = [S::ZERO; 2 * MAX_LANES];
             let p = buf.as_mut_ptr();
             core::ptr::copy_nonoverlapping(src.add(i), p, rest);
-            let (ra, rb) = k.apply2(V::load(p), V::load(p.add(l)));
-            ra.store(p);
-            rb.store(p.add(l));
+            let (ra, rb) = k.apply2(S::load(p), S::load(p.add(l)));
+            S::store(ra, p);
+            S::store(rb, p.add(l));
             core::ptr::copy_nonoverlapping(p, dst.add(i), rest);
         }
     }
@@ -142,10 +204,10 @@ unsafe fn map<V: Vector, K: Unary<V>>(src: *const V::Elem, dst: *mut V::Elem, n:
 /// # Safety
 /// `a`, `b` readable and `dst` writable for `n` elements; the CPU supports `V`.
 #[inline(always)]
-unsafe fn zip<V: Vector, K: Binary<V>>(
-    a: *const V::Elem,
-    b: *const V::Elem,
-    dst: *mut V::Elem,
+unsafe fn zip<V: Vector, S: Io<Compute = V::Elem>, K: Binary<V>>(
+    a: *const S,
+    b: *const S,
+    dst: *mut S,
     n: usize,
     k: K,
 ) {
@@ -156,28 +218,28 @@ unsafe fn zip<V: Vector, K: Binary<V>>(
     // SAFETY (whole body): as in `map` (the same assertion above).
     unsafe {
         while i + 2 * l <= n {
-            let (a0, b0) = (V::load(a.add(i)), V::load(b.add(i)));
-            let (a1, b1) = (V::load(a.add(i + l)), V::load(b.add(i + l)));
+            let (a0, b0) = (S::load(a.add(i)), S::load(b.add(i)));
+            let (a1, b1) = (S::load(a.add(i + l)), S::load(b.add(i + l)));
             let (r0, r1) = k.apply2(a0, b0, a1, b1);
-            r0.store(dst.add(i));
-            r1.store(dst.add(i + l));
+            S::store(r0, dst.add(i));
+            S::store(r1, dst.add(i + l));
             i = (i + 2 * l) & mask;
         }
         if i < n {
             let rest = n - i;
-            let mut ba = [V::Elem::ZERO; 2 * MAX_LANES];
-            let mut bb = [V::Elem::ZERO; 2 * MAX_LANES];
+            let mut ba = [S::ZERO; 2 * MAX_LANES];
+            let mut bb = [S::ZERO; 2 * MAX_LANES];
             let (pa, pb) = (ba.as_mut_ptr(), bb.as_mut_ptr());
             core::ptr::copy_nonoverlapping(a.add(i), pa, rest);
             core::ptr::copy_nonoverlapping(b.add(i), pb, rest);
             let (r0, r1) = k.apply2(
-                V::load(pa),
-                V::load(pb),
-                V::load(pa.add(l)),
-                V::load(pb.add(l)),
+                S::load(pa),
+                S::load(pb),
+                S::load(pa.add(l)),
+                S::load(pb.add(l)),
             );
-            r0.store(pa);
-            r1.store(pa.add(l));
+            S::store(r0, pa);
+            S::store(r1, pa.add(l));
             core::ptr::copy_nonoverlapping(pa, dst.add(i), rest);
         }
     }
@@ -191,12 +253,12 @@ pub(crate) struct Forward<'a, F, T> {
     pub n: usize,
 }
 
-impl<F: Formula, T: Float> Job<T> for Forward<'_, F, T> {
+impl<F: Formula, S: Io> Job<S::Compute> for Forward<'_, F, S> {
     type Output = ();
     #[inline(always)]
-    unsafe fn run<V: Vector<Elem = T>>(self) {
+    unsafe fn run<V: Vector<Elem = S::Compute>>(self) {
         // SAFETY: pointers valid for n elements (the job's contract).
-        unsafe { map::<V, _>(self.x, self.y, self.n, ForwardK(*self.f)) }
+        unsafe { map::<V, S, _>(self.x, self.y, self.n, ForwardK(*self.f)) }
     }
 }
 
@@ -210,13 +272,13 @@ pub(crate) struct Pair<'a, F, T, K> {
     pub kernel: core::marker::PhantomData<K>,
 }
 
-impl<F: Formula, T: Float, K: PairKernel> Job<T> for Pair<'_, F, T, K> {
+impl<F: Formula, S: Io, K: PairKernel> Job<S::Compute> for Pair<'_, F, S, K> {
     type Output = ();
     #[inline(always)]
-    unsafe fn run<V: Vector<Elem = T>>(self) {
+    unsafe fn run<V: Vector<Elem = S::Compute>>(self) {
         let k = PairK::<F, K>(*self.f, core::marker::PhantomData);
         // SAFETY: pointers valid for n elements (the job's contract).
-        unsafe { zip::<V, _>(self.a, self.b, self.out, self.n, k) }
+        unsafe { zip::<V, S, _>(self.a, self.b, self.out, self.n, k) }
     }
 }
 
@@ -351,7 +413,7 @@ impl<F: Formula, T: Float> Job<T> for ParamPartials<'_, F, T> {
         for j in 0..np {
             // SAFETY: x readable for n elements, out writable for np·n (job contract).
             unsafe {
-                map::<V, _>(self.x, self.out.add(j * n), n, PartialK(*f, j));
+                map::<V, T, _>(self.x, self.out.add(j * n), n, PartialK(*f, j));
             }
         }
     }

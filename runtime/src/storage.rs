@@ -1,13 +1,15 @@
 //! The half-precision storage types (the [`Storage`](crate::Storage) trait is in `dispatch`).
 //!
 //! `f32` and `f64` are computed in themselves. With the `half` feature (on by default),
-//! [`half::f16`] and [`half::bf16`] slices are computed in f32: the drivers widen a block of
-//! inputs into an f32 buffer on the stack (exactly), run the f32 kernel on it, and round the
-//! results back (to nearest, ties to even). The conversions are vector code per ISA (F16C on
-//! the AVX2 path, AVX-512F on the AVX-512 path, exact bit arithmetic elsewhere: see
-//! [`Vector::load_f16`](crate::simd::Vector::load_f16)). A formula therefore compiles its
-//! kernels once per compute type, and the half types' results are the half-precision rounding
-//! of the f32 kernel's, bit for bit.
+//! [`half::f16`] and [`half::bf16`] slices are computed in f32. The elementwise passes
+//! (forward, backward, `grad2`, the output-based backward) run the f32 kernel with half loads
+//! and stores: each vector is widened in registers (exactly) as it is loaded and rounded back
+//! (to nearest, ties to even) as it is stored (`crate::driver::Io`). The fused backward with
+//! parameter gradients and the parameter partials widen a block of inputs into an f32 buffer
+//! on the stack, run the f32 pass on it, and round the results back. The conversions are
+//! vector code per ISA (F16C on the AVX2 path, AVX-512F on the AVX-512 path, exact bit
+//! arithmetic elsewhere: see [`Vector::load_f16`](crate::simd::Vector::load_f16)). Either way
+//! the half types' results are the half-precision rounding of the f32 kernel's, bit for bit.
 
 #[cfg(feature = "half")]
 pub(crate) use halves::{Half, narrow, widen};

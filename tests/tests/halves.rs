@@ -338,29 +338,65 @@ fn other_passes_match_the_f32_path_and_in_place_matches_out_of_place() {
     }
 }
 
-#[test]
-fn every_length_matches_the_scalar_api() {
-    // Lengths around the vector widths and the 1024-element blocks.
-    let act = by_name("swish", &[("beta", 1.5)]).unwrap();
-    let mut rng = Rng(7);
+/// Every length from 0 to 39 and around the 1024-element blocks: the half path (whose loops
+/// end with a partial vector pair through a stack buffer) is the f32 slice path's result
+/// rounded, bit for bit, for forward, backward (also in place) and grad2, and within one half
+/// ULP of the scalar API.
+fn every_length<H: HalfType>(act: &(dyn DynActivation + 'static), seed: u64)
+where
+    dyn DynActivation: Activation<H>,
+{
+    let mut rng = Rng(seed);
     for n in (0..40).chain([1023, 1024, 1025, 2047, 2048, 2049, 3001]) {
-        let x: Vec<bf16> = (0..n)
-            .map(|_| bf16::from_f32(rng.uniform_f32(-8.0, 8.0)))
+        let x: Vec<H> = (0..n)
+            .map(|_| H::round_f32(rng.uniform_f32(-8.0, 8.0)))
             .collect();
+        let xf: Vec<f32> = x.iter().map(|h| h.widen()).collect();
         for isa in supported() {
-            let mut y = vec![bf16::ZERO; n];
+            for op in [Op::Forward, Op::Backward, Op::Grad2] {
+                let got = run(act, isa, op, &x, H::round_f32(1.0));
+                let want = run::<f32>(act, isa, op, &xf, 1.0);
+                for i in 0..n {
+                    let w = H::round_f32(want[i]);
+                    assert!(
+                        same(got[i], w),
+                        "{isa} {op:?} n={n} i={i}: {:?} vs the f32 path's {w:?}",
+                        got[i]
+                    );
+                }
+            }
+            let mut y = vec![H::round_f32(0.0); n];
             act.try_forward_on(isa, &x, &mut y).unwrap();
-            let mut d = vec![bf16::ONE; n];
+            let mut d = vec![H::round_f32(1.0); n];
             act.try_backward_in_place_on(isa, &x, &mut d).unwrap();
+            let mut dx = vec![H::round_f32(0.0); n];
+            act.try_backward_on(isa, &x, &vec![H::round_f32(1.0); n], &mut dx)
+                .unwrap();
             for i in 0..n {
                 let (v, dv) = (act.value(x[i]), act.derivative(x[i]));
                 // The scalar API is one fused lane: at most one f32 ULP from the slice path,
-                // which the rounding to bf16 can turn into one bf16 ULP.
-                assert!(half_ulps(y[i], v) <= 1, "{isa} n={n} i={i}: {y:?} vs {v}");
-                assert!(half_ulps(d[i], dv) <= 1, "{isa} n={n} i={i}: {d:?} vs {dv}");
+                // which the rounding to the half type can turn into one half ULP.
+                assert!(
+                    half_ulps(y[i], v) <= 1,
+                    "{isa} n={n} i={i}: {:?} vs {v:?}",
+                    y[i]
+                );
+                assert!(
+                    half_ulps(d[i], dv) <= 1,
+                    "{isa} n={n} i={i}: {:?} vs {dv:?}",
+                    d[i]
+                );
+                assert!(same(d[i], dx[i]), "{isa} n={n} i={i}: in place {:?}", d[i]);
             }
         }
     }
+}
+
+#[test]
+fn every_length_matches_the_f32_path_and_the_scalar_api() {
+    let act = by_name("swish", &[("beta", 1.5)]).unwrap();
+    every_length::<bf16>(&*act, 7);
+    every_length::<f16>(&*act, 8);
     // Mismatched lengths: an error, nothing written.
     let mut y = [f16::ZERO; 3];
     assert!(act.try_forward(&[f16::ONE; 4], &mut y).is_err());

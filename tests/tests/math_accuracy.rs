@@ -1,5 +1,5 @@
 //! Accuracy of the vector math on every ISA: over 2 million sampled f32 inputs per function
-//! (`ACTIGEN_MATH_SAMPLES` sets the count; CI sets 2²² under qemu on aarch64), half random bit
+//! (`ACTIGEN_MATH_SAMPLES` sets the count; CI sets 2²⁴ under qemu on aarch64), half random bit
 //! patterns over the whole range, half uniform in [−100, 100], and the special values, against std's f64 functions; f64 kernels against std's f64 on the same inputs.
 //! Targets: ≤ 2 ULP for exp, exp_m1, ln, ln_1p; ≤ 3 ULP for tanh, sigmoid, softplus;
 //! f64 ≤ 4 ULP. The exhaustive sweep over all 2³² f32 inputs is the `accuracy` example.
@@ -28,7 +28,7 @@ fn vector_math_meets_its_ulp_targets_on_every_isa() {
         }
         jobs.extend(functions.iter().map(|f| (isa, f)));
     }
-    // One (ISA, function) pair per job, on every core (qemu runs 2^22 samples per function).
+    // One (ISA, function) pair per job, on every core (qemu runs 2^24 samples per function).
     let next = std::sync::atomic::AtomicUsize::new(0);
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
     let mut results: Vec<(usize, String, Vec<String>)> = std::thread::scope(|scope| {

@@ -418,13 +418,10 @@ avx2_vector!(
             unsafe {
                 let b = _mm256_castps_si256(self.0);
                 let hi = _mm256_srli_epi32::<16>(b);
-                let bias = _mm256_add_epi32(
-                    _mm256_and_si256(hi, _mm256_set1_epi32(1)),
-                    _mm256_set1_epi32(0x7fff),
-                );
-                let rounded = _mm256_srli_epi32::<16>(_mm256_add_epi32(b, bias));
-                let magnitude = _mm256_and_si256(b, _mm256_set1_epi32(0x7fff_ffff));
-                let nan = _mm256_cmpgt_epi32(magnitude, _mm256_set1_epi32(0x7f80_0000));
+                let lsb = _mm256_and_si256(hi, _mm256_set1_epi32(1));
+                let biased = _mm256_add_epi32(_mm256_add_epi32(b, _mm256_set1_epi32(0x7fff)), lsb);
+                let rounded = _mm256_srli_epi32::<16>(biased);
+                let nan = _mm256_castps_si256(_mm256_cmp_ps::<_CMP_UNORD_Q>(self.0, self.0));
                 let quiet = _mm256_or_si256(hi, _mm256_set1_epi32(0x40));
                 let r = _mm256_blendv_epi8(rounded, quiet, nan);
                 // Every lane is below 2^16: the unsigned-saturating pack is exact. It packs

@@ -318,15 +318,12 @@ avx512_vector!(
             unsafe {
                 let b = _mm512_castps_si512(self.0);
                 let hi = _mm512_srli_epi32::<16>(b);
-                let bias = _mm512_add_epi32(
-                    _mm512_and_si512(hi, _mm512_set1_epi32(1)),
-                    _mm512_set1_epi32(0x7fff),
-                );
-                let rounded = _mm512_srli_epi32::<16>(_mm512_add_epi32(b, bias));
-                let magnitude = _mm512_and_si512(b, _mm512_set1_epi32(0x7fff_ffff));
-                let nan = _mm512_cmpgt_epi32_mask(magnitude, _mm512_set1_epi32(0x7f80_0000));
-                let quiet = _mm512_or_si512(hi, _mm512_set1_epi32(0x40));
-                let r = _mm512_mask_blend_epi32(nan, rounded, quiet);
+                let lsb = _mm512_and_si512(hi, _mm512_set1_epi32(1));
+                let biased = _mm512_add_epi32(_mm512_add_epi32(b, _mm512_set1_epi32(0x7fff)), lsb);
+                let rounded = _mm512_srli_epi32::<16>(biased);
+                // NaN lanes: the top half with the quiet bit set (a masked `or`).
+                let nan = _mm512_cmp_ps_mask::<_CMP_UNORD_Q>(self.0, self.0);
+                let r = _mm512_mask_or_epi32(rounded, nan, hi, _mm512_set1_epi32(0x40));
                 _mm256_storeu_si256(ptr.cast(), _mm512_cvtepi32_epi16(r));
             }
         }
