@@ -7,8 +7,9 @@
 //! (to nearest, ties to even) as it is stored (`crate::driver::Io`). The fused backward with
 //! parameter gradients and the parameter partials widen a block of inputs into an f32 buffer
 //! on the stack, run the f32 pass on it, and round the results back. The conversions are
-//! vector code per ISA (F16C on the AVX2 path, AVX-512F on the AVX-512 path, exact bit
-//! arithmetic elsewhere: see [`Vector::load_f16`](crate::simd::Vector::load_f16)). Either way
+//! vector code per ISA (for binary16 F16C on the AVX2 path, AVX-512F on the AVX-512 path,
+//! `fcvtl`/`fcvtn` on NEON; exact bit arithmetic otherwise: see
+//! [`Vector::load_f16`](crate::simd::Vector::load_f16)). Either way
 //! the half types' results are the half-precision rounding of the f32 kernel's, bit for bit.
 
 #[cfg(feature = "half")]

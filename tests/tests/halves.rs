@@ -466,3 +466,47 @@ fn backward_in_place_equals_out_of_place_for_f32_and_f64() {
         }
     }
 }
+
+/// `x · s`: its f32 products land anywhere between the half values, so the rounding of every
+/// ISA's half-precision store is checked on more than the built-ins' outputs.
+#[actigen::activation]
+fn scaled(x: f32, #[default(1.0)] s: f32) -> f32 {
+    x * s
+}
+
+/// Every half input times scales that make ties (1 + 2⁻¹¹ for f16, 1 + 2⁻⁸ for bf16: exact
+/// halfway points at the powers of two), values that round into the subnormals or overflow,
+/// and arbitrary ones: the half-precision store of the f32 product `x · s` must equal the
+/// `half` crate's rounding of that product, bit for bit (NaN in, NaN out), on every ISA.
+fn stores_round_like_the_half_crate<H: HalfType>(tie: f32)
+where
+    Scaled: Activation<H>,
+    dyn DynActivation: Activation<H>,
+{
+    let x: Vec<H> = (0..=u16::MAX).map(H::from_bits).collect();
+    for s in [
+        tie, -tie, 0.6180339, 3.1e-5, 1.0e-38, 1.0e4, 6.0e37, -1.3703704, 255.99998,
+    ] {
+        let act = Scaled::new(s);
+        for isa in supported() {
+            let mut y = x.clone();
+            Activation::<H>::try_forward_on(&act, isa, &x, &mut y).unwrap();
+            for (&xi, &yi) in x.iter().zip(&y) {
+                let want = H::round_f32(xi.widen() * s);
+                assert!(
+                    same(yi, want),
+                    "{isa}: {:?} · {s:e} stored as {:#06x}, the half crate gives {:#06x}",
+                    xi,
+                    yi.bits(),
+                    want.bits()
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn half_stores_round_to_nearest_even_on_every_isa() {
+    stores_round_like_the_half_crate::<f16>(1.0 + 2f32.powi(-11));
+    stores_round_like_the_half_crate::<bf16>(1.0 + 2f32.powi(-8));
+}

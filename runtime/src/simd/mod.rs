@@ -326,8 +326,8 @@ pub trait Vector:
     unsafe fn store(self, ptr: *mut Self::Elem);
 
     /// Loads `LANES` IEEE binary16 values (their bits) from `ptr`, widened exactly. The default
-    /// converts lane by lane ([`Element::from_f16_bits`]); the AVX2 and AVX-512 f32 vectors use
-    /// the conversion instructions (F16C `vcvtph2ps`, AVX-512F).
+    /// converts lane by lane ([`Element::from_f16_bits`]); the AVX2, AVX-512 and NEON f32
+    /// vectors use the conversion instructions (F16C `vcvtph2ps`, AVX-512F, `fcvtl`).
     ///
     /// # Safety
     /// As [`Vector::load`], for `LANES` `u16`s.

@@ -111,7 +111,8 @@ macro_rules! neon_vector {
         cvtn_s = $cvtn_s:ident, add_s = $add_s:ident, shl_s = $shl_s:ident,
         shr_u = $shr_u:ident, sub_s = $sub_s:ident, cvt_from_s = $cvt_from_s:ident,
         and_u = $and_u:ident, orr_u = $orr_u:ident, as_u = $as_u:ident,
-        from_u = $from_u:ident, from_s = $from_s:ident, u_as_s = $u_as_s:ident
+        from_u = $from_u:ident, from_s = $from_s:ident, u_as_s = $u_as_s:ident,
+        extra = { $($extra:tt)* }
     ) => {
         impl core::ops::Neg for $ty {
             type Output = Self;
@@ -138,6 +139,8 @@ macro_rules! neon_vector {
                 // SAFETY: the caller guarantees LANES writable elements; `self` proves NEON.
                 unsafe { $st(ptr, self.0) }
             }
+
+            $($extra)*
             #[inline(always)]
             fn splat_elem(self, v: $elem) -> Self {
                 // SAFETY: `self` proves NEON.
@@ -315,7 +318,64 @@ neon_vector!(
     as_u = vreinterpretq_u32_f32,
     from_u = vreinterpretq_f32_u32,
     from_s = vreinterpretq_f32_s32,
-    u_as_s = vreinterpretq_s32_u32
+    u_as_s = vreinterpretq_s32_u32,
+    extra = {
+        // binary16: the base architecture's FCVTL and FCVTN (exact widening; rounding to
+        // nearest even under the default FPCR, which the f32 kernels assume too), as inline
+        // assembly because their intrinsics (`vcvt_f32_f16`) need Rust 1.94, above this
+        // crate's 1.89. bfloat16: exact bit arithmetic (`halfbits::f32_to_bf16`, lane-wise).
+        #[inline(always)]
+        unsafe fn load_f16(ptr: *const u16) -> Self {
+            // SAFETY: the caller guarantees 4 readable u16s and NEON. FCVTL reads one vector
+            // register and writes another; it touches no memory, stack or condition flags.
+            unsafe {
+                let h = vld1_u16(ptr);
+                let wide: float32x4_t;
+                core::arch::asm!(
+                    "fcvtl {wide:v}.4s, {h:v}.4h",
+                    h = in(vreg) h,
+                    wide = lateout(vreg) wide,
+                    options(pure, nomem, nostack, preserves_flags)
+                );
+                NeonF32(wide)
+            }
+        }
+        #[inline(always)]
+        unsafe fn store_f16(self, ptr: *mut u16) {
+            // SAFETY: the caller guarantees 4 writable u16s; `self` proves NEON. FCVTN as
+            // FCVTL above.
+            unsafe {
+                let h: uint16x4_t;
+                core::arch::asm!(
+                    "fcvtn {h:v}.4h, {wide:v}.4s",
+                    wide = in(vreg) self.0,
+                    h = lateout(vreg) h,
+                    options(pure, nomem, nostack, preserves_flags)
+                );
+                vst1_u16(ptr, h)
+            }
+        }
+        #[inline(always)]
+        unsafe fn load_bf16(ptr: *const u16) -> Self {
+            // SAFETY: the caller guarantees 4 readable u16s and NEON.
+            NeonF32(unsafe { vreinterpretq_f32_u32(vshll_n_u16::<16>(vld1_u16(ptr))) })
+        }
+        #[inline(always)]
+        unsafe fn store_bf16(self, ptr: *mut u16) {
+            // SAFETY: the caller guarantees 4 writable u16s; `self` proves NEON.
+            unsafe {
+                let b = vreinterpretq_u32_f32(self.0);
+                let hi = vshrq_n_u32::<16>(b);
+                let lsb = vandq_u32(hi, vdupq_n_u32(1));
+                let biased = vaddq_u32(vaddq_u32(b, vdupq_n_u32(0x7fff)), lsb);
+                let rounded = vshrn_n_u32::<16>(biased);
+                // NaN lanes: the top half with the quiet bit set.
+                let quiet = vorr_u16(vmovn_u32(hi), vdup_n_u16(0x40));
+                let nan = vmovn_u32(vmvnq_u32(vceqq_f32(self.0, self.0)));
+                vst1_u16(ptr, vbsl_u16(nan, quiet, rounded))
+            }
+        }
+    }
 );
 neon_vector!(
     NeonF64,
@@ -358,5 +418,6 @@ neon_vector!(
     as_u = vreinterpretq_u64_f64,
     from_u = vreinterpretq_f64_u64,
     from_s = vreinterpretq_f64_s64,
-    u_as_s = vreinterpretq_s64_u64
+    u_as_s = vreinterpretq_s64_u64,
+    extra = {}
 );
