@@ -190,10 +190,9 @@ fn ok_or_panic(r: Result<(), Error>) {
 ///
 /// Implemented by every type `#[activation]` generates. Half-precision slices are computed in
 /// f32: each result is the half-precision rounding of the f32 kernel's. Parameter gradients are
-/// summed in
-/// `f64` from the first product (`dy·∂f/∂p` formed in f64), in one fixed order on every ISA:
-/// the sums are bit-identical across ISAs, long slices (10⁷ elements) keep their accuracy, and
-/// no partial sum overflows where the total is finite.
+/// summed in `f64` from the first product (`dy·∂f/∂p` formed in f64), in one fixed order on
+/// every ISA: the sums are bit-identical across ISAs, long slices (10⁷ elements) keep their
+/// accuracy, and no partial sum overflows where the total is finite.
 pub trait Activation<T: Storage>: Send + Sync + fmt::Debug {
     /// The activation's name (its formula function's name).
     fn name(&self) -> &'static str;
