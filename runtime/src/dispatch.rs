@@ -100,16 +100,25 @@ impl Float for f64 {
 /// One pass over slices, written once, generic over the vector type (pulp's `WithSimd`).
 pub(crate) trait Job<T: Float> {
     type Output;
+    /// Whether the job rounds results to bfloat16 in its stores: only such jobs run on their
+    /// own kernels on a row with a `base` (the other jobs run the base row's, see
+    /// [`isa_table!`]).
+    const STORES_BF16: bool = false;
     /// # Safety
     /// The CPU must support `V`'s instruction set; the job's raw pointers must be valid.
     unsafe fn run<V: Vector<Elem = T>>(self) -> Self::Output;
 }
 
 /// Generates everything ISA-specific from one row per ISA:
-/// `Variant { name, arch, features, detect, f32, f64 }`, where `arch` is a `target_arch`
-/// string or `any` (no `#[target_feature]`, runs everywhere), `features` the
+/// `Variant { name, arch, features, detect, f32, f64, base? }`, where `arch` is a
+/// `target_arch` string or `any` (no `#[target_feature]`, runs everywhere), `features` the
 /// `#[target_feature(enable = ..)]` list and `detect` an expression that is true when this CPU
 /// runs the path (it is only compiled for `arch`).
+///
+/// A row with `base: Other` differs from row `Other` only in how it rounds to bfloat16: jobs
+/// that store bfloat16 ([`Job::STORES_BF16`]) run on its own vector types, every other job
+/// runs row `Other`'s kernels (a constant branch: no second copy of those kernels is
+/// compiled).
 macro_rules! isa_table {
     ($(
         $(#[doc = $doc:literal])*
@@ -119,7 +128,8 @@ macro_rules! isa_table {
             features: $features:literal,
             detect: $detect:expr,
             f32: $f32:ty,
-            f64: $f64:ty $(,)?
+            f64: $f64:ty
+            $(, base: $base:ident)? $(,)?
         }
     ),+ $(,)?) => {
         /// The instruction sets actigen has kernels for (every variant exists on every target;
@@ -171,8 +181,21 @@ macro_rules! isa_table {
         /// `Isa::is_supported` or `active_isa`), and the job's pointers valid.
         pub(crate) unsafe fn run<T: Float, J: Job<T>>(isa: Isa, job: J) -> J::Output {
             match isa {
-                $( Isa::$variant => isa_table!(@run $variant, $arch, $features, T, J, job), )+
+                $( Isa::$variant => isa_table!(@row $variant, $arch, $features, T, J, job $(, $base)?), )+
             }
+        }
+    };
+
+    (@row $variant:ident, $arch:tt, $features:literal, $t:ident, $j:ident, $job:ident) => {
+        isa_table!(@run $variant, $arch, $features, $t, $j, $job)
+    };
+    (@row $variant:ident, $arch:tt, $features:literal, $t:ident, $j:ident, $job:ident, $base:ident) => {
+        if <$j as Job<$t>>::STORES_BF16 {
+            isa_table!(@run $variant, $arch, $features, $t, $j, $job)
+        } else {
+            // SAFETY: a CPU with this row's features has its base row's (the table's rows say
+            // so), and the pointers are as the caller promised.
+            unsafe { run::<$t, $j>(Isa::$base, $job) }
         }
     };
 
@@ -243,6 +266,19 @@ isa_table! {
         detect: std::arch::is_x86_feature_detected!("avx512f"),
         f32: crate::simd::Avx512F32,
         f64: crate::simd::Avx512F64,
+    },
+    /// The AVX-512 path with AVX512-BF16 (and DQ, which every such CPU has): rounds to
+    /// bfloat16 with `vcvtneps2bf16`; every other job is the `avx512` row's.
+    Avx512Bf16 {
+        name: "avx512bf16",
+        arch: "x86_64",
+        features: "avx512f,avx512bf16,avx512dq",
+        detect: std::arch::is_x86_feature_detected!("avx512f")
+            && std::arch::is_x86_feature_detected!("avx512bf16")
+            && std::arch::is_x86_feature_detected!("avx512dq"),
+        f32: crate::simd::Avx512Bf16F32,
+        f64: crate::simd::Avx512F64,
+        base: Avx512,
     },
     /// NEON (Advanced SIMD) with FMA on aarch64: 4×f32 / 2×f64.
     Neon {

@@ -24,6 +24,8 @@ use crate::simd::{Element, MAX_LANES, Vector};
 pub(crate) trait Io: Storage {
     /// The zero of the type (fills the tail buffers).
     const ZERO: Self;
+    /// Whether stores round to bfloat16 (see [`Job::STORES_BF16`]).
+    const STORES_BF16: bool = false;
     /// Loads `V::LANES` values from `p`.
     ///
     /// # Safety
@@ -52,9 +54,10 @@ impl<T: Float> Io for T {
 
 #[cfg(feature = "half")]
 macro_rules! half_io {
-    ($($t:ty => $load:ident, $store:ident);+) => {$(
+    ($($t:ty => $load:ident, $store:ident, $bf16:literal);+) => {$(
         impl Io for $t {
             const ZERO: Self = <$t>::ZERO;
+            const STORES_BF16: bool = $bf16;
             #[inline(always)]
             unsafe fn load<V: Vector<Elem = f32>>(p: *const $t) -> V {
                 // SAFETY: as the caller promised; the half types are `#[repr(transparent)]`
@@ -70,7 +73,7 @@ macro_rules! half_io {
     )+};
 }
 #[cfg(feature = "half")]
-half_io!(half::f16 => load_f16, store_f16; half::bf16 => load_bf16, store_bf16);
+half_io!(half::f16 => load_f16, store_f16, false; half::bf16 => load_bf16, store_bf16, true);
 
 /// A one-input kernel, applied to two vectors at once (kernels with guards test both with one
 /// branch). A trait, not a closure: closures are separate functions that LLVM may decline to
@@ -254,6 +257,7 @@ pub(crate) struct Forward<'a, F, T> {
 }
 
 impl<F: Formula, S: Io> Job<S::Compute> for Forward<'_, F, S> {
+    const STORES_BF16: bool = S::STORES_BF16;
     type Output = ();
     #[inline(always)]
     unsafe fn run<V: Vector<Elem = S::Compute>>(self) {
@@ -273,6 +277,7 @@ pub(crate) struct Pair<'a, F, T, K> {
 }
 
 impl<F: Formula, S: Io, K: PairKernel> Job<S::Compute> for Pair<'_, F, S, K> {
+    const STORES_BF16: bool = S::STORES_BF16;
     type Output = ();
     #[inline(always)]
     unsafe fn run<V: Vector<Elem = S::Compute>>(self) {
@@ -477,6 +482,7 @@ pub(crate) struct Narrow<const BF16: bool> {
 
 #[cfg(feature = "half")]
 impl<const BF16: bool> Job<f32> for Narrow<BF16> {
+    const STORES_BF16: bool = BF16;
     type Output = ();
     #[inline(always)]
     unsafe fn run<V: Vector<Elem = f32>>(self) {

@@ -6,7 +6,9 @@
 //! contract guarantees it: a value of these types is only created by `load` (whose caller
 //! promises the CPU has the ISA) or from another value.
 //!
-//! Only AVX-512F instructions are used (no DQ/BW/VL), so the path runs on every AVX-512 CPU.
+//! [`Avx512F32`] and [`Avx512F64`] use only AVX-512F instructions (no DQ/BW/VL), so the path
+//! runs on every AVX-512 CPU; [`Avx512Bf16F32`] (the `avx512bf16` row) differs only in its
+//! bfloat16 stores, which use AVX512-BF16 and AVX512-DQ.
 
 use super::{Mask, Sealed, Vector, lit32, lit64};
 use core::arch::x86_64::*;
@@ -15,6 +17,10 @@ use core::ops::{BitAnd, BitOr, Neg, Not};
 /// 16×f32 on AVX-512F.
 #[derive(Clone, Copy, Debug)]
 pub struct Avx512F32(__m512);
+/// 16×f32 on AVX-512F with AVX512-BF16 and AVX512-DQ: [`Avx512F32`] but for its bfloat16
+/// stores (`vcvtneps2bf16`).
+#[derive(Clone, Copy, Debug)]
+pub struct Avx512Bf16F32(__m512);
 /// 8×f64 on AVX-512F.
 #[derive(Clone, Copy, Debug)]
 pub struct Avx512F64(__m512d);
@@ -23,16 +29,10 @@ pub struct Avx512F64(__m512d);
 pub struct KMask<T>(T);
 
 impl Sealed for Avx512F32 {}
+impl Sealed for Avx512Bf16F32 {}
 impl Sealed for Avx512F64 {}
 impl<T> Sealed for KMask<T> {}
 
-binops!(
-    Avx512F32,
-    _mm512_add_ps,
-    _mm512_sub_ps,
-    _mm512_mul_ps,
-    _mm512_div_ps
-);
 binops!(
     Avx512F64,
     _mm512_add_pd,
@@ -75,19 +75,6 @@ macro_rules! kmask {
 kmask!(u16);
 kmask!(u8);
 
-impl Neg for Avx512F32 {
-    type Output = Self;
-    #[inline(always)]
-    fn neg(self) -> Self {
-        // SAFETY: a value of this type proves the CPU has AVX-512F.
-        Avx512F32(unsafe {
-            _mm512_castsi512_ps(_mm512_xor_si512(
-                _mm512_castps_si512(self.0),
-                _mm512_set1_epi32(i32::MIN),
-            ))
-        })
-    }
-}
 impl Neg for Avx512F64 {
     type Output = Self;
     #[inline(always)]
@@ -264,71 +251,137 @@ macro_rules! avx512_vector {
     };
 }
 
-avx512_vector!(
+/// The f32 vector types: one `avx512_vector!` call with the f32 intrinsics, the binary16
+/// conversions (AVX-512F has them) and the bfloat16 load; `store_bf16` is the caller's.
+macro_rules! avx512_f32 {
+    ($ty:ident, $($store_bf16:tt)*) => {
+        binops!($ty, _mm512_add_ps, _mm512_sub_ps, _mm512_mul_ps, _mm512_div_ps);
+        impl Neg for $ty {
+            type Output = Self;
+            #[inline(always)]
+            fn neg(self) -> Self {
+                // SAFETY: a value of this type proves the CPU has AVX-512F.
+                $ty(unsafe {
+                    _mm512_castsi512_ps(_mm512_xor_si512(
+                        _mm512_castps_si512(self.0),
+                        _mm512_set1_epi32(i32::MIN),
+                    ))
+                })
+            }
+        }
+        avx512_vector!(
+            $ty,
+            f32,
+            u16,
+            16,
+            lit32,
+            loadu = _mm512_loadu_ps,
+            storeu = _mm512_storeu_ps,
+            set1 = _mm512_set1_ps,
+            fmadd = _mm512_fmadd_ps,
+            max = _mm512_max_ps,
+            min = _mm512_min_ps,
+            abs = _mm512_abs_ps,
+            sqrt = _mm512_sqrt_ps,
+            roundscale = _mm512_roundscale_ps,
+            cmp = _mm512_cmp_ps_mask,
+            blend = _mm512_mask_blend_ps,
+            scalef = _mm512_scalef_ps,
+            getexp = _mm512_getexp_ps,
+            getmant = _mm512_getmant_ps,
+            cast_si = _mm512_castps_si512,
+            cast_from_si = _mm512_castsi512_ps,
+            set1_int = _mm512_set1_epi32,
+            sign_bits = i32::MIN,
+            ternlog = _mm512_ternarylogic_epi32,
+            extra = {
+                #[inline(always)]
+                unsafe fn load_f16(ptr: *const u16) -> Self {
+                    // SAFETY: the caller guarantees 16 readable u16s and AVX-512F.
+                    $ty(unsafe { _mm512_cvtph_ps(_mm256_loadu_si256(ptr.cast())) })
+                }
+                #[inline(always)]
+                unsafe fn store_f16(self, ptr: *mut u16) {
+                    // SAFETY: the caller guarantees 16 writable u16s; `self` proves AVX-512F.
+                    unsafe {
+                        _mm256_storeu_si256(ptr.cast(), _mm512_cvtps_ph::<ROUND_NEAREST>(self.0))
+                    }
+                }
+                #[inline(always)]
+                unsafe fn load_bf16(ptr: *const u16) -> Self {
+                    // SAFETY: the caller guarantees 16 readable u16s and AVX-512F.
+                    unsafe {
+                        let wide = _mm512_cvtepu16_epi32(_mm256_loadu_si256(ptr.cast()));
+                        $ty(_mm512_castsi512_ps(_mm512_slli_epi32::<16>(wide)))
+                    }
+                }
+                $($store_bf16)*
+            }
+        );
+    };
+}
+
+/// The bfloat16 rounding of each lane of `v` (nearest, ties to even; a NaN keeps its top half
+/// with the quiet bit set) in the low half of its 32-bit lane: `halfbits::f32_to_bf16`,
+/// lane-wise, in AVX-512F integer arithmetic.
+///
+/// # Safety
+/// The CPU must have AVX-512F.
+#[inline(always)]
+unsafe fn bf16_bits_by_integer(v: __m512) -> __m512i {
+    // SAFETY: the caller guarantees AVX-512F.
+    unsafe {
+        let b = _mm512_castps_si512(v);
+        let hi = _mm512_srli_epi32::<16>(b);
+        let lsb = _mm512_and_si512(hi, _mm512_set1_epi32(1));
+        let biased = _mm512_add_epi32(_mm512_add_epi32(b, _mm512_set1_epi32(0x7fff)), lsb);
+        let rounded = _mm512_srli_epi32::<16>(biased);
+        // NaN lanes: the top half with the quiet bit set (a masked `or`).
+        let nan = _mm512_cmp_ps_mask::<_CMP_UNORD_Q>(v, v);
+        _mm512_mask_or_epi32(rounded, nan, hi, _mm512_set1_epi32(0x40))
+    }
+}
+
+// AVX-512F: bfloat16 by integer arithmetic.
+avx512_f32!(
     Avx512F32,
-    f32,
-    u16,
-    16,
-    lit32,
-    loadu = _mm512_loadu_ps,
-    storeu = _mm512_storeu_ps,
-    set1 = _mm512_set1_ps,
-    fmadd = _mm512_fmadd_ps,
-    max = _mm512_max_ps,
-    min = _mm512_min_ps,
-    abs = _mm512_abs_ps,
-    sqrt = _mm512_sqrt_ps,
-    roundscale = _mm512_roundscale_ps,
-    cmp = _mm512_cmp_ps_mask,
-    blend = _mm512_mask_blend_ps,
-    scalef = _mm512_scalef_ps,
-    getexp = _mm512_getexp_ps,
-    getmant = _mm512_getmant_ps,
-    cast_si = _mm512_castps_si512,
-    cast_from_si = _mm512_castsi512_ps,
-    set1_int = _mm512_set1_epi32,
-    sign_bits = i32::MIN,
-    ternlog = _mm512_ternarylogic_epi32,
-    extra = {
-        // AVX-512F converts binary16 itself. bfloat16 goes through integer arithmetic, not
-        // AVX512-BF16's `vcvtneps2bf16`: that instruction flushes subnormal inputs to zero,
-        // where rounding to nearest gives a bfloat16 subnormal.
-        #[inline(always)]
-        unsafe fn load_f16(ptr: *const u16) -> Self {
-            // SAFETY: the caller guarantees 16 readable u16s and AVX-512F.
-            Avx512F32(unsafe { _mm512_cvtph_ps(_mm256_loadu_si256(ptr.cast())) })
-        }
-        #[inline(always)]
-        unsafe fn store_f16(self, ptr: *mut u16) {
-            // SAFETY: the caller guarantees 16 writable u16s; `self` proves AVX-512F.
-            unsafe { _mm256_storeu_si256(ptr.cast(), _mm512_cvtps_ph::<ROUND_NEAREST>(self.0)) }
-        }
-        #[inline(always)]
-        unsafe fn load_bf16(ptr: *const u16) -> Self {
-            // SAFETY: the caller guarantees 16 readable u16s and AVX-512F.
-            unsafe {
-                let wide = _mm512_cvtepu16_epi32(_mm256_loadu_si256(ptr.cast()));
-                Avx512F32(_mm512_castsi512_ps(_mm512_slli_epi32::<16>(wide)))
-            }
-        }
-        #[inline(always)]
-        unsafe fn store_bf16(self, ptr: *mut u16) {
-            // SAFETY: the caller guarantees 16 writable u16s; `self` proves AVX-512F. The
-            // arithmetic is `halfbits::f32_to_bf16`, lane-wise.
-            unsafe {
-                let b = _mm512_castps_si512(self.0);
-                let hi = _mm512_srli_epi32::<16>(b);
-                let lsb = _mm512_and_si512(hi, _mm512_set1_epi32(1));
-                let biased = _mm512_add_epi32(_mm512_add_epi32(b, _mm512_set1_epi32(0x7fff)), lsb);
-                let rounded = _mm512_srli_epi32::<16>(biased);
-                // NaN lanes: the top half with the quiet bit set (a masked `or`).
-                let nan = _mm512_cmp_ps_mask::<_CMP_UNORD_Q>(self.0, self.0);
-                let r = _mm512_mask_or_epi32(rounded, nan, hi, _mm512_set1_epi32(0x40));
-                _mm256_storeu_si256(ptr.cast(), _mm512_cvtepi32_epi16(r));
-            }
+    #[inline(always)]
+    unsafe fn store_bf16(self, ptr: *mut u16) {
+        // SAFETY: the caller guarantees 16 writable u16s; `self` proves AVX-512F.
+        unsafe {
+            _mm256_storeu_si256(
+                ptr.cast(),
+                _mm512_cvtepi32_epi16(bf16_bits_by_integer(self.0)),
+            )
         }
     }
 );
+
+// AVX512-BF16: `vcvtneps2bf16` rounds to nearest even and quiets NaNs as the integer
+// arithmetic does, but reads subnormal inputs as zero (where rounding gives a bfloat16
+// subnormal): a vector holding one (AVX512-DQ's `vfpclassps`, rare in activations' outputs)
+// takes the integer path.
+avx512_f32!(
+    Avx512Bf16F32,
+    #[inline(always)]
+    unsafe fn store_bf16(self, ptr: *mut u16) {
+        // SAFETY: the caller guarantees 16 writable u16s; `self` proves AVX-512F, AVX512-BF16
+        // and AVX512-DQ (this type's row requires all three). `__m256bh` and `__m256i` are
+        // both 32 bytes of plain bits.
+        unsafe {
+            let bits = if _mm512_fpclass_ps_mask::<SUBNORMAL>(self.0) == 0 {
+                core::mem::transmute::<__m256bh, __m256i>(_mm512_cvtneps_pbh(self.0))
+            } else {
+                _mm512_cvtepi32_epi16(bf16_bits_by_integer(self.0))
+            };
+            _mm256_storeu_si256(ptr.cast(), bits)
+        }
+    }
+);
+
+/// `vfpclassps`'s class bit for subnormal (denormal) values.
+const SUBNORMAL: i32 = 0x20;
+
 avx512_vector!(
     Avx512F64,
     f64,

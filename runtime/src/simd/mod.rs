@@ -72,7 +72,7 @@ use core::ops::{Add, BitAnd, BitOr, Div, Mul, Neg, Not, Sub};
 #[cfg(target_arch = "x86_64")]
 pub use avx2::{Avx2F32, Avx2F64, Avx2Mask32, Avx2Mask64};
 #[cfg(target_arch = "x86_64")]
-pub use avx512::{Avx512F32, Avx512F64, KMask};
+pub use avx512::{Avx512Bf16F32, Avx512F32, Avx512F64, KMask};
 #[cfg(target_arch = "aarch64")]
 pub use neon::{NeonF32, NeonF64, NeonMask32, NeonMask64};
 pub use portable::{PortableF32, PortableF64, PortableMask32, PortableMask64};
