@@ -460,10 +460,14 @@ impl<F: Formula, T: Float> Activation<T> for F {
     }
 }
 
-/// The half-precision slices. Forward, backward, `grad2` and the output-based backward are the
-/// f32 kernels with half-precision loads and stores (`crate::driver::Io`), above in the generic
-/// helpers; the fused backward with parameter gradients and the parameter partials run here,
-/// on blocks of `BLOCK` elements widened into f32 stack buffers (see [`crate::storage`]).
+/// The half-precision slices. Forward and backward (the passes a training step runs on every
+/// activation) are the f32 kernels with half-precision loads and stores (`crate::driver::Io`),
+/// above in the generic helpers. The other passes (`grad2`, the output-based backward, the
+/// fused backward with parameter gradients, the parameter partials) run here, on blocks of
+/// `BLOCK` elements widened into f32 stack buffers, through the f32 kernels (see
+/// [`crate::storage`]): the results are the same roundings of the f32 kernel's results, and no
+/// half-precision copy of those kernels is compiled (for `grad2` and the output-based form,
+/// that was two of every activation's five elementwise kernels on every ISA, twice).
 #[cfg(feature = "half")]
 mod halves {
     use super::*;
@@ -522,6 +526,48 @@ mod halves {
                 }
             }
         });
+        Ok(())
+    }
+
+    /// `out = K(a, dy)` on blocks widened to f32, through the f32 kernel; `a: None` reads `a`
+    /// from `out` (in place). Lengths checked here (nothing is written on error).
+    fn pair_blocks<F: Formula, H: Half, K: PairKernel>(
+        f: &F,
+        isa: Isa,
+        a: Option<(&'static str, &[H])>,
+        dy: &[H],
+        (out_name, out): (&'static str, &mut [H]),
+    ) -> Result<(), Error> {
+        if let Some((a_name, a)) = a {
+            check_len(a_name, a.len(), "dy", dy.len())?;
+            check_len(a_name, a.len(), out_name, out.len())?;
+        } else {
+            check_len(out_name, out.len(), "dy", dy.len())?;
+        }
+        check_isa(isa)?;
+        // One block: widen `a` (or `out`) and `dy`, run the f32 pass over the first buffer in
+        // place, round back into `out`.
+        let block = |a: Option<&[H]>, dy: &[H], out: &mut [H]| {
+            let (mut ba, mut bd) = ([0f32; BLOCK], [0f32; BLOCK]);
+            for (s, l) in blocks(dy.len(), BLOCK) {
+                let r = s..s + l;
+                widen(
+                    isa,
+                    a.map_or(&out[r.clone()], |a| &a[r.clone()]),
+                    &mut ba[..l],
+                );
+                widen(isa, &dy[r.clone()], &mut bd[..l]);
+                let p = ba.as_mut_ptr();
+                // SAFETY: ISA checked above; both buffers hold `l` elements; the output is the
+                // first input, which `pair_raw` allows.
+                unsafe { pair_raw::<F, f32, K>(f, isa, p, bd.as_ptr(), p, l) };
+                narrow(isa, &ba[..l], &mut out[r]);
+            }
+        };
+        match a {
+            Some((_, a)) => parallel::each3(a, dy, out, &|a, dy, out| block(Some(a), dy, out)),
+            None => parallel::each2(dy, out, &|dy, out| block(None, dy, out)),
+        }
         Ok(())
     }
 
@@ -603,13 +649,7 @@ mod halves {
                     dy: &[$h],
                 ) -> Result<(), Error> {
                     check_from_output(self)?;
-                    run_pair_in_place::<F, $h, FromOutputPass>(
-                        self,
-                        isa,
-                        Over::A,
-                        ("y_dx", y_dx),
-                        ("dy", dy),
-                    )
+                    pair_blocks::<F, $h, FromOutputPass>(self, isa, None, dy, ("y_dx", y_dx))
                 }
                 fn try_backward_fused_on(
                     &self,
@@ -636,7 +676,7 @@ mod halves {
                     dy: &[$h],
                     out: &mut [$h],
                 ) -> Result<(), Error> {
-                    run_pair::<F, $h, Grad2Pass>(self, isa, ("x", x), dy, ("out", out))
+                    pair_blocks::<F, $h, Grad2Pass>(self, isa, Some(("x", x)), dy, ("out", out))
                 }
                 fn try_backward_from_output_on(
                     &self,
@@ -646,7 +686,7 @@ mod halves {
                     dx: &mut [$h],
                 ) -> Result<(), Error> {
                     check_from_output(self)?;
-                    run_pair::<F, $h, FromOutputPass>(self, isa, ("y", y), dy, ("dx", dx))
+                    pair_blocks::<F, $h, FromOutputPass>(self, isa, Some(("y", y)), dy, ("dx", dx))
                 }
                 fn value(&self, x: $h) -> $h {
                     <$h>::from_compute(Activation::<f32>::value(self, x.to_compute()))

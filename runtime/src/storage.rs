@@ -1,12 +1,12 @@
 //! The half-precision storage types (the [`Storage`](crate::Storage) trait is in `dispatch`).
 //!
 //! `f32` and `f64` are computed in themselves. With the `half` feature (on by default),
-//! [`half::f16`] and [`half::bf16`] slices are computed in f32. The elementwise passes
-//! (forward, backward, `grad2`, the output-based backward) run the f32 kernel with half loads
-//! and stores: each vector is widened in registers (exactly) as it is loaded and rounded back
-//! (to nearest, ties to even) as it is stored (`crate::driver::Io`). The fused backward with
-//! parameter gradients and the parameter partials widen a block of inputs into an f32 buffer
-//! on the stack, run the f32 pass on it, and round the results back. The conversions are
+//! [`half::f16`] and [`half::bf16`] slices are computed in f32. Forward and backward run the
+//! f32 kernel with half loads and stores: each vector is widened in registers (exactly) as it
+//! is loaded and rounded back (to nearest, ties to even) as it is stored (`crate::driver::Io`).
+//! The other passes (`grad2`, the output-based backward, the fused backward with parameter
+//! gradients, the parameter partials) widen a block of inputs into an f32 buffer on the
+//! stack, run the f32 pass on it, and round the results back. The conversions are
 //! vector code per ISA (for binary16 F16C on the AVX2 path, AVX-512F on the AVX-512 path,
 //! `fcvtl`/`fcvtn` on NEON; exact bit arithmetic otherwise: see
 //! [`Vector::load_f16`](crate::simd::Vector::load_f16)). Either way
