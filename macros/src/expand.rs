@@ -106,7 +106,7 @@ pub fn activation(attr: TokenStream, item: TokenStream) -> TokenStream {
 /// functions in scope, except those whose names the function's arguments take (a `use` in the
 /// body would shadow an argument named `erf`; lowering rejects calling a function so shadowed).
 fn original_fn(model: &Model) -> TokenStream {
-    let rt = rt();
+    let rt = rt(&model.krate);
     let ItemFn {
         attrs,
         vis,
@@ -144,7 +144,7 @@ fn emit(
     from_output: Option<Id>,
 ) -> TokenStream {
     let [root, dx, d2] = values;
-    let rt = rt();
+    let rt = rt(&model.krate);
     let name = &model.struct_name;
     let fn_name = &model.func.sig.ident;
     let vis = &model.func.vis;
@@ -333,6 +333,7 @@ fn emit(
                 ///
                 /// # Panics
                 /// On the errors of `try_backward_from_output`.
+                #[track_caller]
                 pub fn backward_from_output<__T: #rt::Storage>(&self, y: &[__T], dy: &[__T], dx: &mut [__T])
                 where
                     Self: #rt::Activation<__T>,
@@ -499,8 +500,8 @@ fn tracking(
     live: &[bool],
     fused: &HashMap<Id, Fused>,
     roots: &[Id],
+    rt: &TokenStream,
 ) -> Vec<TokenStream> {
-    let rt = rt();
     let t = |id: Id| format_ident!("__t{}", id);
     let b = |id: Id| format_ident!("__b{}", id);
     let mut has = vec![false; g.nodes.len()];
@@ -645,7 +646,7 @@ fn body(
     exact_products: bool,
     checked: bool,
 ) -> (TokenStream, Flags) {
-    let rt = rt();
+    let rt = &rt(&model.krate);
     let fused = fused_products(g, exact_products);
     // Liveness over the operands each node is emitted with.
     let mut live = vec![false; g.nodes.len()];
@@ -780,7 +781,7 @@ fn body(
         stmts.push(quote!(let #name = #value;));
     }
     if checked {
-        stmts.extend(tracking(g, &live, &fused, roots));
+        stmts.extend(tracking(g, &live, &fused, roots, rt));
     }
     let results = roots.iter().enumerate().map(|(i, &r)| {
         let (ri, tr) = (format_ident!("__r{}", i), t(r));

@@ -37,7 +37,10 @@ use proc_macro::TokenStream;
 ///
 /// The first argument is the input; each further argument is a parameter with a
 /// `#[default(value)]`. `#[activation(name = MyName)]` renames the generated struct (by
-/// default the function's name in UpperCamelCase). See the `actigen` crate docs for the
+/// default the function's name in UpperCamelCase); `#[activation(from_output)]` requires the
+/// backward pass from the output (a compile error says why where f′ cannot be written in terms
+/// of f); `#[activation(crate = path)]` names the runtime crate where it is not `::actigen`
+/// (a renamed dependency, a framework's re-export). See the `actigen` crate docs for the
 /// formula language.
 #[proc_macro_attribute]
 pub fn activation(attr: TokenStream, item: TokenStream) -> TokenStream {

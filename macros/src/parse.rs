@@ -18,10 +18,13 @@ use syn::{Expr, FnArg, Ident, ItemFn, Lit, Pat, ReturnType, Token, Type, UnOp};
 /// Must match `actigen::formula::MAX_PARAMS`.
 pub const MAX_PARAMS: usize = 7;
 
-/// `#[activation(name = Foo, from_output)]`.
+/// `#[activation(name = Foo, from_output, crate = path)]`.
 #[derive(Default)]
 pub struct Args {
     pub name: Option<Ident>,
+    /// The path of the runtime crate in the user's crate (serde's `crate = ...` convention):
+    /// for a renamed dependency or a re-export. `::actigen` when absent.
+    pub krate: Option<syn::Path>,
     /// Require `backward_from_output` (a compile error, with the reason, if f′ cannot be
     /// written in terms of the output).
     pub from_output: bool,
@@ -31,8 +34,33 @@ impl Parse for Args {
     fn parse(input: ParseStream<'_>) -> syn::Result<Self> {
         let mut args = Args::default();
         while !input.is_empty() {
-            let key: Ident = input.parse()?;
+            // `parse_any`: `crate` is a keyword.
+            let key = Ident::parse_any(input)?;
             match key.to_string().as_str() {
+                "crate" => {
+                    const EXPECTED: &str = "expected `crate = <path>`, the path of the actigen \
+                                            crate (for example `crate = ::my_framework::actigen`)";
+                    if !input.peek(Token![=]) {
+                        return Err(syn::Error::new(key.span(), EXPECTED));
+                    }
+                    input.parse::<Token![=]>()?;
+                    // A path, or serde's form: the path in a string literal.
+                    let path = if input.peek(syn::LitStr) {
+                        let lit: syn::LitStr = input.parse()?;
+                        lit.parse_with(syn::Path::parse_mod_style)
+                            .map_err(|_| syn::Error::new(lit.span(), EXPECTED))?
+                    } else {
+                        syn::Path::parse_mod_style(input)
+                            .map_err(|e| syn::Error::new(e.span(), EXPECTED))?
+                    };
+                    if args.krate.is_some() {
+                        return Err(syn::Error::new(
+                            key.span(),
+                            "duplicate `crate` argument: give the crate one path",
+                        ));
+                    }
+                    args.krate = Some(path);
+                }
                 "name" => {
                     if !input.peek(Token![=]) {
                         return Err(syn::Error::new(
@@ -65,7 +93,8 @@ impl Parse for Args {
                     return Err(syn::Error::new(
                         key.span(),
                         format!(
-                            "unknown argument `{other}`; expected `name = <Identifier>` or `from_output`"
+                            "unknown argument `{other}`; expected `name = <Identifier>`, `from_output` or \
+                             `crate = <path>`"
                         ),
                     ));
                 }
@@ -95,6 +124,8 @@ pub struct Model {
     pub input: Ident,
     pub params: Vec<Param>,
     pub struct_name: Ident,
+    /// The path generated code names the runtime by (`crate = ...`, else `::actigen`).
+    pub krate: TokenStream,
 }
 
 fn is_f32(ty: &Type) -> bool {
@@ -335,10 +366,49 @@ pub fn parse(args: Args, mut func: ItemFn, errors: &mut Vec<syn::Error>) -> Mode
         input,
         params,
         struct_name,
+        krate: match args.krate {
+            Some(path) => quote::quote!(#path),
+            None => quote::quote!(::actigen),
+        },
     }
 }
 
 /// Parses the attribute arguments.
 pub fn parse_args(attr: TokenStream) -> syn::Result<Args> {
     syn::parse2(attr)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use quote::quote;
+
+    fn krate(attr: TokenStream) -> Result<Option<String>, String> {
+        parse_args(attr)
+            .map(|a| a.krate.map(|p| quote!(#p).to_string()))
+            .map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn crate_argument_takes_a_path_or_a_string_holding_one() {
+        assert_eq!(krate(quote!()), Ok(None));
+        assert_eq!(krate(quote!(crate = crate)), Ok(Some("crate".into())));
+        let want = Some(":: fw :: actigen".to_string());
+        assert_eq!(krate(quote!(crate = ::fw::actigen)), Ok(want.clone()));
+        assert_eq!(krate(quote!(crate = "::fw::actigen")), Ok(want.clone()));
+        assert_eq!(
+            krate(quote!(from_output, crate = ::fw::actigen, name = Foo)),
+            Ok(want)
+        );
+        let errors = [
+            (quote!(crate), "expected `crate = <path>`"),
+            (quote!(crate = 1), "expected `crate = <path>`"),
+            (quote!(crate = "not a path"), "expected `crate = <path>`"),
+            (quote!(crate = a, crate = b), "duplicate `crate` argument"),
+        ];
+        for (attr, want) in errors {
+            let got = krate(attr.clone()).expect_err(&attr.to_string());
+            assert!(got.contains(want), "{attr}: {got}");
+        }
+    }
 }

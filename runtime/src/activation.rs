@@ -179,6 +179,7 @@ fn check_from_output<F: Formula>(f: &F) -> Result<(), Error> {
     check_ranges(f)
 }
 
+#[track_caller]
 fn ok_or_panic(r: Result<(), Error>) {
     if let Err(e) = r {
         panic!("actigen: {e}");
@@ -258,6 +259,7 @@ pub trait Activation<T: Storage>: Send + Sync + fmt::Debug {
     ///
     /// # Panics
     /// If the three lengths differ (nothing is written), or if `ACTIGEN_ISA` is invalid.
+    #[track_caller]
     fn grad2(&self, x: &[T], dy: &[T], out: &mut [T]) {
         ok_or_panic(self.try_grad2(x, dy, out))
     }
@@ -270,6 +272,7 @@ pub trait Activation<T: Storage>: Send + Sync + fmt::Debug {
     ///
     /// # Panics
     /// If `x.len() != y.len()` (nothing is written), or if `ACTIGEN_ISA` is invalid.
+    #[track_caller]
     fn forward(&self, x: &[T], y: &mut [T]) {
         ok_or_panic(self.try_forward(x, y))
     }
@@ -277,6 +280,7 @@ pub trait Activation<T: Storage>: Send + Sync + fmt::Debug {
     ///
     /// # Panics
     /// If `ACTIGEN_ISA` is invalid.
+    #[track_caller]
     fn forward_in_place(&self, xy: &mut [T]) {
         ok_or_panic(
             try_active_isa()
@@ -292,6 +296,7 @@ pub trait Activation<T: Storage>: Send + Sync + fmt::Debug {
     ///
     /// # Panics
     /// If the three lengths differ (nothing is written), or if `ACTIGEN_ISA` is invalid.
+    #[track_caller]
     fn backward(&self, x: &[T], dy: &[T], dx: &mut [T]) {
         ok_or_panic(self.try_backward(x, dy, dx))
     }
@@ -303,6 +308,7 @@ pub trait Activation<T: Storage>: Send + Sync + fmt::Debug {
     ///
     /// # Panics
     /// If the two lengths differ (nothing is written), or if `ACTIGEN_ISA` is invalid.
+    #[track_caller]
     fn backward_in_place(&self, x: &[T], dy_dx: &mut [T]) {
         ok_or_panic(self.try_backward_in_place(x, dy_dx))
     }
@@ -316,6 +322,7 @@ pub trait Activation<T: Storage>: Send + Sync + fmt::Debug {
     /// # Panics
     /// Where [`Activation::try_backward_from_output_in_place`] returns an error (nothing is
     /// written).
+    #[track_caller]
     fn backward_from_output_in_place(&self, y_dx: &mut [T], dy: &[T]) {
         ok_or_panic(self.try_backward_from_output_in_place(y_dx, dy))
     }
@@ -339,6 +346,7 @@ pub trait Activation<T: Storage>: Send + Sync + fmt::Debug {
     ///
     /// # Panics
     /// If `x.len() != dy.len()`, or if `ACTIGEN_ISA` is invalid.
+    #[track_caller]
     fn param_grads(&self, x: &[T], dy: &[T]) -> Vec<f64> {
         match self.try_param_grads(x, dy) {
             Ok(g) => g,

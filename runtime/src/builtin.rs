@@ -8,37 +8,37 @@ use crate::formula::Formula;
 use crate::{Activation, Error};
 
 /// The logistic sigmoid, σ(x) = 1/(1 + e⁻ˣ).
-#[crate::activation(from_output)]
+#[crate::activation(crate = crate, from_output)]
 pub fn sigmoid(x: f32) -> f32 {
     sigmoid(x)
 }
 
 /// The hyperbolic tangent.
-#[crate::activation(from_output)]
+#[crate::activation(crate = crate, from_output)]
 pub fn tanh(x: f32) -> f32 {
     x.tanh()
 }
 
 /// Softsign, x/(1 + |x|).
-#[crate::activation(from_output)]
+#[crate::activation(crate = crate, from_output)]
 pub fn softsign(x: f32) -> f32 {
     x / (1.0 + x.abs())
 }
 
 /// The rectified linear unit, max(x, 0); relu′(0) = 0.
-#[crate::activation(from_output)]
+#[crate::activation(crate = crate, from_output)]
 pub fn relu(x: f32) -> f32 {
     if x > 0.0 { x } else { 0.0 }
 }
 
 /// SoftReLU (softplus), ln(1 + eˣ).
-#[crate::activation(from_output)]
+#[crate::activation(crate = crate, from_output)]
 pub fn softrelu(x: f32) -> f32 {
     softplus(x)
 }
 
 /// Leaky ReLU: x for x > 0, alpha·x otherwise (MXNet default alpha = 0.01).
-#[crate::activation(from_output)]
+#[crate::activation(crate = crate, from_output)]
 pub fn leaky(
     x: f32,
     #[default(0.01)]
@@ -50,7 +50,7 @@ pub fn leaky(
 
 /// Parametric ReLU: leaky ReLU with a learnable alpha (gluon's initial value 0.25); its
 /// gradient comes from `param_grads`.
-#[crate::activation(from_output)]
+#[crate::activation(crate = crate, from_output)]
 pub fn prelu(
     x: f32,
     #[default(0.25)]
@@ -61,7 +61,7 @@ pub fn prelu(
 }
 
 /// The exponential linear unit: x for x > 0, alpha·(eˣ − 1) otherwise (alpha = 1).
-#[crate::activation(from_output)]
+#[crate::activation(crate = crate, from_output)]
 pub fn elu(
     x: f32,
     #[default(1.0)]
@@ -73,7 +73,7 @@ pub fn elu(
 
 /// The scaled ELU with the fixed constants of Klambauer et al.:
 /// λ·x for x > 0, λ·α·(eˣ − 1) otherwise, α = 1.6732632423543772848…, λ = 1.0507009873554804934….
-#[crate::activation(from_output)]
+#[crate::activation(crate = crate, from_output)]
 pub fn selu(x: f32) -> f32 {
     if x > 0.0 {
         1.050_700_987_355_480_493_4 * x
@@ -83,7 +83,7 @@ pub fn selu(x: f32) -> f32 {
 }
 
 /// Swish, x·σ(beta·x) (beta = 1 gives SiLU); beta is learnable.
-#[crate::activation]
+#[crate::activation(crate = crate)]
 pub fn swish(x: f32, #[default(1.0)] beta: f32) -> f32 {
     x * sigmoid(beta * x)
 }

@@ -407,6 +407,7 @@ pub fn try_active_isa() -> Result<Isa, IsaError> {
 /// # Panics
 /// If `ACTIGEN_ISA` names an unknown ISA or one this CPU lacks; see [`try_active_isa`] for the
 /// non-panicking form.
+#[track_caller]
 pub fn active_isa() -> Isa {
     match try_active_isa() {
         Ok(isa) => isa,

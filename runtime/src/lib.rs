@@ -39,9 +39,6 @@
 
 #![warn(missing_docs)]
 
-// Generated code names this crate `::actigen`, also inside it.
-extern crate self as actigen;
-
 // Modules in dependency order: each uses only those above it.
 pub(crate) mod tables; // the vector math's constants (data only)
 pub mod simd; // the vector trait and one file per ISA

@@ -158,3 +158,90 @@ fn in_place_equals_out_of_place() {
         assert_eq!(y, xy, "{name}");
     }
 }
+
+/// A framework that re-exports actigen: generated code reaches the runtime through the path
+/// given by `crate = ...` (the built-in activations, defined inside the runtime, are the
+/// other user: `crate = crate`, with no `::actigen` in scope there).
+mod framework {
+    pub use actigen as engine;
+}
+
+#[actigen::activation(crate = crate::framework::engine)]
+fn shifted_softsign(x: f32, #[default(0.5)] c: f32) -> f32 {
+    x / (1.0 + x.abs()) + c
+}
+
+#[test]
+fn an_activation_reaches_the_runtime_through_a_reexport() {
+    let act = ShiftedSoftsign::default();
+    let x = [-3.0f32, -0.5, 0.0, 0.25, 8.0];
+    let (mut y, mut dx) = ([0.0f32; 5], [0.0f32; 5]);
+    act.forward(&x, &mut y);
+    act.backward(&x, &[1.0; 5], &mut dx);
+    for ((&x, &y), &d) in x.iter().zip(&y).zip(&dx) {
+        let x = f64::from(x);
+        let (want_y, want_d) = (x / (1.0 + x.abs()) + 0.5, 1.0 / (1.0 + x.abs()).powi(2));
+        assert!(
+            (f64::from(y) - want_y).abs() <= 2e-7,
+            "f({x}) = {y}, want {want_y}"
+        );
+        assert!(
+            (f64::from(d) - want_d).abs() <= 2e-7,
+            "f'({x}) = {d}, want {want_d}"
+        );
+    }
+    assert_eq!(act.param_grads(&x, &[1.0; 5]), vec![5.0]);
+}
+
+/// Every method that panics does so at its caller's line (`#[track_caller]`), where the
+/// mistake is, not inside actigen.
+#[test]
+fn panics_point_at_the_caller() {
+    use std::panic::{AssertUnwindSafe, catch_unwind, set_hook, take_hook};
+    use std::sync::Mutex;
+    use std::thread::{ThreadId, current};
+    // The panic hook is global: other tests' panics (on their own threads) are told apart by
+    // the thread.
+    static SEEN: Mutex<Vec<(ThreadId, String, u32)>> = Mutex::new(Vec::new());
+    let previous = take_hook();
+    set_hook(Box::new(|info| {
+        if let Some(l) = info.location() {
+            let seen = (current().id(), l.file().to_string(), l.line());
+            SEEN.lock().unwrap().push(seen);
+        }
+    }));
+    /// The line of the call and whether it panicked, with the location the hook saw.
+    macro_rules! panics_at {
+        ($call:expr) => {{
+            let line = line!();
+            let panicked = catch_unwind(AssertUnwindSafe(|| {
+                $call;
+            }))
+            .is_err();
+            let seen = SEEN.lock().unwrap();
+            let here = seen.iter().rev().find(|s| s.0 == current().id()).cloned();
+            (stringify!($call), line, panicked, here)
+        }};
+    }
+    let (swish, sigmoid) = (Swish::default(), actigen::Sigmoid);
+    let (x, dy) = ([1.0f32; 4], [1.0f32; 3]);
+    let mut out = [0.0f32; 4];
+    let cases = [
+        panics_at!(swish.forward(&x, &mut out[..3])),
+        panics_at!(swish.backward(&x, &dy, &mut out)),
+        panics_at!(swish.backward_in_place(&x, &mut out[..3])),
+        panics_at!(swish.grad2(&x, &dy, &mut out)),
+        panics_at!(swish.param_grads(&x, &dy)),
+        panics_at!(sigmoid.backward_from_output(&x, &dy, &mut out)),
+        panics_at!(sigmoid.backward_from_output_in_place(&mut out, &dy)),
+    ];
+    set_hook(previous);
+    for (call, line, panicked, seen) in cases {
+        assert!(panicked, "{call} did not panic");
+        let (_, file, at) = seen.unwrap_or_else(|| panic!("{call}: no location recorded"));
+        assert!(
+            file.ends_with("api.rs") && at == line,
+            "{call} panicked at {file}:{at}, not at its call (api.rs:{line})"
+        );
+    }
+}

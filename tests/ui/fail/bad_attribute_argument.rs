@@ -5,4 +5,14 @@ fn named(x: f32) -> f32 {
     x
 }
 
+#[activation(crate)]
+fn no_path(x: f32) -> f32 {
+    x
+}
+
+#[activation(crate = "not a path")]
+fn not_a_path(x: f32) -> f32 {
+    x
+}
+
 fn main() {}
