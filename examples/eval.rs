@@ -27,7 +27,7 @@ where
     dyn DynActivation: Activation<T>,
 {
     let n = x.len();
-    let np = Activation::<T>::param_names(act).len();
+    let np = act.param_names().len();
     let mut y = vec![T::ZERO; n];
     let mut dydx = vec![T::ZERO; n];
     let mut partials = vec![T::ZERO; n * np];

@@ -161,11 +161,11 @@ mod tests {
             f.try_param_partials_on(actigen::Isa::Portable, &[x], &mut parts)
                 .unwrap();
             for (j, part) in parts.iter().enumerate() {
-                let p = f.param(j);
+                let p = f.param_at(j);
                 let (lo, hi) = (p - 1e-3, p + 1e-3);
                 let at = |v: f32| {
                     let mut g = f;
-                    g.set_param(j, v);
+                    g.set_param_at(j, v);
                     g.value(x)
                 };
                 let fd = (at(hi) - at(lo)) / (f64::from(hi) - f64::from(lo));
@@ -225,7 +225,7 @@ mod tests {
                     (f64::from(got) - want).abs()
                         <= 4.0 * f64::from(f32::EPSILON) * condition * want.abs() + tail,
                     "{}({x32}) = {got}, want {want}",
-                    actigen_tests::TestPasses::<f32>::name(&*act)
+                    act.name()
                 );
             }
         }

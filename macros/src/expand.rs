@@ -407,14 +407,14 @@ fn emit(
                 from_output: #go,
             };
             #[allow(clippy::match_single_binding)]
-            fn param(&self, i: usize) -> f32 {
+            fn param_at(&self, i: usize) -> f32 {
                 match i {
                     #( #idx => self.#fields, )*
                     _ => panic!("parameter index {} out of range", i),
                 }
             }
             #[allow(clippy::match_single_binding)]
-            fn set_param(&mut self, i: usize, value: f32) {
+            fn set_param_at(&mut self, i: usize, value: f32) {
                 match i {
                     #( #idx => self.#fields = value, )*
                     _ => panic!("parameter index {} out of range ({})", i, value),

@@ -156,7 +156,7 @@ fn run_pair_in_place<F: Formula, S: Io, K: PairKernel>(
 /// Every parameter of `f` within its declared range.
 pub(crate) fn check_ranges<F: Formula>(f: &F) -> Result<(), Error> {
     for (i, &(lo, hi)) in F::PARAM_RANGES.iter().enumerate() {
-        let v = f.param(i) as f64;
+        let v = f.param_at(i) as f64;
         if !(lo <= v && v < hi) {
             return Err(Error::ParamOutOfRange {
                 param: F::PARAM_NAMES[i].to_string(),
@@ -186,6 +186,84 @@ fn ok_or_panic(r: Result<(), Error>) {
     }
 }
 
+/// An activation's name and parameters, the same for every element type: read and set by
+/// name. A supertrait of [`Activation`], so `act.name()` and `act.params()` need no type
+/// annotation, on a concrete activation and on a boxed [`DynActivation`](crate::DynActivation)
+/// alike.
+///
+/// ```
+/// use actigen::{ActivationInfo, Swish, by_name};
+/// let mut act = by_name("leaky", &[]).unwrap();
+/// assert_eq!((act.name(), act.param_names()), ("leaky", &["alpha"][..]));
+/// act.set_param("alpha", 0.1).unwrap();
+/// assert_eq!(act.param("alpha"), Some(0.1));
+/// assert!(act.set_param("alpha", f64::NAN).is_err()); // nothing changed
+/// assert!(act.set_param("beta", 1.0).is_err());
+/// assert_eq!(act.params(), vec![0.1]);
+/// assert_eq!(Swish::default().params(), vec![1.0]);
+/// ```
+pub trait ActivationInfo: Send + Sync + fmt::Debug {
+    /// The activation's name (its formula function's name).
+    fn name(&self) -> &'static str;
+    /// Parameter names, in declaration order.
+    fn param_names(&self) -> &'static [&'static str];
+    /// Current parameter values, in declaration order.
+    fn params(&self) -> Vec<f32>;
+    /// The parameter called `name`, if there is one.
+    fn param(&self, name: &str) -> Option<f32>;
+    /// Sets the parameter called `name` to `value` rounded to f32: an error, with nothing
+    /// changed, if there is no such parameter ([`Error::UnknownParam`]), the value is not
+    /// finite in f32 ([`Error::NonFiniteParam`]) or outside the parameter's declared range
+    /// ([`Error::ParamOutOfRange`]).
+    fn set_param(&mut self, name: &str, value: f64) -> Result<(), Error>;
+}
+
+impl<F: Formula> ActivationInfo for F {
+    fn name(&self) -> &'static str {
+        F::NAME
+    }
+    fn param_names(&self) -> &'static [&'static str] {
+        F::PARAM_NAMES
+    }
+    fn params(&self) -> Vec<f32> {
+        (0..F::PARAM_NAMES.len())
+            .map(|i| self.param_at(i))
+            .collect()
+    }
+    fn param(&self, name: &str) -> Option<f32> {
+        let i = F::PARAM_NAMES.iter().position(|p| *p == name)?;
+        Some(self.param_at(i))
+    }
+    fn set_param(&mut self, name: &str, value: f64) -> Result<(), Error> {
+        let i = F::PARAM_NAMES
+            .iter()
+            .position(|p| *p == name)
+            .ok_or_else(|| Error::UnknownParam {
+                activation: F::NAME,
+                param: name.to_string(),
+                accepted: F::PARAM_NAMES,
+            })?;
+        let v = value as f32;
+        if !value.is_finite() || !v.is_finite() {
+            return Err(Error::NonFiniteParam {
+                param: name.to_string(),
+                value,
+            });
+        }
+        let (lo, hi) = F::PARAM_RANGES[i];
+        if !(lo <= f64::from(v) && f64::from(v) < hi) {
+            return Err(Error::ParamOutOfRange {
+                param: name.to_string(),
+                value: f64::from(v),
+                lo,
+                hi,
+            });
+        }
+        self.set_param_at(i, v);
+        Ok(())
+    }
+}
+
 /// An activation over slices of `T` (`f32`, `f64`, and with the `half` feature `half::f16`
 /// and `half::bf16`: see [`Storage`]): forward, backward, parameter gradients.
 ///
@@ -194,14 +272,7 @@ fn ok_or_panic(r: Result<(), Error>) {
 /// summed in `f64` from the first product (`dy·∂f/∂p` formed in f64), in one fixed order on
 /// every ISA: the sums are bit-identical across ISAs, long slices (10⁷ elements) keep their
 /// accuracy, and no partial sum overflows where the total is finite.
-pub trait Activation<T: Storage>: Send + Sync + fmt::Debug {
-    /// The activation's name (its formula function's name).
-    fn name(&self) -> &'static str;
-    /// Parameter names, in declaration order.
-    fn param_names(&self) -> &'static [&'static str];
-    /// Current parameter values, in declaration order.
-    fn params(&self) -> Vec<f32>;
-
+pub trait Activation<T: Storage>: ActivationInfo {
     /// `y = f(x)` on a given ISA.
     fn try_forward_on(&self, isa: Isa, x: &[T], y: &mut [T]) -> Result<(), Error>;
     /// `xy = f(xy)` on a given ISA.
@@ -356,16 +427,6 @@ pub trait Activation<T: Storage>: Send + Sync + fmt::Debug {
 }
 
 impl<F: Formula, T: Float> Activation<T> for F {
-    fn name(&self) -> &'static str {
-        F::NAME
-    }
-    fn param_names(&self) -> &'static [&'static str] {
-        F::PARAM_NAMES
-    }
-    fn params(&self) -> Vec<f32> {
-        (0..F::PARAM_NAMES.len()).map(|i| self.param(i)).collect()
-    }
-
     fn try_forward_on(&self, isa: Isa, x: &[T], y: &mut [T]) -> Result<(), Error> {
         run_forward(self, isa, x, y)
     }
@@ -612,15 +673,6 @@ mod halves {
     macro_rules! half_activation {
         ($h:ty) => {
             impl<F: Formula> Activation<$h> for F {
-                fn name(&self) -> &'static str {
-                    F::NAME
-                }
-                fn param_names(&self) -> &'static [&'static str] {
-                    F::PARAM_NAMES
-                }
-                fn params(&self) -> Vec<f32> {
-                    (0..F::PARAM_NAMES.len()).map(|i| self.param(i)).collect()
-                }
                 fn try_forward_on(&self, isa: Isa, x: &[$h], y: &mut [$h]) -> Result<(), Error> {
                     run_forward(self, isa, x, y)
                 }

@@ -5,7 +5,7 @@
 //! leaky′(0) = prelu′(0) = alpha, selu′(0) = λα, as in MXNet, PyTorch and JAX.
 
 use crate::formula::Formula;
-use crate::{Activation, Error};
+use crate::{Activation, ActivationInfo, Error};
 
 /// The logistic sigmoid, σ(x) = 1/(1 + e⁻ˣ).
 #[crate::activation(crate = crate, from_output)]
@@ -125,22 +125,9 @@ pub const NAMES: [&str; 13] = [
 fn build<F: Formula + Default>(params: &[(&str, f64)]) -> Result<Box<dyn DynActivation>, Error> {
     let mut f = F::default();
     for &(name, value) in params {
-        let i = F::PARAM_NAMES
-            .iter()
-            .position(|p| *p == name)
-            .ok_or_else(|| Error::UnknownParam {
-                activation: F::NAME,
-                param: name.to_string(),
-                accepted: F::PARAM_NAMES,
-            })?;
-        if !value.is_finite() || !(value as f32).is_finite() {
-            return Err(Error::NonFiniteParam {
-                param: name.to_string(),
-                value,
-            });
-        }
-        f.set_param(i, value as f32);
+        ActivationInfo::set_param(&mut f, name, value)?;
     }
+    // The defaults of the parameters not given are in range too.
     crate::activation::check_ranges(&f)?;
     Ok(Box::new(f))
 }

@@ -72,10 +72,18 @@ pub trait Formula: Copy + Send + Sync + core::fmt::Debug + 'static {
     /// The fix-ups each body needs.
     const GUARDS: Guards;
 
-    /// Parameter `i` (declaration order).
-    fn param(&self, i: usize) -> f32;
-    /// Sets parameter `i` (declaration order).
-    fn set_param(&mut self, i: usize, value: f32);
+    /// Parameter `i` (declaration order). By name, with checks:
+    /// [`ActivationInfo::param`](crate::ActivationInfo::param).
+    ///
+    /// # Panics
+    /// If `i` is not below `PARAM_NAMES.len()`.
+    fn param_at(&self, i: usize) -> f32;
+    /// Sets parameter `i` (declaration order), unchecked. By name, with the range and
+    /// finiteness checks: [`ActivationInfo::set_param`](crate::ActivationInfo::set_param).
+    ///
+    /// # Panics
+    /// If `i` is not below `PARAM_NAMES.len()`.
+    fn set_param_at(&mut self, i: usize, value: f32);
 
     /// f(x), unguarded.
     fn forward_raw<V: Vector>(&self, x: V) -> V;

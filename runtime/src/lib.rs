@@ -54,7 +54,7 @@ mod activation; // the slice API over every `Formula`
 pub mod builtin; // the ten activations and `by_name`
 
 pub use actigen_macros::activation;
-pub use activation::Activation;
+pub use activation::{Activation, ActivationInfo};
 pub use builtin::{
     DynActivation, Elu, Leaky, Prelu, Relu, Selu, Sigmoid, Softrelu, Softsign, Swish, Tanh, by_name,
 };

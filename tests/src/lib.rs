@@ -4,7 +4,7 @@
 
 pub mod elementwise;
 
-use actigen::{Activation, Error, Isa, Storage};
+use actigen::{Activation, ActivationInfo, Error, Isa, Storage};
 
 /// The passes of [`Activation`] the tests call on activations they box, in one storage type.
 ///
@@ -14,10 +14,6 @@ use actigen::{Activation, Error, Isa, Storage};
 /// minutes). Boxed as [`TestActivation`], an activation compiles these passes in f32 and f64
 /// only. Implemented for every `A: Activation<T>`, `dyn DynActivation` included.
 pub trait TestPasses<T: Storage> {
-    /// [`Activation::name`].
-    fn name(&self) -> &'static str;
-    /// [`Activation::params`].
-    fn params(&self) -> Vec<f32>;
     /// [`Activation::value`].
     fn value(&self, x: T) -> T;
     /// [`Activation::try_forward_on`].
@@ -29,12 +25,6 @@ pub trait TestPasses<T: Storage> {
 }
 
 impl<T: Storage, A: Activation<T> + ?Sized> TestPasses<T> for A {
-    fn name(&self) -> &'static str {
-        Activation::name(self)
-    }
-    fn params(&self) -> Vec<f32> {
-        Activation::params(self)
-    }
     fn value(&self, x: T) -> T {
         Activation::value(self, x)
     }
@@ -49,9 +39,10 @@ impl<T: Storage, A: Activation<T> + ?Sized> TestPasses<T> for A {
     }
 }
 
-/// An activation boxed for the tests: [`TestPasses`] in f32 and f64.
-pub trait TestActivation: TestPasses<f32> + TestPasses<f64> + Sync {}
-impl<A: TestPasses<f32> + TestPasses<f64> + Sync + ?Sized> TestActivation for A {}
+/// An activation boxed for the tests: its name and parameters ([`ActivationInfo`]) and
+/// [`TestPasses`] in f32 and f64.
+pub trait TestActivation: ActivationInfo + TestPasses<f32> + TestPasses<f64> {}
+impl<A: ActivationInfo + TestPasses<f32> + TestPasses<f64> + ?Sized> TestActivation for A {}
 
 /// ULP tolerance between the one-lane scalar API (`value`, `derivative`; `mul_add` always fused)
 /// and the slice path of the active ISA: 1 where the active path's `mul_add` is fused, 4 on the
@@ -409,7 +400,7 @@ pub struct Report {
 /// forward within 4 ULP, gradients (∂f/∂x and every ∂f/∂p) within [`GRAD_REL`] or [`GRAD_ABS`].
 /// At x = ±inf, a gradient whose limit is infinite may be NaN: the ±inf guard returns a finite
 /// limit or NaN, never a value that overflow produced (`actigen::__private::Guard::inf`).
-pub fn check_against_reference<A: TestPasses<f32> + ?Sized>(
+pub fn check_against_reference<A: ActivationInfo + TestPasses<f32> + ?Sized>(
     name: &str,
     act: &A,
     isa: actigen::Isa,
@@ -473,7 +464,7 @@ pub fn check_against_reference<A: TestPasses<f32> + ?Sized>(
 
 /// [`check_against_reference`] for each `(reference name, activation)` on every ISA this CPU has,
 /// printing one line each (`label` first); returns every failure.
-pub fn check_all_isas<A: TestPasses<f32> + ?Sized>(
+pub fn check_all_isas<A: ActivationInfo + TestPasses<f32> + ?Sized>(
     label: &str,
     acts: &[(&str, &A)],
 ) -> Vec<String> {

@@ -62,22 +62,13 @@ fn by_name_knows_mxnet_names_and_aliases() {
         ("silu", 1),
     ] {
         let a = by_name(name, &[]).unwrap();
-        assert_eq!(Activation::<f32>::param_names(&*a).len(), params, "{name}");
+        assert_eq!(a.param_names().len(), params, "{name}");
     }
     let leaky = by_name("leaky_relu", &[("alpha", 0.2)]).unwrap();
-    assert_eq!(Activation::<f32>::params(&*leaky), vec![0.2]);
-    assert_eq!(
-        Activation::<f32>::params(&*by_name("prelu", &[]).unwrap()),
-        vec![0.25]
-    );
-    assert_eq!(
-        Activation::<f32>::params(&*by_name("elu", &[]).unwrap()),
-        vec![1.0]
-    );
-    assert_eq!(
-        Activation::<f32>::params(&*by_name("leaky", &[]).unwrap()),
-        vec![0.01]
-    );
+    assert_eq!(leaky.params(), vec![0.2]);
+    assert_eq!(by_name("prelu", &[]).unwrap().params(), vec![0.25]);
+    assert_eq!(by_name("elu", &[]).unwrap().params(), vec![1.0]);
+    assert_eq!(by_name("leaky", &[]).unwrap().params(), vec![0.01]);
 
     let e = by_name("gelu", &[]).err().unwrap().to_string();
     assert!(
@@ -244,4 +235,47 @@ fn panics_point_at_the_caller() {
             "{call} panicked at {file}:{at}, not at its call (api.rs:{line})"
         );
     }
+}
+
+/// `ActivationInfo`: names and parameters without type annotations, on a boxed activation and a
+/// concrete one; a rejected value changes nothing.
+#[test]
+fn parameters_are_read_and_set_by_name() {
+    use actigen::ActivationInfo;
+    let mut elu = by_name("elu", &[]).unwrap();
+    assert_eq!(
+        (elu.name(), elu.param_names(), elu.params()),
+        ("elu", &["alpha"][..], vec![1.0])
+    );
+    elu.set_param("alpha", 0.5).unwrap();
+    assert_eq!(elu.param("alpha"), Some(0.5));
+    let mut y = [0.0f32];
+    elu.forward(&[-1.0f32], &mut y);
+    let want = 0.5 * (-1.0f64).exp_m1();
+    assert!((f64::from(y[0]) - want).abs() < 1e-7, "{} vs {want}", y[0]);
+    for (name, value, error) in [
+        (
+            "beta",
+            1.0,
+            "`elu` has no parameter `beta`; expected one of: alpha",
+        ),
+        ("alpha", f64::NAN, "must be finite"),
+        ("alpha", 1e39, "must be finite"),
+        ("alpha", -0.5, "is outside its range 0..inf"),
+    ] {
+        let e = elu.set_param(name, value).unwrap_err().to_string();
+        assert!(e.contains(error), "{name} = {value}: {e}");
+        assert_eq!(
+            elu.params(),
+            vec![0.5],
+            "{name} = {value} changed the parameter"
+        );
+    }
+    assert_eq!(elu.param("beta"), None);
+
+    let mut swish = Swish::default();
+    assert_eq!((swish.name(), swish.params()), ("swish", vec![1.0]));
+    swish.set_param("beta", 2.0).unwrap();
+    assert_eq!(swish.beta, 2.0);
+    assert_eq!(Prelu::default().param("alpha"), Some(0.25));
 }

@@ -78,12 +78,12 @@ fn check<F: Formula + Activation<f64>>(act: F, xs: &[f64]) {
             .unwrap();
         for (j, &part) in parts.iter().enumerate() {
             // The parameter is stored in f32: use a wide step and the f32-rounded points.
-            let p = act.param(j);
+            let p = act.param_at(j);
             let h = 1e-3 * p.abs().max(1.0);
             let (lo, hi) = (p - h, p + h);
             let at = |v: f32| {
                 let mut a = act;
-                a.set_param(j, v);
+                a.set_param_at(j, v);
                 a.value(x)
             };
             let want = (at(hi) - at(lo)) / (hi as f64 - lo as f64);

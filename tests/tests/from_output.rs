@@ -5,7 +5,7 @@
 //! exactly ±1 and no method can recover a derivative below that spacing. Swish has no such form.
 
 use actigen::Formula;
-use actigen::{Activation, Error, Isa, by_name};
+use actigen::{Error, Isa, by_name};
 use actigen_tests::{GRAD_ABS, GRAD_REL, battery_f32, close, reference};
 
 #[test]
@@ -16,10 +16,7 @@ fn nine_activations_have_a_backward_from_the_output() {
         "sigmoid", "tanh", "softsign", "relu", "softrelu", "leaky", "prelu", "elu", "selu",
     ] {
         let act = by_name(name, &[]).unwrap();
-        let params: Vec<f64> = Activation::<f32>::params(&*act)
-            .iter()
-            .map(|&p| p as f64)
-            .collect();
+        let params: Vec<f64> = act.params().iter().map(|&p| p as f64).collect();
         for isa in Isa::ALL.into_iter().filter(|i| i.is_supported()) {
             let mut y = vec![0f32; n];
             act.try_forward_on(isa, &x, &mut y).unwrap();

@@ -297,7 +297,7 @@ where
 
     // The fused pass: dx as above, the parameter gradients as the f32 path's (summed in
     // another order: blocks of 1024, so equal to a relative 1e-12).
-    let np = Activation::<H>::param_names(act).len();
+    let np = act.param_names().len();
     let mut g = vec![0.0; np];
     let mut fused_dx = vec![x[0]; n];
     act.try_backward_fused_on(isa, &x, &dy, Some(&mut fused_dx), &mut g)

@@ -127,7 +127,7 @@ fn run<T: Close>(isa: Isa, act: &(dyn DynActivation + 'static), name: &str)
 where
     dyn DynActivation: Activation<T>,
 {
-    let np = Activation::<T>::param_names(act).len();
+    let np = act.param_names().len();
     let mut lengths: Vec<usize> = (0..=130).collect();
     lengths.extend([1000, 4099]);
     for &len in &lengths {

@@ -52,7 +52,7 @@ where
     {
         out.push(bits(&buf));
     }
-    let mut g = vec![0.0; Activation::<T>::param_names(act).len()];
+    let mut g = vec![0.0; act.param_names().len()];
     let mut dx = x.to_vec();
     act.try_backward_fused_on(isa, x, dy, Some(&mut dx), &mut g)
         .unwrap();
@@ -101,7 +101,7 @@ fn any_thread_count_gives_the_single_thread_bits() {
                 assert!(
                     many == single,
                     "{} n = {n}, {threads} threads: results differ from one thread",
-                    Activation::<f32>::name(&**act)
+                    act.name()
                 );
             }
         }
