@@ -105,7 +105,8 @@ impl<A> DynActivation for A where
 {
 }
 
-/// The names [`by_name`] accepts (MXNet's, then aliases).
+/// The built-in names [`by_name`] accepts (MXNet's, then aliases); [`names`] adds the
+/// registered ones.
 pub const NAMES: [&str; 13] = [
     "sigmoid",
     "tanh",
@@ -132,9 +133,59 @@ fn build<F: Formula + Default>(params: &[(&str, f64)]) -> Result<Box<dyn DynActi
     Ok(Box::new(f))
 }
 
+/// Builds a boxed activation with the given parameters (what [`register`] stores).
+type Build = fn(&[(&str, f64)]) -> Result<Box<dyn DynActivation>, Error>;
+
+/// The activations registered with [`register`], in registration order.
+static REGISTERED: std::sync::RwLock<Vec<(&'static str, Build)>> =
+    std::sync::RwLock::new(Vec::new());
+
+fn registered() -> std::sync::RwLockReadGuard<'static, Vec<(&'static str, Build)>> {
+    // A panic while the lock was held cannot leave the list half-written (one `push`).
+    REGISTERED
+        .read()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+/// Registers the activation type `F` (a built-in or your own `#[activation]`) under `name`, so
+/// that [`by_name`] builds it, with parameters by name, for every program that takes
+/// activation names from there. An error ([`Error::NameTaken`]) if `by_name` already accepts
+/// the name; nothing is registered then.
+///
+/// ```
+/// use actigen::{ActivationInfo, activation, builtin::register, by_name};
+///
+/// #[activation]
+/// fn gelu_tanh(x: f32) -> f32 {
+///     0.5 * x * (1.0 + (0.797_884_6 * (x + 0.044_715 * x * x * x)).tanh())
+/// }
+///
+/// register::<GeluTanh>("gelu_tanh").unwrap();
+/// let act = by_name("gelu_tanh", &[]).unwrap();
+/// assert_eq!(act.name(), "gelu_tanh");
+/// assert!(register::<GeluTanh>("gelu_tanh").is_err());
+/// ```
+pub fn register<F: Formula + Default>(name: &'static str) -> Result<(), Error> {
+    let mut list = REGISTERED
+        .write()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    if NAMES.contains(&name) || list.iter().any(|(n, _)| *n == name) {
+        return Err(Error::NameTaken { name });
+    }
+    list.push((name, build::<F>));
+    Ok(())
+}
+
+/// Every name [`by_name`] accepts: [`NAMES`], then the registered ones in registration order.
+pub fn names() -> Vec<&'static str> {
+    let mut all = NAMES.to_vec();
+    all.extend(registered().iter().map(|(n, _)| *n));
+    all
+}
+
 /// The activation called `name` in MXNet (`sigmoid tanh softsign relu softrelu leaky prelu elu
-/// selu swish`, or the aliases `softplus leaky_relu silu`), with the given parameters set and
-/// the others at their defaults.
+/// selu swish`, or the aliases `softplus leaky_relu silu`), or registered with [`register`],
+/// with the given parameters set and the others at their defaults.
 ///
 /// ```
 /// use actigen::Activation;
@@ -156,9 +207,15 @@ pub fn by_name(name: &str, params: &[(&str, f64)]) -> Result<Box<dyn DynActivati
         "elu" => build::<Elu>(params),
         "selu" => build::<Selu>(params),
         "swish" | "silu" => build::<Swish>(params),
-        _ => Err(Error::UnknownActivation {
-            name: name.to_string(),
-            accepted: NAMES.to_vec(),
-        }),
+        _ => {
+            let found = registered().iter().find(|(n, _)| *n == name).map(|r| r.1);
+            match found {
+                Some(build) => build(params),
+                None => Err(Error::UnknownActivation {
+                    name: name.to_string(),
+                    accepted: names(),
+                }),
+            }
+        }
     }
 }

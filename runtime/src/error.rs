@@ -26,6 +26,11 @@ pub enum Error {
         /// The accepted names.
         accepted: Vec<&'static str>,
     },
+    /// [`register`](crate::builtin::register) got a name `by_name` already accepts.
+    NameTaken {
+        /// The name.
+        name: &'static str,
+    },
     /// A parameter the activation does not have.
     UnknownParam {
         /// The activation.
@@ -78,6 +83,10 @@ impl fmt::Display for Error {
                 f,
                 "unknown activation `{name}`; expected one of: {}",
                 accepted.join(", ")
+            ),
+            Error::NameTaken { name } => write!(
+                f,
+                "the activation name `{name}` is taken (a built-in or registered name)"
             ),
             Error::UnknownParam {
                 activation,

@@ -26,9 +26,11 @@
 //! The crate provides:
 //! - [`macro@activation`], the attribute macro (from `actigen-macros`);
 //! - the ten activations of the MXNet guide ([`Sigmoid`], [`Tanh`], [`Softsign`], [`Relu`],
-//!   [`Softrelu`], [`Leaky`], [`Prelu`], [`Elu`], [`Selu`], [`Swish`]) and [`by_name`];
-//! - the [`Activation`] slice API and the [`Formula`] each activation implements (its formula
-//!   and derivatives, printed);
+//!   [`Softrelu`], [`Leaky`], [`Prelu`], [`Elu`], [`Selu`], [`Swish`]) and [`by_name`]
+//!   (which also builds activations you [`register`](builtin::register));
+//! - the [`Activation`] slice API, [`ActivationInfo`] (name and parameters, read and set by
+//!   name) and the [`Formula`] each activation implements (its formula and derivatives,
+//!   printed);
 //! - runtime ISA dispatch ([`Isa`], [`active_isa`]): AVX-512F, AVX2+FMA, NEON, and a portable
 //!   4-lane path for every other CPU;
 //! - slices of `f32`, `f64` and (feature `half`, on by default) [`half::f16`] and

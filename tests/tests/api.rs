@@ -279,3 +279,27 @@ fn parameters_are_read_and_set_by_name() {
     assert_eq!(swish.beta, 2.0);
     assert_eq!(Prelu::default().param("alpha"), Some(0.25));
 }
+
+/// A user's activation registered under a name: `by_name` builds it with parameters by name,
+/// lists it among the accepted names, and refuses a name that is taken.
+#[test]
+fn registered_activations_are_built_by_name() {
+    use actigen::builtin::{names, register};
+    register::<ShiftedSoftsign>("shifted_softsign").unwrap();
+    let act = by_name("shifted_softsign", &[("c", -1.0)]).unwrap();
+    let mut y = [0.0f32; 2];
+    act.forward(&[1.0f32, -3.0], &mut y);
+    assert_eq!(y, [0.5 - 1.0, -0.75 - 1.0]);
+    assert_eq!(act.params(), vec![-1.0]);
+    assert!(names().contains(&"shifted_softsign"));
+    for taken in ["shifted_softsign", "swish", "silu"] {
+        let e = register::<ShiftedSoftsign>(taken).unwrap_err();
+        assert_eq!(e, Error::NameTaken { name: taken });
+    }
+    let e = by_name("shifted", &[]).err().unwrap().to_string();
+    assert!(
+        e.ends_with("swish, softplus, leaky_relu, silu, shifted_softsign"),
+        "{e}"
+    );
+    assert!(by_name("shifted_softsign", &[("beta", 1.0)]).is_err());
+}
