@@ -39,11 +39,21 @@ struct Options {
     list_isas: bool,
 }
 
+const USAGE: &str = "usage: bench [--json] [--acts a,b,...] [--sizes n,n,...] [--isa NAME,NAME|all]
+             [--dtype f32,f64,f16,bf16] [--threads N] [--f64] [--naive] [--list-isas]
+  --acts      activations (default: the ten built-ins)
+  --sizes     slice lengths, each at least 1 (default 4096,262144,4194304)
+  --isa       ISAs of the runtime's table, or all the CPU supports (default: the active one)
+  --dtype     slice types (default f32; --f64 is --dtype f64)
+  --threads   a rayon pool of N threads (default 1)
+  --naive     add the naive Rust loops
+  --json      one JSON object per row
+  --list-isas print the ISAs and whether this CPU supports each, and exit
+Prints the median ns per element of each (activation, pass, size, type, ISA).";
+
 fn usage(msg: &str) -> ! {
     eprintln!("bench: {msg}");
-    eprintln!(
-        "usage: bench [--json] [--acts a,b,...] [--sizes n,n,...] [--isa NAME,NAME|all] [--dtype f32,f64,f16,bf16] [--threads N] [--f64] [--naive] [--list-isas]"
-    );
+    eprintln!("{USAGE}");
     std::process::exit(2)
 }
 
@@ -58,6 +68,10 @@ fn parse_options() -> Options {
         naive: false,
         list_isas: false,
     };
+    if std::env::args().any(|a| a == "--help" || a == "-h") {
+        println!("{USAGE}");
+        std::process::exit(0);
+    }
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
         let mut value = || {
@@ -91,7 +105,11 @@ fn parse_options() -> Options {
                     .split(',')
                     .map(|s| {
                         s.parse()
-                            .unwrap_or_else(|_| usage(&format!("bad size {s:?}")))
+                            .ok()
+                            .filter(|&n: &usize| n >= 1)
+                            .unwrap_or_else(|| {
+                                usage(&format!("bad size {s:?}: a length of at least 1"))
+                            })
                     })
                     .collect()
             }

@@ -16,9 +16,17 @@ use std::fmt::Display;
 use std::io::{Read, Write};
 use std::process::exit;
 
+const USAGE: &str = "usage: eval NAME [PARAM=VALUE ...] [--f64] < numbers
+  NAME          an activation of actigen::by_name (sigmoid tanh softsign relu softrelu leaky
+                prelu elu selu swish, or softplus leaky_relu silu)
+  PARAM=VALUE   a parameter (each at most once; the others keep their defaults)
+  --f64         compute in f64 (default f32; an input that overflows or underflows f32 is
+                reported on stderr)
+Prints `x y dydx dy/dp...` per input number (whitespace-separated on stdin).";
+
 fn fail(msg: impl Display) -> ! {
     eprintln!("eval: {msg}");
-    eprintln!("usage: eval NAME [PARAM=VALUE ...] [--f64] < numbers");
+    eprintln!("{USAGE}");
     exit(2)
 }
 
@@ -54,6 +62,10 @@ where
 }
 
 fn main() {
+    if std::env::args().any(|a| a == "--help" || a == "-h") {
+        println!("{USAGE}");
+        return;
+    }
     let mut args = std::env::args().skip(1);
     let name = args
         .next()
@@ -71,6 +83,9 @@ fn main() {
         let v: f64 = v
             .parse()
             .unwrap_or_else(|_| fail(format!("{v:?} is not a number")));
+        if params.iter().any(|(p, _)| p == k) {
+            fail(format!("parameter {k:?} given twice"));
+        }
         params.push((k.to_string(), v));
     }
     let refs: Vec<(&str, f64)> = params.iter().map(|(k, v)| (k.as_str(), *v)).collect();
@@ -88,7 +103,21 @@ fn main() {
     if double {
         print_rows::<f64>(&*act, &xs);
     } else {
-        let xs: Vec<f32> = xs.iter().map(|&v| v as f32).collect();
-        print_rows::<f32>(&*act, &xs);
+        let xs32: Vec<f32> = xs.iter().map(|&v| v as f32).collect();
+        let (mut overflow, mut underflow) = (0usize, 0usize);
+        for (&wide, &v32) in xs.iter().zip(&xs32) {
+            if wide.is_finite() && v32.is_infinite() {
+                overflow += 1;
+            } else if wide != 0.0 && v32 == 0.0 {
+                underflow += 1;
+            }
+        }
+        if overflow + underflow > 0 {
+            eprintln!(
+                "eval: warning: {overflow} input(s) overflow f32 (computed as ±inf) and \
+                 {underflow} underflow it (computed as ±0); --f64 keeps them"
+            );
+        }
+        print_rows::<f32>(&*act, &xs32);
     }
 }

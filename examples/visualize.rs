@@ -202,13 +202,20 @@ fn run(out: &Path) -> Result<(), Box<dyn std::error::Error>> {
 }
 
 fn main() {
+    const USAGE: &str = "usage: visualize [--out DIR]
+Draws each built-in activation and its derivative (and the custom examples) as PNGs in DIR
+(default: plots), with an overview.png of all of them.";
     let mut out = PathBuf::from("plots");
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
         match (a.as_str(), args.next()) {
+            ("--help" | "-h", _) => {
+                println!("{USAGE}");
+                return;
+            }
             ("--out", Some(dir)) => out = PathBuf::from(dir),
             _ => {
-                eprintln!("usage: visualize [--out DIR]");
+                eprintln!("visualize: expected --out DIR, found {a:?}\n{USAGE}");
                 std::process::exit(2);
             }
         }
