@@ -237,8 +237,7 @@ macro_rules! guarded2 {
             $raw
         };
         if g.inf && (r0.is_nan() | r1.is_nan()).any() {
-            r0 = limits_cold($f, $body, x0, r0);
-            r1 = limits_cold($f, $body, x1, r1);
+            (r0, r1) = limits_cold2($f, $body, x0, x1, r0, r1);
         }
         if g.nan {
             r0 = V::select(x0.is_nan(), x0, r0);
@@ -258,7 +257,9 @@ macro_rules! guarded {
             $raw
         };
         if g.inf && r.is_nan().any() {
-            r = limits_cold($f, $body, x, r);
+            let mut buf = [x, r];
+            limits_cold($f, $body, &mut buf);
+            r = buf[1];
         }
         if g.nan {
             r = V::select(x.is_nan(), x, r);
@@ -279,15 +280,31 @@ enum Body {
 /// The ±inf guard's slow path (see [`Guard::inf`]): out of line and cold, so the long checked
 /// bodies are compiled once per formula and vector type instead of at every kernel call site
 /// (which doubled the crate's build time). It runs only for vectors with a NaN result.
+///
+/// `io` holds `[x, r]` on entry and `r` fixed in `io[1]` on return. The vectors travel through
+/// this buffer, not as arguments, so that the caller's own values never have their address
+/// taken: for the portable arrays, LLVM then kept every result of the hot loop in memory
+/// (stored and reloaded several times per vector) just because this rare call could see it.
 #[cold]
 #[inline(never)]
-fn limits_cold<F: Formula, V: Vector>(f: &F, body: Body, x: V, r: V) -> V {
-    fix_limits!(x, r, |v| match body {
+fn limits_cold<F: Formula, V: Vector>(f: &F, body: Body, io: &mut [V; 2]) {
+    let [x, r] = *io;
+    io[1] = fix_limits!(x, r, |v| match body {
         Body::Forward => f.forward_checked(v),
         Body::Derivative => f.derivative_checked(v),
         Body::Second => f.second_derivative_checked(v),
         Body::FromOutput => f.derivative_from_output_checked(v),
-    })
+    });
+}
+
+/// [`limits_cold`] for two vectors, through a fresh buffer (see there).
+#[inline(always)]
+fn limits_cold2<F: Formula, V: Vector>(f: &F, body: Body, x0: V, x1: V, r0: V, r1: V) -> (V, V) {
+    let mut a = [x0, r0];
+    let mut b = [x1, r1];
+    limits_cold(f, body, &mut a);
+    limits_cold(f, body, &mut b);
+    (a[1], b[1])
 }
 
 /// f(x) with its guards.
@@ -338,10 +355,12 @@ pub fn second_derivative2<F: Formula, V: Vector>(f: &F, x0: V, x1: V) -> (V, V) 
         .second_derivative_raw(v))
 }
 
-/// [`limits_cold`] for the gradients: as `fix_limits`, per output.
+/// [`limits_cold`] for the gradients: as `fix_limits`, per output; `io` is `(x, r)`, `r`
+/// fixed on return.
 #[cold]
 #[inline(never)]
-fn grads_limits_cold<F: Formula, V: Vector>(f: &F, x: V, mut r: Grads<V>) -> Grads<V> {
+fn grads_limits_cold<F: Formula, V: Vector>(f: &F, io: &mut (V, Grads<V>)) {
+    let (x, mut r) = *io;
     let n = 1 + F::PARAM_NAMES.len();
     let inf = inf_lanes(x);
     let any_nan = |r: &Grads<V>| {
@@ -370,7 +389,7 @@ fn grads_limits_cold<F: Formula, V: Vector>(f: &F, x: V, mut r: Grads<V>) -> Gra
         stand_in = smaller_stand_in(k, stand_in);
         k += 1;
     }
-    r
+    io.1 = r;
 }
 
 /// `[∂f/∂x, ∂f/∂p…]` with their guards.
@@ -388,7 +407,10 @@ pub fn grads<F: Formula, V: Vector>(f: &F, x: V) -> Grads<V> {
         let inf = inf_lanes(x);
         let bad = nan & inf;
         if bad.any() {
-            r = grads_limits_cold(f, x, r);
+            // Through a fresh buffer, as for `limits_cold`.
+            let mut io = (x, r);
+            grads_limits_cold(f, &mut io);
+            r = io.1;
         }
     }
     if g.nan {
