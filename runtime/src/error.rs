@@ -17,6 +17,17 @@ pub enum Error {
         /// Its length.
         found: usize,
     },
+    /// Two arrays that must have the same shape do not (the `ndarray` adapter).
+    Shape {
+        /// The array the others are measured against.
+        expected_name: &'static str,
+        /// Its shape.
+        expected: Vec<usize>,
+        /// The mismatched array.
+        found_name: &'static str,
+        /// Its shape.
+        found: Vec<usize>,
+    },
     /// The requested instruction set cannot be used.
     Isa(IsaError),
     /// `by_name` got a name it does not know.
@@ -77,6 +88,16 @@ impl fmt::Display for Error {
                 f,
                 "length mismatch: `{expected_name}` has {expected} elements but `{found_name}` \
                  has {found}; nothing was written"
+            ),
+            Error::Shape {
+                expected_name,
+                expected,
+                found_name,
+                found,
+            } => write!(
+                f,
+                "shape mismatch: `{expected_name}` has shape {expected:?} but `{found_name}` \
+                 has {found:?}; nothing was written"
             ),
             Error::Isa(e) => e.fmt(f),
             Error::UnknownActivation { name, accepted } => write!(

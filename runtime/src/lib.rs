@@ -37,6 +37,8 @@
 //!   [`half::bf16`], computed in f32 ([`Storage`]);
 //! - long slices split across the current rayon pool's threads, with results bit-identical to
 //!   one thread ([`parallel`], feature `rayon`, on by default);
+//! - (feature `ndarray`) `actigen::ndarray::NdActivation`: the slice API on `ndarray` arrays
+//!   of any dimension and layout;
 //! - the vector layer ([`simd`]) and the vector math ([`math`]), for code that wants them.
 
 #![warn(missing_docs)]
@@ -54,6 +56,8 @@ pub mod parallel; // chunks across the current rayon pool's threads
 mod storage; // storage types (f32, f64, f16, bf16) and their conversions
 mod activation; // the slice API over every `Formula`
 pub mod builtin; // the ten activations and `by_name`
+#[cfg(feature = "ndarray")]
+pub mod ndarray; // `NdActivation`: the slice API on `ndarray` arrays
 
 pub use actigen_macros::activation;
 pub use activation::{Activation, ActivationInfo};
