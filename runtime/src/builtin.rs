@@ -49,14 +49,11 @@ pub fn leaky(
 }
 
 /// Parametric ReLU: leaky ReLU with a learnable alpha (gluon's initial value 0.25); its
-/// gradient comes from `param_grads`.
-#[crate::activation(crate = crate, from_output)]
-pub fn prelu(
-    x: f32,
-    #[default(0.25)]
-    #[range(0.0..)]
-    alpha: f32,
-) -> f32 {
+/// gradient comes from `param_grads`. Alpha is unconstrained, as in gluon and PyTorch: training
+/// may drive it below 0. So PReLU has no backward from the output (which needs alpha ≥ 0 to tell
+/// the branches apart from y; [`Leaky`] has one).
+#[crate::activation(crate = crate)]
+pub fn prelu(x: f32, #[default(0.25)] alpha: f32) -> f32 {
     if x > 0.0 { x } else { alpha * x }
 }
 
