@@ -39,6 +39,8 @@
 //!   one thread ([`parallel`], feature `rayon`, on by default);
 //! - (feature `ndarray`) `actigen::ndarray::NdActivation`: the slice API on `ndarray` arrays
 //!   of any dimension and layout;
+//! - (feature `candle`) `actigen::candle`: activations as candle ops with a backward, learnable
+//!   parameters as tensors;
 //! - the vector layer ([`simd`]) and the vector math ([`math`]), for code that wants them.
 
 #![warn(missing_docs)]
@@ -58,6 +60,8 @@ mod activation; // the slice API over every `Formula`
 pub mod builtin; // the ten activations and `by_name`
 #[cfg(feature = "ndarray")]
 pub mod ndarray; // `NdActivation`: the slice API on `ndarray` arrays
+#[cfg(feature = "candle")]
+pub mod candle; // activations as candle ops with a backward
 
 pub use actigen_macros::activation;
 pub use activation::{Activation, ActivationInfo};

@@ -38,13 +38,9 @@
 //! (memory order on the direct path, standard order otherwise): for the same arrays, the same
 //! sums on every run and ISA.
 
-use crate::{Activation, Error, Storage, simd::Element, try_active_isa};
+use crate::storage::zero;
+use crate::{Activation, Error, Storage, try_active_isa};
 use ::ndarray::{Array, ArrayBase, Data, DataMut, Dimension};
-
-/// The zero of storage type `T`.
-fn zero<T: Storage>() -> T {
-    T::from_compute(<T::Compute as Element>::ZERO)
-}
 
 /// An error unless `x` and `other` have the same shape.
 fn same_shape<A, B, S1, S2, D>(

@@ -15,6 +15,13 @@
 #[cfg(feature = "half")]
 pub(crate) use halves::{Half, narrow, widen};
 
+/// The zero of storage type `T` (the adapters' output buffers: `vec![zero(); n]` of f32 or f64
+/// is a zeroed allocation, with no pass over the elements).
+#[cfg(any(feature = "ndarray", feature = "candle"))]
+pub(crate) fn zero<T: crate::Storage>() -> T {
+    T::from_compute(<T::Compute as crate::simd::Element>::ZERO)
+}
+
 #[cfg(feature = "half")]
 mod halves {
     use crate::dispatch::{self, Isa, Storage};

@@ -1,0 +1,1 @@
+//! Tests of actigen's `ndarray` and `candle` adapters: see `tests/`.
