@@ -40,8 +40,9 @@ use proc_macro::TokenStream;
 /// default the function's name in UpperCamelCase); `#[activation(from_output)]` requires the
 /// backward pass from the output (a compile error says why where f′ cannot be written in terms
 /// of f); `#[activation(crate = path)]` names the runtime crate where it is not `::actigen`
-/// (a renamed dependency, a framework's re-export). See the `actigen` crate docs for the
-/// formula language.
+/// (a renamed dependency, a framework's re-export). The formula language, the attributes and
+/// what the kernels guarantee are in `actigen::guide`
+/// (<https://docs.rs/actigen/latest/actigen/guide/index.html>), with runnable examples.
 #[proc_macro_attribute]
 pub fn activation(attr: TokenStream, item: TokenStream) -> TokenStream {
     expand::activation(attr.into(), item.into()).into()

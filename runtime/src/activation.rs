@@ -274,6 +274,17 @@ impl<F: Formula> ActivationInfo for F {
 /// accuracy, and no partial sum overflows where the total is finite.
 pub trait Activation<T: Storage>: ActivationInfo {
     /// `y = f(x)` on a given ISA.
+    ///
+    /// ```
+    /// use actigen::{Activation, Isa, Tanh};
+    /// // Every ISA this CPU supports gives the same result within 1 ULP (here: exactly).
+    /// let x = [0.5f32; 20];
+    /// for isa in Isa::ALL.into_iter().filter(|i| i.is_supported()) {
+    ///     let mut y = [0.0f32; 20];
+    ///     Tanh.try_forward_on(isa, &x, &mut y).unwrap();
+    ///     assert!((y[7] - 0.5f32.tanh()).abs() <= f32::EPSILON);
+    /// }
+    /// ```
     fn try_forward_on(&self, isa: Isa, x: &[T], y: &mut [T]) -> Result<(), Error>;
     /// `xy = f(xy)` on a given ISA.
     fn try_forward_in_place_on(&self, isa: Isa, xy: &mut [T]) -> Result<(), Error>;
@@ -301,6 +312,13 @@ pub trait Activation<T: Storage>: ActivationInfo {
         grads: &mut [f64],
     ) -> Result<(), Error>;
     /// Per-element partial derivatives: `out[j·n + i] = ∂f/∂pⱼ(x[i])`, `out.len() = n · params`.
+    ///
+    /// ```
+    /// use actigen::{Activation, Prelu, active_isa};
+    /// let mut out = [0.0f32; 3];
+    /// Prelu::default().try_param_partials_on(active_isa(), &[-2.0, 0.0, 3.0], &mut out).unwrap();
+    /// assert_eq!(out, [-2.0, 0.0, 0.0]); // ∂(αx)/∂α = x where x ≤ 0
+    /// ```
     fn try_param_partials_on(&self, isa: Isa, x: &[T], out: &mut [T]) -> Result<(), Error>;
     /// `out = dy · f″(x)` (double backward: gradient penalties, physics-informed networks) on a
     /// given ISA.
@@ -316,6 +334,13 @@ pub trait Activation<T: Storage>: ActivationInfo {
         dx: &mut [T],
     ) -> Result<(), Error>;
     /// f(x) for one value (one lane, with a fused `mul_add` on every target).
+    ///
+    /// ```
+    /// use actigen::{Activation, Sigmoid};
+    /// assert_eq!(Sigmoid.value(0.0f64), 0.5);
+    /// assert!((Sigmoid.derivative(0.0f32) - 0.25).abs() < 1e-7);
+    /// assert!(Sigmoid.second_derivative(0.0f64).abs() < 1e-15); // σ″(0) = 0
+    /// ```
     fn value(&self, x: T) -> T;
     /// f′(x) for one value (one lane, with a fused `mul_add` on every target).
     fn derivative(&self, x: T) -> T;
@@ -330,6 +355,14 @@ pub trait Activation<T: Storage>: ActivationInfo {
     ///
     /// # Panics
     /// If the three lengths differ (nothing is written), or if `ACTIGEN_ISA` is invalid.
+    ///
+    /// ```
+    /// use actigen::{Activation, Softrelu};
+    /// // softplus″(x) = σ(x)·σ(−x): 1/4 at 0.
+    /// let mut out = [0.0f64; 1];
+    /// Softrelu.grad2(&[0.0], &[2.0], &mut out);
+    /// assert!((out[0] - 0.5).abs() < 1e-15);
+    /// ```
     #[track_caller]
     fn grad2(&self, x: &[T], dy: &[T], out: &mut [T]) {
         ok_or_panic(self.try_grad2(x, dy, out))
@@ -343,6 +376,14 @@ pub trait Activation<T: Storage>: ActivationInfo {
     ///
     /// # Panics
     /// If `x.len() != y.len()` (nothing is written), or if `ACTIGEN_ISA` is invalid.
+    ///
+    /// ```
+    /// use actigen::{Activation, Relu};
+    /// let mut y = [0.0f32; 3];
+    /// Relu.forward(&[-1.0, 0.5, f32::NAN], &mut y);
+    /// assert_eq!(y[..2], [0.0, 0.5]);
+    /// assert!(y[2].is_nan()); // NaN in, NaN out
+    /// ```
     #[track_caller]
     fn forward(&self, x: &[T], y: &mut [T]) {
         ok_or_panic(self.try_forward(x, y))
@@ -351,6 +392,13 @@ pub trait Activation<T: Storage>: ActivationInfo {
     ///
     /// # Panics
     /// If `ACTIGEN_ISA` is invalid.
+    ///
+    /// ```
+    /// use actigen::{Activation, Softsign};
+    /// let mut xy = [3.0f64, -1.0, f64::INFINITY];
+    /// Softsign.forward_in_place(&mut xy);
+    /// assert_eq!(xy, [0.75, -0.5, 1.0]); // the limit at +inf, not inf/inf
+    /// ```
     #[track_caller]
     fn forward_in_place(&self, xy: &mut [T]) {
         ok_or_panic(
@@ -367,6 +415,14 @@ pub trait Activation<T: Storage>: ActivationInfo {
     ///
     /// # Panics
     /// If the three lengths differ (nothing is written), or if `ACTIGEN_ISA` is invalid.
+    ///
+    /// ```
+    /// use actigen::{Activation, Elu};
+    /// let mut dx = [0.0f64; 2];
+    /// Elu::default().backward(&[-1.0, 2.0], &[1.0, 3.0], &mut dx);
+    /// assert!((dx[0] - (-1.0f64).exp()).abs() < 1e-15); // elu′(x) = eˣ for x ≤ 0
+    /// assert_eq!(dx[1], 3.0);
+    /// ```
     #[track_caller]
     fn backward(&self, x: &[T], dy: &[T], dx: &mut [T]) {
         ok_or_panic(self.try_backward(x, dy, dx))
@@ -379,6 +435,13 @@ pub trait Activation<T: Storage>: ActivationInfo {
     ///
     /// # Panics
     /// If the two lengths differ (nothing is written), or if `ACTIGEN_ISA` is invalid.
+    ///
+    /// ```
+    /// use actigen::{Activation, Leaky};
+    /// let mut grad = [2.0f32, 2.0]; // dy, replaced by dx
+    /// Leaky::default().backward_in_place(&[-5.0, 5.0], &mut grad);
+    /// assert_eq!(grad, [0.02, 2.0]);
+    /// ```
     #[track_caller]
     fn backward_in_place(&self, x: &[T], dy_dx: &mut [T]) {
         ok_or_panic(self.try_backward_in_place(x, dy_dx))
@@ -393,10 +456,30 @@ pub trait Activation<T: Storage>: ActivationInfo {
     /// # Panics
     /// Where [`Activation::try_backward_from_output_in_place`] returns an error (nothing is
     /// written).
+    ///
+    /// ```
+    /// use actigen::{Activation, Sigmoid};
+    /// let mut y = [0.0f32; 2];
+    /// Sigmoid.forward(&[0.0, 2.0], &mut y);
+    /// Sigmoid.backward_from_output_in_place(&mut y, &[1.0, 1.0]); // x is not needed
+    /// assert!((y[0] - 0.25).abs() < 1e-7);
+    /// ```
     #[track_caller]
     fn backward_from_output_in_place(&self, y_dx: &mut [T], dy: &[T]) {
         ok_or_panic(self.try_backward_from_output_in_place(y_dx, dy))
     }
+    /// `dx = dy · f′(x)` and the parameter gradients in one pass.
+    ///
+    /// ```
+    /// use actigen::{Activation, Swish};
+    /// let (x, dy) = ([1.0f64, -2.0], [1.0, 1.0]);
+    /// let (mut dx, mut g) = ([0.0; 2], [0.0; 1]);
+    /// Swish::default().try_backward_with_param_grads(&x, &dy, &mut dx, &mut g).unwrap();
+    /// // ∂(x·σ(βx))/∂β = x²·σ(βx)·σ(−βx), summed over the elements, at β = 1.
+    /// let s = |v: f64| 1.0 / (1.0 + (-v).exp());
+    /// let want: f64 = x.iter().map(|&v| v * v * s(v) * s(-v)).sum();
+    /// assert!((g[0] - want).abs() < 1e-15);
+    /// ```
     /// `dx = dy · f′(x)` and the parameter gradients in one pass.
     fn try_backward_with_param_grads(
         &self,
@@ -417,6 +500,13 @@ pub trait Activation<T: Storage>: ActivationInfo {
     ///
     /// # Panics
     /// If `x.len() != dy.len()`, or if `ACTIGEN_ISA` is invalid.
+    ///
+    /// ```
+    /// use actigen::{Activation, Prelu};
+    /// // ∂(αx)/∂α = x for x ≤ 0: the sum of dy·x there.
+    /// let g = Prelu::default().param_grads(&[-1.0f32, -3.0, 4.0], &[2.0, 1.0, 1.0]);
+    /// assert_eq!(g, vec![-5.0]);
+    /// ```
     #[track_caller]
     fn param_grads(&self, x: &[T], dy: &[T]) -> Vec<f64> {
         match self.try_param_grads(x, dy) {

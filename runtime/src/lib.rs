@@ -23,7 +23,8 @@
 //! assert_eq!(dbeta.len(), 1);
 //! ```
 //!
-//! The crate provides:
+//! The [`guide`] teaches the formula language, the macro's attributes, its rewrites and the
+//! kernels' guarantees, with runnable examples. The crate provides:
 //! - [`macro@activation`], the attribute macro (from `actigen-macros`);
 //! - the ten activations of the MXNet guide ([`Sigmoid`], [`Tanh`], [`Softsign`], [`Relu`],
 //!   [`Softrelu`], [`Leaky`], [`Prelu`], [`Elu`], [`Selu`], [`Swish`]) and [`by_name`]
@@ -62,6 +63,8 @@ pub mod builtin; // the ten activations and `by_name`
 pub mod ndarray; // `NdActivation`: the slice API on `ndarray` arrays
 #[cfg(feature = "candle")]
 pub mod candle; // activations as candle ops with a backward
+#[doc = include_str!("guide.md")]
+pub mod guide {} // the formula language, the attributes, the guarantees (docs only)
 
 pub use actigen_macros::activation;
 pub use activation::{Activation, ActivationInfo};
