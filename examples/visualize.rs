@@ -1,14 +1,16 @@
-//! The MXNet guide's figures, drawn with actigen's kernels: each activation and its gradient
-//! over 501 points on [−10, 10], one PNG per activation plus an overview of all of them.
+//! The MXNet guide's figures, drawn with actigen's kernels: each activation and, below it on its
+//! own axis, its gradient, over 501 points on [−10, 10]; one PNG per activation (and SVG with
+//! `--svg`) plus an overview of all of them. PNGs are drawn at 3× and averaged down, so lines
+//! and text are anti-aliased.
 //!
 //! ```text
-//! cargo run --release --example visualize [-- --out DIR]
+//! cargo run --release --example visualize [-- --out DIR] [--svg]
 //! ```
 //!
 //! Fonts are embedded (DejaVu Sans, through plotters' ab_glyph backend), so it runs on a machine
 //! with no system fonts.
 
-use actigen::{Activation, DynActivation, by_name};
+use actigen::{Activation, ActivationInfo, DynActivation, by_name};
 use actigen_examples::{ESwish, Gelu, GeluTanh, HardSwish, Mish, Snake, Swish2};
 use plotters::prelude::*;
 use plotters::style::{FontStyle, register_font};
@@ -21,13 +23,14 @@ struct Figure {
     act: Box<dyn Curve>,
 }
 
-/// What a figure needs of an activation: the f32 forward and backward passes. The custom
-/// activations are boxed as this, not as `dyn DynActivation`, whose vtable compiles every pass
-/// for four element types on every ISA: with it this example's release build took 524 s of
-/// CI's time on a 2-core machine.
+/// What a figure needs of an activation: the f32 forward and backward passes, and its
+/// parameters for the title. The custom activations are boxed as this, not as
+/// `dyn DynActivation`, whose vtable compiles every pass for four element types on every ISA:
+/// with it this example's release build took 524 s of CI's time on a 2-core machine.
 trait Curve {
     fn forward(&self, x: &[f32], y: &mut [f32]);
     fn backward(&self, x: &[f32], dy: &[f32], dx: &mut [f32]);
+    fn params(&self) -> Vec<(&'static str, f32)>;
 }
 
 impl<A: Activation<f32>> Curve for A {
@@ -36,6 +39,13 @@ impl<A: Activation<f32>> Curve for A {
     }
     fn backward(&self, x: &[f32], dy: &[f32], dx: &mut [f32]) {
         Activation::backward(self, x, dy, dx);
+    }
+    fn params(&self) -> Vec<(&'static str, f32)> {
+        self.param_names()
+            .iter()
+            .copied()
+            .zip(ActivationInfo::params(self))
+            .collect()
     }
 }
 
@@ -48,6 +58,14 @@ impl Curve for Builtin {
     }
     fn backward(&self, x: &[f32], dy: &[f32], dx: &mut [f32]) {
         Activation::<f32>::backward(&*self.0, x, dy, dx);
+    }
+    fn params(&self) -> Vec<(&'static str, f32)> {
+        self.0
+            .param_names()
+            .iter()
+            .copied()
+            .zip(self.0.params())
+            .collect()
     }
 }
 
@@ -103,7 +121,7 @@ fn figures() -> Vec<Figure> {
         },
         Figure {
             stem: "snake",
-            title: "Snake (custom, a = 1)",
+            title: "Snake (custom)",
             act: Box::new(Snake::default()),
         },
     ]
@@ -119,6 +137,93 @@ fn curves(act: &dyn Curve) -> (Vec<f32>, Vec<f32>, Vec<f32>) {
     (x, y, dydx)
 }
 
+/// A tick label: at most four significant decimals, no trailing zeros, and never "-0".
+fn tick(v: f32) -> String {
+    let s = format!("{:.4}", v);
+    let s = s.trim_end_matches('0').trim_end_matches('.');
+    match s {
+        "-0" | "" => "0".to_string(),
+        _ => s.to_string(),
+    }
+}
+
+/// The title with the parameters' values: "LeakyReLU (alpha = 0.05)".
+fn title(fig: &Figure) -> String {
+    let params = fig.act.params();
+    if params.is_empty() {
+        return fig.title.to_string();
+    }
+    let list = params
+        .iter()
+        .map(|(n, v)| format!("{n} = {}", tick(*v)))
+        .collect::<Vec<_>>()
+        .join(", ");
+    // "Snake (custom)" becomes "Snake (custom, a = 1)".
+    match fig.title.strip_suffix(')') {
+        Some(open) => format!("{open}, {list})"),
+        None => format!("{} ({list})", fig.title),
+    }
+}
+
+/// A y range for `v` with a margin, never empty (a constant curve gets ±0.05).
+fn y_range(v: &[f32]) -> std::ops::Range<f32> {
+    let (lo, hi) = v
+        .iter()
+        .fold((f32::MAX, f32::MIN), |(l, h), &v| (l.min(v), h.max(v)));
+    let pad = ((hi - lo) * 0.08).max(0.05);
+    (lo - pad)..(hi + pad)
+}
+
+/// One panel: `v` against `x` in `colour`, with its own y axis.
+#[allow(clippy::too_many_arguments)]
+fn panel<DB: DrawingBackend>(
+    area: &DrawingArea<DB, plotters::coord::Shift>,
+    caption: Option<&str>,
+    y_desc: &str,
+    x: &[f32],
+    v: &[f32],
+    colour: RGBColor,
+    scale: f64,
+    x_labels: bool,
+) -> Result<(), Box<dyn std::error::Error>>
+where
+    DB::ErrorType: 'static,
+{
+    let font = |s: f64| ("sans-serif", (s * scale) as u32);
+    let mut builder = ChartBuilder::on(area);
+    if let Some(c) = caption {
+        builder.caption(c, font(24.0));
+    }
+    let mut chart = builder
+        .margin((10.0 * scale) as u32)
+        .x_label_area_size((if x_labels { 34.0 } else { 10.0 } * scale) as u32)
+        .y_label_area_size((56.0 * scale) as u32)
+        .build_cartesian_2d(-10f32..10f32, y_range(v))?;
+    let mut mesh = chart.configure_mesh();
+    mesh.y_desc(y_desc)
+        .label_style(font(14.0))
+        .axis_desc_style(font(16.0))
+        .light_line_style(WHITE.mix(0.0))
+        .bold_line_style(BLACK.mix(0.12))
+        .x_label_formatter(&|v| tick(*v))
+        .y_label_formatter(&|v| tick(*v))
+        .y_labels(6);
+    if x_labels {
+        mesh.x_desc("x");
+    } else {
+        mesh.x_labels(0);
+    }
+    mesh.draw()?;
+    let width = (2.5 * scale).max(1.0) as u32;
+    chart.draw_series(LineSeries::new(
+        x.iter().copied().zip(v.iter().copied()),
+        colour.stroke_width(width),
+    ))?;
+    Ok(())
+}
+
+/// A figure: the activation on top, its gradient below on its own axis (so a gradient much
+/// smaller than the function is not squashed flat).
 fn draw<DB: DrawingBackend>(
     area: &DrawingArea<DB, plotters::coord::Shift>,
     fig: &Figure,
@@ -128,86 +233,95 @@ where
     DB::ErrorType: 'static,
 {
     let (x, y, d) = curves(&*fig.act);
-    let (lo, hi) = y
-        .iter()
-        .chain(&d)
-        .fold((f32::MAX, f32::MIN), |(l, h), &v| (l.min(v), h.max(v)));
-    let pad = ((hi - lo) * 0.06).max(0.05);
-    let font = |s: f64| ("sans-serif", (s * scale) as u32);
-    let mut chart = ChartBuilder::on(area)
-        .caption(fig.title, font(26.0))
-        .margin((12.0 * scale) as u32)
-        .x_label_area_size((36.0 * scale) as u32)
-        .y_label_area_size((48.0 * scale) as u32)
-        .build_cartesian_2d(-10f32..10f32, (lo - pad)..(hi + pad))?;
-    chart
-        .configure_mesh()
-        .x_desc("x")
-        .y_desc("value")
-        .label_style(font(14.0))
-        .axis_desc_style(font(16.0))
-        .light_line_style(WHITE.mix(0.0))
-        .draw()?;
-    let name = fig.title.split(' ').next().unwrap_or(fig.title);
+    let (_, h) = area.dim_in_pixel();
+    let (top, bottom) = area.split_vertically((f64::from(h) * 0.56) as u32);
     let blue = RGBColor(31, 119, 180);
-    let orange = RGBColor(255, 127, 14);
-    let width = (2.0 * scale).max(1.0) as u32;
-    chart
-        .draw_series(LineSeries::new(
-            x.iter().copied().zip(y.iter().copied()),
-            blue.stroke_width(width),
-        ))?
-        .label(format!("{name} activation"))
-        .legend(move |(a, b)| PathElement::new(vec![(a, b), (a + 20, b)], blue.stroke_width(2)));
-    chart
-        .draw_series(LineSeries::new(
-            x.iter().copied().zip(d.iter().copied()),
-            orange.stroke_width(width),
-        ))?
-        .label(format!("{name} gradient"))
-        .legend(move |(a, b)| PathElement::new(vec![(a, b), (a + 20, b)], orange.stroke_width(2)));
-    chart
-        .configure_series_labels()
-        .position(SeriesLabelPosition::UpperLeft)
-        .label_font(font(15.0))
-        .background_style(WHITE.mix(0.85))
-        .border_style(BLACK.mix(0.4))
-        .draw()?;
+    let orange = RGBColor(230, 110, 0);
+    panel(&top, Some(&title(fig)), "f(x)", &x, &y, blue, scale, false)?;
+    panel(&bottom, None, "f′(x)", &x, &d, orange, scale, true)?;
     Ok(())
 }
 
-fn run(out: &Path) -> Result<(), Box<dyn std::error::Error>> {
+/// Draws `f` onto a `(w, h)` image rendered at `SUPERSAMPLE`× and averaged down (anti-aliased
+/// lines and text), written to `path` as PNG.
+fn png(
+    path: &Path,
+    (w, h): (u32, u32),
+    f: impl Fn(
+        &DrawingArea<BitMapBackend<'_>, plotters::coord::Shift>,
+        f64,
+    ) -> Result<(), Box<dyn std::error::Error>>,
+) -> Result<(), Box<dyn std::error::Error>> {
+    const SUPERSAMPLE: u32 = 3;
+    let (bw, bh) = (w * SUPERSAMPLE, h * SUPERSAMPLE);
+    let mut big = vec![0u8; (bw * bh * 3) as usize];
+    {
+        let root = BitMapBackend::with_buffer(&mut big, (bw, bh)).into_drawing_area();
+        root.fill(&WHITE)?;
+        f(&root, f64::from(SUPERSAMPLE))?;
+        root.present()?;
+    }
+    let mut small = vec![0u8; (w * h * 3) as usize];
+    let n = SUPERSAMPLE * SUPERSAMPLE;
+    for y in 0..h {
+        for x in 0..w {
+            for c in 0..3 {
+                let mut sum = 0u32;
+                for dy in 0..SUPERSAMPLE {
+                    for dx in 0..SUPERSAMPLE {
+                        let (sx, sy) = (x * SUPERSAMPLE + dx, y * SUPERSAMPLE + dy);
+                        sum += u32::from(big[((sy * bw + sx) * 3 + c) as usize]);
+                    }
+                }
+                small[((y * w + x) * 3 + c) as usize] = ((sum + n / 2) / n) as u8;
+            }
+        }
+    }
+    image::save_buffer(path, &small, w, h, image::ColorType::Rgb8)?;
+    Ok(())
+}
+
+fn run(out: &Path, svg: bool) -> Result<(), Box<dyn std::error::Error>> {
     register_font("sans-serif", FontStyle::Normal, dejavu::sans::regular())
         .map_err(|_| "the embedded DejaVu Sans font could not be loaded")?;
     std::fs::create_dir_all(out)?;
     let figs = figures();
     for fig in &figs {
         let path = out.join(format!("{}.png", fig.stem));
-        let root = BitMapBackend::new(&path, (640, 480)).into_drawing_area();
-        root.fill(&WHITE)?;
-        draw(&root, fig, 1.0)?;
-        root.present()?;
+        png(&path, (640, 560), |root, scale| draw(root, fig, scale))?;
         println!("wrote {}", path.display());
+        if svg {
+            let path = out.join(format!("{}.svg", fig.stem));
+            let root = SVGBackend::new(&path, (640, 560)).into_drawing_area();
+            root.fill(&WHITE)?;
+            draw(&root, fig, 1.0)?;
+            root.present()?;
+            println!("wrote {}", path.display());
+        }
     }
     let path = out.join("overview.png");
-    let root = BitMapBackend::new(&path, (1800, 2000)).into_drawing_area();
-    root.fill(&WHITE)?;
-    let panels = root.split_evenly((5, 4));
-    for (fig, panel) in figs.iter().zip(&panels) {
-        draw(panel, fig, 0.8)?;
-    }
-    root.present()?;
+    png(&path, (1800, 2300), |root, scale| {
+        for (fig, panel) in figs.iter().zip(&root.split_evenly((5, 4))) {
+            draw(panel, fig, 0.8 * scale)?;
+        }
+        Ok(())
+    })?;
     println!("wrote {}", path.display());
     Ok(())
 }
 
 fn main() {
-    const USAGE: &str = "usage: visualize [--out DIR]
+    const USAGE: &str = "usage: visualize [--out DIR] [--svg]
 Draws each built-in activation and its derivative (and the custom examples) as PNGs in DIR
-(default: plots), with an overview.png of all of them.";
+(default: plots), with an overview.png of all of them; --svg also writes each as SVG.";
     let mut out = PathBuf::from("plots");
+    let mut svg = false;
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
+        if a == "--svg" {
+            svg = true;
+            continue;
+        }
         match (a.as_str(), args.next()) {
             ("--help" | "-h", _) => {
                 println!("{USAGE}");
@@ -220,7 +334,7 @@ Draws each built-in activation and its derivative (and the custom examples) as P
             }
         }
     }
-    if let Err(e) = run(&out) {
+    if let Err(e) = run(&out, svg) {
         eprintln!("visualize: {e}");
         std::process::exit(1);
     }
