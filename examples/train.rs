@@ -115,49 +115,58 @@ impl Net {
     }
 }
 
+impl Net {
+    /// The three layers from `inits`, between them `act1` and `act2`, whose learnable β and α
+    /// join the variables.
+    fn new(
+        inits: &[Init; 3],
+        dev: &Device,
+        (act1, act2): (Box<dyn Module>, Box<dyn Module>),
+        (beta, alpha): (Var, Var),
+    ) -> Result<Net> {
+        let mut vars = Vec::new();
+        let l1 = linear(&inits[0], &mut vars, dev)?;
+        let l2 = linear(&inits[1], &mut vars, dev)?;
+        let l3 = linear(&inits[2], &mut vars, dev)?;
+        vars.extend([beta.clone(), alpha.clone()]);
+        Ok(Net {
+            l1,
+            l2,
+            l3,
+            act1,
+            act2,
+            vars,
+            beta,
+            alpha,
+        })
+    }
+}
+
 /// The network with actigen's activations.
 fn actigen_net(inits: &[Init; 3], dev: &Device) -> Result<Net> {
-    let mut vars = Vec::new();
-    let l1 = linear(&inits[0], &mut vars, dev)?;
-    let l2 = linear(&inits[1], &mut vars, dev)?;
-    let l3 = linear(&inits[2], &mut vars, dev)?;
     let (swish, beta) = Layer::learnable(Swish::default(), dev)?;
     let (prelu, alpha) = Layer::learnable(Prelu::default(), dev)?;
-    vars.extend([beta.clone(), alpha.clone()]);
-    Ok(Net {
-        l1,
-        l2,
-        l3,
-        act1: Box::new(swish),
-        act2: Box::new(prelu),
-        vars,
-        beta,
-        alpha,
-    })
+    Net::new(
+        inits,
+        dev,
+        (Box::new(swish), Box::new(prelu)),
+        (beta, alpha),
+    )
 }
 
 /// The same network with candle's operations for the activations.
 fn candle_net(inits: &[Init; 3], dev: &Device) -> Result<Net> {
-    let mut vars = Vec::new();
-    let l1 = linear(&inits[0], &mut vars, dev)?;
-    let l2 = linear(&inits[1], &mut vars, dev)?;
-    let l3 = linear(&inits[2], &mut vars, dev)?;
     let beta = Var::from_vec(vec![1.0f32], 1, dev)?;
     let alpha = Var::from_vec(vec![0.25f32], 1, dev)?;
-    vars.extend([beta.clone(), alpha.clone()]);
     let b = beta.as_tensor().clone();
     let swish = move |x: &Tensor| x.mul(&candle_nn::ops::sigmoid(&x.broadcast_mul(&b)?)?);
     let prelu = candle_nn::PReLU::new(alpha.as_tensor().clone(), true);
-    Ok(Net {
-        l1,
-        l2,
-        l3,
-        act1: Box::new(swish),
-        act2: Box::new(prelu),
-        vars,
-        beta,
-        alpha,
-    })
+    Net::new(
+        inits,
+        dev,
+        (Box::new(swish), Box::new(prelu)),
+        (beta, alpha),
+    )
 }
 
 /// One model's training state and record.
