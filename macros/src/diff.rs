@@ -11,7 +11,8 @@ use std::collections::HashMap;
 /// What to differentiate with respect to.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Var {
-    Input,
+    /// Input `k`.
+    Input(usize),
     Param(usize),
 }
 
@@ -57,8 +58,8 @@ fn rule(g: &mut Graph, y: Id, var: Var, memo: &HashMap<Id, Id>) -> Id {
     match g.nodes[y] {
         // d c = 0
         Node::Const(..) | Node::Named(_) => g.constant(0.0),
-        // d x = 1 (w.r.t. x)
-        Node::Input => g.constant(if var == Var::Input { 1.0 } else { 0.0 }),
+        // d xₖ = 1 (w.r.t. xₖ)
+        Node::Input(k) => g.constant(if var == Var::Input(k) { 1.0 } else { 0.0 }),
         // d pᵢ = 1 (w.r.t. pᵢ)
         Node::Param(i) => g.constant(if var == Var::Param(i) { 1.0 } else { 0.0 }),
         // d(−a) = −da
@@ -252,7 +253,7 @@ mod tests {
         let dy = diff(&mut g, y, var);
         let params = ["a".to_string()];
         let names = Names {
-            input: "x",
+            inputs: &["x".to_string()],
             params: &params,
         };
         assert_eq!(print(&g, &names, dy), expected);
@@ -261,7 +262,8 @@ mod tests {
     #[rustfmt::skip]
     #[test]
     fn rules() {
-        use Var::{Input as X, Param};
+        use Var::Param;
+        const X: Var = Var::Input(0);
         let p = Param(0);
         check(|g, x, _| g.mul(x, x),                        X, "x + x");
         check(|g, x, a| g.mul(a, x),                        X, "a");

@@ -27,7 +27,15 @@ pub struct Flags {
 /// `linear_mul_sigmoid(a, u)` (see [`linear_mul_sigmoid`]) to its operand `a`: such a node gives
 /// the limit at x = ±inf by itself, so only a NaN in `a` reaches its result.
 pub fn flags(g: &Graph, roots: &[Id], absorbing: &HashMap<Id, Id>) -> Flags {
-    let prop = propagation(g);
+    // Every input of the graph (a formula's inputs are all interned, used or not).
+    let props: Vec<Vec<bool>> = g
+        .nodes
+        .iter()
+        .filter_map(|n| match *n {
+            Node::Input(k) => Some(propagation(g, k)),
+            _ => None,
+        })
+        .collect();
     let facts = bounds(g);
     // Per node: may it be NaN at x = ±inf although no input is NaN? (Conservatively, any
     // operand that may be NaN makes the node NaN.)
@@ -44,7 +52,7 @@ pub fn flags(g: &Graph, roots: &[Id], absorbing: &HashMap<Id, Id>) -> Flags {
         };
     }
     Flags {
-        nan: roots.iter().any(|&r| !prop[r]),
+        nan: props.iter().any(|p| roots.iter().any(|&r| !p[r])),
         inf: roots.iter().any(|&r| nan_at_inf[r]),
     }
 }
@@ -53,33 +61,37 @@ pub fn flags(g: &Graph, roots: &[Id], absorbing: &HashMap<Id, Id>) -> Flags {
 /// constant `c`, and `u = k·x` with `k` any constant or parameter. At x = ±inf, `a` is then ±inf
 /// and `u` is ±inf, or NaN exactly when k = 0 (where u ≡ 0 for finite x), which are the cases
 /// the runtime function resolves to the limit.
+/// Both must scale the same input: with two inputs, `a` could be ±inf where `u` is finite.
 pub fn linear_mul_sigmoid(g: &Graph, a: Id, u: Id) -> bool {
-    scaled_input(g, a, false) && scaled_input(g, u, true)
+    match (scaled_input(g, a, false), scaled_input(g, u, true)) {
+        (Some(i), Some(j)) => i == j,
+        _ => false,
+    }
 }
 
-/// `id` is `k·x` (through negations and products with constants); `k` may be zero, a
-/// parameter or a named constant only with `any_factor`.
-fn scaled_input(g: &Graph, id: Id, any_factor: bool) -> bool {
+/// `Some(k)` if `id` is `c·xₖ` (through negations and products with constants); `c` may be
+/// zero, a parameter or a named constant only with `any_factor`.
+fn scaled_input(g: &Graph, id: Id, any_factor: bool) -> Option<usize> {
     let factor = |k: Id| match g.nodes[k] {
         Node::Const(..) => any_factor || g.consts(k).is_some_and(|(a, b)| a != 0.0 && b != 0.0),
         Node::Param(_) | Node::Named(_) => any_factor,
         _ => false,
     };
     match g.nodes[id] {
-        Node::Input => true,
+        Node::Input(k) => Some(k),
         Node::Unary(Un::Neg, c) => scaled_input(g, c, any_factor),
         Node::Binary(Bin::Mul, k, c) if factor(k) => scaled_input(g, c, any_factor),
         Node::Binary(Bin::Mul, c, k) if factor(k) => scaled_input(g, c, any_factor),
-        _ => false,
+        _ => None,
     }
 }
 
-/// Per node: does a NaN input always give NaN here?
-fn propagation(g: &Graph) -> Vec<bool> {
+/// Per node: does a NaN in input `k` always give NaN here?
+fn propagation(g: &Graph, k: usize) -> Vec<bool> {
     let mut p = vec![false; g.nodes.len()];
     for id in 0..g.nodes.len() {
         p[id] = match g.nodes[id] {
-            Node::Input => true,
+            Node::Input(j) => j == k,
             Node::Const(..) | Node::Named(_) | Node::Param(_) => false,
             Node::Unary(_, a) | Node::Powi(a, _) => p[a],
             Node::Binary(Bin::Max | Bin::Min, ..) => false,
@@ -127,7 +139,7 @@ fn bounds(g: &Graph) -> Vec<Fact> {
                 bound: f32::MAX as f64,
                 zero: true,
             },
-            Node::Input => unknown,
+            Node::Input(_) => unknown,
             Node::Unary(op, a) => {
                 let a = f[a];
                 let bound = match op {

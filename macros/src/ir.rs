@@ -67,8 +67,8 @@ pub enum Node {
     Const(u64, u32),
     /// A path to a constant (`std::f32::consts::PI`, `MY_CONST`): index into `Graph::named`.
     Named(usize),
-    /// The input `x`.
-    Input,
+    /// Input `k` (the formula's leading arguments; `x` is input 0 of a one-input formula).
+    Input(usize),
     /// Parameter `i`.
     Param(usize),
     Unary(Un, Id),
@@ -132,8 +132,14 @@ impl Graph {
         self.intern(Node::Const(v64.to_bits(), v32.to_bits()))
     }
 
+    /// Input 0.
     pub fn input(&mut self) -> Id {
-        self.intern(Node::Input)
+        self.input_at(0)
+    }
+
+    /// Input `k`.
+    pub fn input_at(&mut self, k: usize) -> Id {
+        self.intern(Node::Input(k))
     }
 
     pub fn param(&mut self, i: usize) -> Id {
@@ -466,7 +472,7 @@ float_impl!(f64);
 /// The operands of a node.
 pub fn children(n: Node) -> Vec<Id> {
     match n {
-        Node::Const(..) | Node::Named(_) | Node::Input | Node::Param(_) => vec![],
+        Node::Const(..) | Node::Named(_) | Node::Input(_) | Node::Param(_) => vec![],
         Node::Unary(_, a) | Node::Powi(a, _) | Node::Not(a) => vec![a],
         Node::Binary(_, a, b) | Node::Cmp(_, a, b) | Node::And(a, b) | Node::Or(a, b) => {
             vec![a, b]

@@ -47,7 +47,7 @@ const NOT_DIFFERENTIABLE: &[&str] = &[
 
 pub struct Lowerer<'a> {
     pub g: Graph,
-    input: &'a str,
+    inputs: &'a [String],
     params: &'a [String],
     /// `let` bindings in scope, innermost last.
     scope: Vec<(String, Id)>,
@@ -58,16 +58,18 @@ pub struct Lowerer<'a> {
 }
 
 impl<'a> Lowerer<'a> {
-    pub fn new(input: &'a str, params: &'a [String]) -> Self {
+    pub fn new(inputs: &'a [String], params: &'a [String]) -> Self {
         let mut g = Graph::default();
-        // Input and parameters get the lowest ids.
-        g.input();
+        // Inputs and parameters get the lowest ids: inputs 0..K, then the parameters.
+        for k in 0..inputs.len() {
+            g.input_at(k);
+        }
         for i in 0..params.len() {
             g.param(i);
         }
         Lowerer {
             g,
-            input,
+            inputs,
             params,
             scope: Vec::new(),
             errors: Vec::new(),
@@ -151,8 +153,8 @@ impl<'a> Lowerer<'a> {
                     return None;
                 }
                 let name = p.ident.to_string();
-                if name == self.input {
-                    self.error(&p.ident, format!("`{name}` shadows the input"));
+                if self.inputs.contains(&name) {
+                    self.error(&p.ident, format!("`{name}` shadows an input"));
                     return None;
                 }
                 if self.params.contains(&name) {
@@ -257,8 +259,8 @@ impl<'a> Lowerer<'a> {
                     if let Some((_, id)) = self.scope.iter().rev().find(|(n, _)| *n == name) {
                         return *id;
                     }
-                    if name == self.input {
-                        return self.g.input();
+                    if let Some(k) = self.inputs.iter().position(|n| *n == name) {
+                        return self.g.input_at(k);
                     }
                     if let Some(i) = self.params.iter().position(|n| *n == name) {
                         return self.g.param(i);
@@ -404,7 +406,7 @@ impl<'a> Lowerer<'a> {
             // derivatives that are right at 0); any other is `f32::powf` itself.
             "powf" => {
                 let c = self.expr(&m.args[0]);
-                if self.g.reachable(&[c])[0] {
+                if self.g.reachable(&[c])[..self.inputs.len()].contains(&true) {
                     return self.error(
                         &m.args[0],
                         "`powf`'s exponent must be a constant or a parameter, not depend on the input",
@@ -444,7 +446,7 @@ impl<'a> Lowerer<'a> {
             return self.error(&c.func, "expected a function name such as `sigmoid`");
         };
         if FUNCTIONS.contains(&name.as_str())
-            && (name == self.input
+            && (self.inputs.contains(&name)
                 || self.params.contains(&name)
                 || self.scope.iter().any(|(n, _)| *n == name))
         {

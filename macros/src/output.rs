@@ -53,7 +53,7 @@ struct Ctx<'a> {
 /// Whether `id` depends on x.
 fn depends_on_x(g: &Graph, id: Id) -> bool {
     let live = g.reachable(&[id]);
-    live[X] && matches!(g.nodes[X], Node::Input)
+    live[X] && matches!(g.nodes[X], Node::Input(0))
 }
 
 impl Ctx<'_> {
@@ -81,7 +81,7 @@ impl Ctx<'_> {
         }
         let one = g.constant(1.0);
         match g.nodes[f] {
-            Node::Input => Ok(one),
+            Node::Input(_) => Ok(one),
             Node::Unary(Un::Neg, h) => {
                 let ny = g.neg(y);
                 let d = self.d(g, h, ny)?;
@@ -122,7 +122,7 @@ impl Ctx<'_> {
                 };
                 match g.nodes[h] {
                     // c·x → c;  c·eˣ → y;  c·(eˣ − 1) → y + c
-                    Node::Input => Ok(c),
+                    Node::Input(_) => Ok(c),
                     Node::Unary(Un::Exp, X) => Ok(y),
                     Node::Unary(Un::ExpM1, X) => Ok(g.add(y, c)),
                     _ => {
@@ -231,7 +231,7 @@ impl Ctx<'_> {
             };
         }
         match g.nodes[h] {
-            Node::Input => Ok(()),
+            Node::Input(_) => Ok(()),
             Node::Unary(
                 Un::Exp
                 | Un::ExpM1
@@ -283,7 +283,7 @@ impl Ctx<'_> {
     /// `exp_m1(h)`, `tanh(h)`, which return a tiny argument as itself and never 0.
     fn keeps_sign(&self, g: &Graph, h: Id) -> Result<(), String> {
         self.nested(|| match g.nodes[h] {
-            Node::Input => Ok(()),
+            Node::Input(_) => Ok(()),
             Node::Unary(Un::ExpM1 | Un::Tanh, u) => self.keeps_sign(g, u),
             Node::Binary(Bin::Mul, p, q) => {
                 let (k, u) = if depends_on_x(g, q) { (p, q) } else { (q, p) };

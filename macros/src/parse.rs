@@ -2,8 +2,10 @@
 //! original tokens (for spans and for re-emitting the function unchanged).
 //!
 //! Rules checked here, each with its reason:
-//! - The first argument is the input, `f32`: formulas are written in f32 (kernels are generated
-//!   for f32 and f64 from the same formula).
+//! - The leading arguments without `#[default]` (or `#[range]`) are the inputs, one to
+//!   `MAX_INPUTS`, each `f32`: formulas are written in f32 (kernels are generated for f32 and
+//!   f64 from the same formula). One input gives `actigen::Activation`; two or more give
+//!   `actigen::MultiActivation` (a gated unit such as SwiGLU).
 //! - Every further argument is a parameter, `f32`, and needs `#[default(value)]`: the generated
 //!   struct implements `Default`, and `by_name`-style construction needs a value for each.
 //! - At most `MAX_PARAMS` parameters: the runtime's gradient arrays have that many slots.
@@ -15,8 +17,13 @@ use syn::parse::{Parse, ParseStream};
 use syn::spanned::Spanned;
 use syn::{Expr, FnArg, Ident, ItemFn, Lit, Pat, ReturnType, Token, Type, UnOp};
 
-/// Must match `actigen::formula::MAX_PARAMS`.
+/// Must match `actigen::formula::MAX_PARAMS` (checked by a `const` assertion in every
+/// expansion).
 pub const MAX_PARAMS: usize = 7;
+
+/// The most inputs a formula may take. Must match `actigen::formula::MAX_INPUTS` (checked as
+/// `MAX_PARAMS` is).
+pub const MAX_INPUTS: usize = 4;
 
 /// `#[activation(name = Foo, from_output, crate = path)]`.
 #[derive(Default)]
@@ -121,7 +128,8 @@ pub struct Model {
     pub func: ItemFn,
     /// `#[activation(from_output)]` was given.
     pub require_from_output: bool,
-    pub input: Ident,
+    /// The inputs, in order (at least one: a placeholder `x` after an error).
+    pub inputs: Vec<Ident>,
     pub params: Vec<Param>,
     pub struct_name: Ident,
     /// The path generated code names the runtime by (`crate = ...`, else `::actigen`).
@@ -211,9 +219,9 @@ pub fn parse(args: Args, mut func: ItemFn, errors: &mut Vec<syn::Error>) -> Mode
         )),
     }
 
-    let mut input = None;
+    let mut inputs = Vec::new();
     let mut params = Vec::new();
-    for (i, arg) in func.sig.inputs.iter_mut().enumerate() {
+    for arg in func.sig.inputs.iter_mut() {
         let FnArg::Typed(pt) = arg else {
             errors.push(syn::Error::new(
                 arg.span(),
@@ -237,6 +245,12 @@ pub fn parse(args: Args, mut func: ItemFn, errors: &mut Vec<syn::Error>) -> Mode
         let mut default = None;
         let mut range = (f64::NEG_INFINITY, f64::INFINITY);
         let mut kept = Vec::new();
+        // Inputs come first: the leading arguments with neither `#[default]` nor `#[range]`.
+        let is_param = !params.is_empty()
+            || pt
+                .attrs
+                .iter()
+                .any(|a| a.path().is_ident("default") || a.path().is_ident("range"));
         let attrs: Vec<syn::Attribute> = pt.attrs.drain(..).collect();
         for attr in attrs {
             if attr.path().is_ident("range") {
@@ -274,12 +288,6 @@ pub fn parse(args: Args, mut func: ItemFn, errors: &mut Vec<syn::Error>) -> Mode
                     )),
                     Err(e) => errors.push(e),
                 }
-                if i == 0 {
-                    errors.push(syn::Error::new(
-                        attr.span(),
-                        "the input takes no `#[range]`; only parameters do",
-                    ));
-                }
             } else if attr.path().is_ident("default") {
                 match attr.parse_args::<Expr>() {
                     Ok(e) => match float_literal(&e) {
@@ -291,19 +299,22 @@ pub fn parse(args: Args, mut func: ItemFn, errors: &mut Vec<syn::Error>) -> Mode
                     },
                     Err(e) => errors.push(e),
                 }
-                if i == 0 {
-                    errors.push(syn::Error::new(
-                        attr.span(),
-                        "the input takes no `#[default]`; only parameters do",
-                    ));
-                }
             } else {
                 kept.push(attr);
             }
         }
         pt.attrs = kept;
-        if i == 0 {
-            input = Some(ident);
+        if !is_param {
+            if inputs.len() == MAX_INPUTS {
+                errors.push(syn::Error::new(
+                    ident.span(),
+                    format!(
+                        "at most {MAX_INPUTS} inputs are supported; a parameter needs a default: \
+                         `#[default(1.0)] {ident}: f32`"
+                    ),
+                ));
+            }
+            inputs.push(ident);
             continue;
         }
         if let Some(d) = default
@@ -340,13 +351,14 @@ pub fn parse(args: Args, mut func: ItemFn, errors: &mut Vec<syn::Error>) -> Mode
             format!("at most {MAX_PARAMS} parameters are supported"),
         ));
     }
-    let input = input.unwrap_or_else(|| {
+    if inputs.is_empty() {
         errors.push(syn::Error::new(
             func.sig.paren_token.span.join(),
-            "expected the input as the first argument: `x: f32`",
+            "expected the input as the first argument: `x: f32` (an argument with \
+             `#[default]` or `#[range]` is a parameter)",
         ));
-        Ident::new("x", func.sig.ident.span())
-    });
+        inputs.push(Ident::new("x", func.sig.ident.span()));
+    }
     let struct_name = args
         .name
         .unwrap_or_else(|| struct_name_for(&func.sig.ident, errors));
@@ -363,7 +375,7 @@ pub fn parse(args: Args, mut func: ItemFn, errors: &mut Vec<syn::Error>) -> Mode
     Model {
         func,
         require_from_output: args.from_output,
-        input,
+        inputs,
         params,
         struct_name,
         krate: match args.krate {

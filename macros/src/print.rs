@@ -9,9 +9,9 @@
 
 use crate::ir::{Bin, Cmp, Graph, Id, Node, Un};
 
-/// Names for the input and the parameters.
+/// Names for the inputs and the parameters.
 pub struct Names<'a> {
-    pub input: &'a str,
+    pub inputs: &'a [String],
     pub params: &'a [String],
 }
 
@@ -79,7 +79,7 @@ pub fn print(g: &Graph, names: &Names<'_>, id: Id) -> String {
             let name = loop {
                 next += 1;
                 let t = format!("t{next}");
-                if t != names.input && !names.params.contains(&t) {
+                if !names.inputs.contains(&t) && !names.params.contains(&t) {
                     break t;
                 }
             };
@@ -125,7 +125,7 @@ fn expr(g: &Graph, names: &Names<'_>, bound: &[Option<String>], id: Id) -> Strin
     match node {
         Node::Const(b, _) => number(f64::from_bits(b)),
         Node::Named(i) => g.named[i].clone(),
-        Node::Input => names.input.to_string(),
+        Node::Input(k) => names.inputs[k].clone(),
         Node::Param(i) => names.params[i].clone(),
         Node::Unary(Un::Neg, a) => format!("-{}", sub(a, false)),
         Node::Unary(op, a) => {

@@ -283,7 +283,7 @@ fn eval(g: &Graph, id: Id, x: f64, p: f64) -> f64 {
     for i in 0..=id {
         v[i] = match g.nodes[i] {
             Node::Const(b, _) => f64::from_bits(b),
-            Node::Input => x,
+            Node::Input(_) => x,
             Node::Param(_) => p,
             Node::Named(_) => unreachable!("no named constants here"),
             Node::Unary(op, a) => {
@@ -356,8 +356,8 @@ fn derivatives_match_hyper_duals_on_random_formulas() {
         g.param(0);
         let f = build(&mut g, &t);
         let (f, _) = rewrite(&mut g, f);
-        let dx = diff(&mut g, f, Var::Input);
-        let dxx = diff(&mut g, dx, Var::Input);
+        let dx = diff(&mut g, f, Var::Input(0));
+        let dxx = diff(&mut g, dx, Var::Input(0));
         let dp = diff(&mut g, f, Var::Param(0));
         for _ in 0..8 {
             let x = r.unit() * 6.0 - 3.0;

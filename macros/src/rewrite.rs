@@ -102,7 +102,7 @@ fn remap(n: Node, map: &[Id]) -> Node {
 fn rebuild(g: &mut Graph, node: Node) -> Id {
     match node {
         Node::Const(b64, b32) => g.constant2(f64::from_bits(b64), f32::from_bits(b32)),
-        Node::Input => g.input(),
+        Node::Input(k) => g.input_at(k),
         Node::Param(i) => g.param(i),
         Node::Named(i) => {
             let name = g.named[i].clone();
@@ -344,15 +344,15 @@ mod tests {
 
     /// Lowers a Rust expression over `x` (and parameter `a`), rewrites, prints.
     fn rw(src: &str) -> String {
-        let params = ["a".to_string()];
-        let mut l = Lowerer::new("x", &params);
+        let (inputs, params) = (["x".to_string()], ["a".to_string()]);
+        let mut l = Lowerer::new(&inputs, &params);
         let e: syn::Expr = syn::parse_str(src).expect("valid Rust");
         let root = l.expr(&e);
         assert!(l.errors.is_empty(), "{src}: lowering failed");
         let mut g = l.g;
         let (root, _) = rewrite(&mut g, root);
         let names = Names {
-            input: "x",
+            inputs: &["x".to_string()],
             params: &params,
         };
         print(&g, &names, root)
