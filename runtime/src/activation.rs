@@ -15,7 +15,7 @@ use crate::formula::{self, Formula};
 use crate::parallel;
 use core::fmt;
 
-fn check_len(
+pub(crate) fn check_len(
     expected_name: &'static str,
     expected: usize,
     found_name: &'static str,
@@ -33,7 +33,7 @@ fn check_len(
     }
 }
 
-fn check_isa(isa: Isa) -> Result<(), Error> {
+pub(crate) fn check_isa(isa: Isa) -> Result<(), Error> {
     if isa.is_supported() {
         Ok(())
     } else {
@@ -180,7 +180,7 @@ fn check_from_output<F: Formula>(f: &F) -> Result<(), Error> {
 }
 
 #[track_caller]
-fn ok_or_panic(r: Result<(), Error>) {
+pub(crate) fn ok_or_panic(r: Result<(), Error>) {
     if let Err(e) = r {
         panic!("actigen: {e}");
     }
@@ -205,6 +205,9 @@ fn ok_or_panic(r: Result<(), Error>) {
 pub trait ActivationInfo: Send + Sync + fmt::Debug {
     /// The activation's name (its formula function's name).
     fn name(&self) -> &'static str;
+    /// The inputs' names, in argument order: one for an [`Activation`], K for a
+    /// [`MultiActivation`](crate::MultiActivation).
+    fn input_names(&self) -> Vec<&'static str>;
     /// Parameter names, in declaration order.
     fn param_names(&self) -> &'static [&'static str];
     /// Current parameter values, in declaration order.
@@ -222,6 +225,9 @@ impl<F: Formula> ActivationInfo for F {
     fn name(&self) -> &'static str {
         F::NAME
     }
+    fn input_names(&self) -> Vec<&'static str> {
+        vec![F::INPUT_NAME]
+    }
     fn param_names(&self) -> &'static [&'static str] {
         F::PARAM_NAMES
     }
@@ -235,33 +241,47 @@ impl<F: Formula> ActivationInfo for F {
         Some(self.param_at(i))
     }
     fn set_param(&mut self, name: &str, value: f64) -> Result<(), Error> {
-        let i = F::PARAM_NAMES
-            .iter()
-            .position(|p| *p == name)
-            .ok_or_else(|| Error::UnknownParam {
-                activation: F::NAME,
-                param: name.to_string(),
-                accepted: F::PARAM_NAMES,
-            })?;
-        let v = value as f32;
-        if !value.is_finite() || !v.is_finite() {
-            return Err(Error::NonFiniteParam {
-                param: name.to_string(),
-                value,
-            });
-        }
-        let (lo, hi) = F::PARAM_RANGES[i];
-        if !(lo <= f64::from(v) && f64::from(v) < hi) {
-            return Err(Error::ParamOutOfRange {
-                param: name.to_string(),
-                value: f64::from(v),
-                lo,
-                hi,
-            });
-        }
+        let (i, v) = checked_param(F::NAME, F::PARAM_NAMES, F::PARAM_RANGES, name, value)?;
         self.set_param_at(i, v);
         Ok(())
     }
+}
+
+/// [`ActivationInfo::set_param`]'s checks, shared by every activation (the K-input ones'
+/// `ActivationInfo` is generated): the index of the parameter called `name` and `value`
+/// rounded to f32, or the error.
+pub fn checked_param(
+    activation: &'static str,
+    names: &'static [&'static str],
+    ranges: &[(f64, f64)],
+    name: &str,
+    value: f64,
+) -> Result<(usize, f32), Error> {
+    let i = names
+        .iter()
+        .position(|p| *p == name)
+        .ok_or_else(|| Error::UnknownParam {
+            activation,
+            param: name.to_string(),
+            accepted: names,
+        })?;
+    let v = value as f32;
+    if !value.is_finite() || !v.is_finite() {
+        return Err(Error::NonFiniteParam {
+            param: name.to_string(),
+            value,
+        });
+    }
+    let (lo, hi) = ranges[i];
+    if !(lo <= f64::from(v) && f64::from(v) < hi) {
+        return Err(Error::ParamOutOfRange {
+            param: name.to_string(),
+            value: f64::from(v),
+            lo,
+            hi,
+        });
+    }
+    Ok((i, v))
 }
 
 /// An activation over slices of `T` (`f32`, `f64`, and with the `half` feature `half::f16`

@@ -517,3 +517,160 @@ impl<const BF16: bool> Job<f32> for Narrow<BF16> {
         }
     }
 }
+
+/// Loads one vector from each of `K` inputs at element `i` (a loop, not a closure: see
+/// [`Unary`]).
+///
+/// # Safety
+/// Every `x[k]` readable for `V::LANES` values from `i`; the CPU supports `V`.
+#[inline(always)]
+unsafe fn load_k<V: Vector, S: Io<Compute = V::Elem>, const K: usize>(
+    x: &[*const S; K],
+    i: usize,
+) -> [V; K] {
+    // SAFETY: as the caller promised.
+    unsafe {
+        let mut v = [S::load::<V>(x[0].add(i)); K];
+        for k in 1..K {
+            v[k] = S::load(x[k].add(i));
+        }
+        v
+    }
+}
+
+/// Copies the last `rest` (< LANES) elements of each input, from `i`, into zero-padded stack
+/// buffers.
+///
+/// # Safety
+/// Every `x[k]` readable for `rest` values from `i`; `rest ≤ MAX_LANES`.
+#[inline(always)]
+unsafe fn tail_k<S: Io, const K: usize>(
+    x: &[*const S; K],
+    i: usize,
+    rest: usize,
+) -> [[S; MAX_LANES]; K] {
+    let mut b = [[S::ZERO; MAX_LANES]; K];
+    for (buf, p) in b.iter_mut().zip(x) {
+        // SAFETY: as the caller promised; the buffer holds MAX_LANES ≥ rest values.
+        unsafe { core::ptr::copy_nonoverlapping(p.add(i), buf.as_mut_ptr(), rest) };
+    }
+    b
+}
+
+/// y = f(x₀, …, x_{K−1}) for a K-input formula; `y` may equal an input.
+pub(crate) struct MultiForward<'a, F, S, const K: usize> {
+    pub f: &'a F,
+    pub x: [*const S; K],
+    pub y: *mut S,
+    pub n: usize,
+}
+
+impl<F: formula::MultiFormula<K>, S: Io, const K: usize> Job<S::Compute>
+    for MultiForward<'_, F, S, K>
+{
+    const STORES_BF16: bool = S::STORES_BF16;
+    type Output = ();
+    #[inline(always)]
+    unsafe fn run<V: Vector<Elem = S::Compute>>(self) {
+        const { assert!(V::LANES >= 1 && V::LANES <= MAX_LANES) };
+        let (f, l, n) = (&{ *self.f }, V::LANES, self.n);
+        let mut i = 0;
+        let mask = index_mask::<V>();
+        // SAFETY: inputs readable and y writable for n elements (the job's contract); every
+        // block is read before it is written (in place is allowed); the tail (< LANES)
+        // goes through stack buffers of MAX_LANES ≥ LANES elements (asserted above).
+        unsafe {
+            while i + l <= n {
+                let r = formula::multi_forward(f, load_k::<V, S, K>(&self.x, i));
+                S::store(r, self.y.add(i));
+                i = (i + l) & mask;
+            }
+            if i < n {
+                let rest = n - i;
+                let b = tail_k(&self.x, i, rest);
+                let mut p = [b[0].as_ptr(); K];
+                for k in 1..K {
+                    p[k] = b[k].as_ptr();
+                }
+                let r = formula::multi_forward(f, load_k::<V, S, K>(&p, 0));
+                let mut out = [S::ZERO; MAX_LANES];
+                S::store(r, out.as_mut_ptr());
+                core::ptr::copy_nonoverlapping(out.as_ptr(), self.y.add(i), rest);
+            }
+        }
+    }
+}
+
+/// One pass of a K-input formula's backward: `dx[k] = dy · ∂f/∂x_k` for every input when `dx`
+/// is given (each may equal its input: in place), and `Σ dy·∂f/∂pⱼ` into `sums` (see
+/// [`ParamSums`]).
+pub(crate) struct MultiBackward<'a, F, S, const K: usize> {
+    pub f: &'a F,
+    pub x: [*const S; K],
+    pub dy: *const S,
+    pub dx: Option<[*mut S; K]>,
+    pub n: usize,
+    pub sums: &'a mut [f64],
+}
+
+impl<F: formula::MultiFormula<K>, S: Io, const K: usize> Job<S::Compute>
+    for MultiBackward<'_, F, S, K>
+{
+    const STORES_BF16: bool = S::STORES_BF16;
+    type Output = ();
+    #[inline(always)]
+    unsafe fn run<V: Vector<Elem = S::Compute>>(self) {
+        const { assert!(V::LANES >= 1 && V::LANES <= MAX_LANES) };
+        let np = F::PARAM_NAMES.len();
+        let (f, l, n) = (&{ *self.f }, V::LANES, self.n);
+        let mut sums = ParamSums::new();
+        let mut i = 0;
+        let mask = index_mask::<V>();
+        // SAFETY: inputs and dy readable, dx writable for n elements (the job's contract);
+        // each block of every input is read before any gradient of it is written (in place is
+        // allowed); the tail (< LANES) goes through stack buffers of MAX_LANES ≥ LANES
+        // elements (asserted above).
+        unsafe {
+            while i + l <= n {
+                let x = load_k::<V, S, K>(&self.x, i);
+                let dy = S::load::<V>(self.dy.add(i));
+                let g = formula::multi_grads(f, x);
+                for j in 0..np {
+                    sums.add(j, dy, g[K + j], i, l);
+                }
+                if let Some(dx) = self.dx {
+                    for k in 0..K {
+                        S::store(dy * g[k], dx[k].add(i));
+                    }
+                }
+                i = (i + l) & mask;
+            }
+            if i < n {
+                let rest = n - i;
+                let b = tail_k(&self.x, i, rest);
+                let mut p = [b[0].as_ptr(); K];
+                for k in 1..K {
+                    p[k] = b[k].as_ptr();
+                }
+                let x = load_k::<V, S, K>(&p, 0);
+                let mut bd = [S::ZERO; MAX_LANES];
+                core::ptr::copy_nonoverlapping(self.dy.add(i), bd.as_mut_ptr(), rest);
+                let dy = S::load::<V>(bd.as_ptr());
+                let g = formula::multi_grads(f, x);
+                for j in 0..np {
+                    sums.add(j, dy, g[K + j], i, rest);
+                }
+                if let Some(dx) = self.dx {
+                    for k in 0..K {
+                        let mut out = [S::ZERO; MAX_LANES];
+                        S::store(dy * g[k], out.as_mut_ptr());
+                        core::ptr::copy_nonoverlapping(out.as_ptr(), dx[k].add(i), rest);
+                    }
+                }
+            }
+        }
+        for (j, sum) in self.sums.iter_mut().enumerate().take(np) {
+            *sum = sums.total(j);
+        }
+    }
+}

@@ -67,6 +67,14 @@ pub enum Error {
         /// The range's upper end (exclusive).
         hi: f64,
     },
+    /// A name of an activation with another number of inputs than the function that was
+    /// asked to build it takes (`by_name("swiglu")`, `multi_by_name("relu")`).
+    MultiInput {
+        /// The name given.
+        name: String,
+        /// How many inputs that activation takes.
+        inputs: usize,
+    },
     /// A NaN or infinite parameter value.
     NonFiniteParam {
         /// The parameter.
@@ -137,6 +145,15 @@ impl fmt::Display for Error {
             } => write!(
                 f,
                 "parameter `{param}` = {value} is outside its range {lo}..{hi}"
+            ),
+            Error::MultiInput { name, inputs: 1 } => write!(
+                f,
+                "`{name}` takes one input: build it with `actigen::by_name`"
+            ),
+            Error::MultiInput { name, inputs } => write!(
+                f,
+                "`{name}` takes {inputs} inputs: build it with `actigen::builtin::multi_by_name` \
+                 (and use it through `actigen::MultiActivation`)"
             ),
             Error::NonFiniteParam { param, value } => {
                 write!(f, "parameter `{param}` must be finite, got {value}")

@@ -29,6 +29,9 @@
 //! - the ten activations of the MXNet guide ([`Sigmoid`], [`Tanh`], [`Softsign`], [`Relu`],
 //!   [`Softrelu`], [`Leaky`], [`Prelu`], [`Elu`], [`Selu`], [`Swish`]) and [`by_name`]
 //!   (which also builds activations you [`register`](builtin::register));
+//! - six gated units of two inputs ([`Swiglu`], [`Geglu`], [`GegluTanh`], [`Reglu`],
+//!   [`SwigluOai`], [`Glu`]) and [`builtin::multi_by_name`]; any formula with several inputs
+//!   gets the [`MultiActivation`] slice API (fused backward, gradients in place);
 //! - the [`Activation`] slice API, [`ActivationInfo`] (name and parameters, read and set by
 //!   name) and the [`Formula`] each activation implements (its formula and derivatives,
 //!   printed);
@@ -58,6 +61,7 @@ mod driver; // slice passes, generic over the vector type
 pub mod parallel; // chunks across the current rayon pool's threads
 mod storage; // storage types (f32, f64, f16, bf16) and their conversions
 mod activation; // the slice API over every `Formula`
+pub mod multi; // the slice API over every `MultiFormula` (several inputs)
 pub mod builtin; // the ten activations and `by_name`
 #[cfg(feature = "ndarray")]
 pub mod ndarray; // `NdActivation`: the slice API on `ndarray` arrays
@@ -69,15 +73,17 @@ pub mod guide {} // the formula language, the attributes, the guarantees (docs o
 pub use actigen_macros::activation;
 pub use activation::{Activation, ActivationInfo};
 pub use builtin::{
-    DynActivation, Elu, Leaky, Prelu, Relu, Selu, Sigmoid, Softrelu, Softsign, Swish, Tanh, by_name,
+    DynActivation, Elu, Geglu, GegluTanh, Glu, Leaky, Prelu, Reglu, Relu, Selu, Sigmoid, Softrelu,
+    Softsign, Swiglu, SwigluOai, Swish, Tanh, by_name,
 };
 pub use dispatch::Storage;
 pub use dispatch::{Float, ISA_ENV, Isa, IsaError, active_isa, try_active_isa};
 pub use error::Error;
-pub use formula::Formula;
+pub use formula::{Formula, MultiFormula};
 pub use functions::{erf, erfc, sigmoid, softplus};
 #[cfg(feature = "half")]
 pub use half;
+pub use multi::MultiActivation;
 pub use parallel::set_parallel;
 
 /// The contract with `#[activation]`: every item generated code names, behind one path (the
@@ -85,10 +91,16 @@ pub use parallel::set_parallel;
 /// a `const` assertion). Not public API: it changes with the macro, in lockstep.
 #[doc(hidden)]
 pub mod __private {
+    pub use crate::activation::checked_param;
     pub use crate::dispatch::IsaVectors;
-    pub use crate::formula::{GradMasks, Grads, Guard, Guards, MAX_PARAMS};
+    pub use crate::formula::{
+        GradMasks, Grads, Guard, Guards, MAX_INPUTS, MAX_PARAMS, MultiGradMasks, MultiGrads,
+        MultiGuards,
+    };
     pub use crate::simd::{Mask, Vector};
-    pub use crate::{Activation, Error, Float, Formula, Storage, try_active_isa};
+    pub use crate::{
+        Activation, ActivationInfo, Error, Float, Formula, MultiFormula, Storage, try_active_isa,
+    };
 
     /// The vector math the kernel bodies call.
     pub mod math {

@@ -150,3 +150,50 @@ fn add(total: &mut [f64], s: &[f64]) {
         *t += v;
     }
 }
+
+/// The per-chunk work of [`chunks`]: the chunk's start, its pieces of the `M` outputs, and the
+/// chunk's parameter sums to fill.
+type ChunkFn<'f, T, const M: usize> = dyn Fn(usize, [&mut [T]; M], &mut [f64]) + Sync + 'f;
+
+/// The K-input passes' shape: `f(start, outputs, sums)` per chunk of `CHUNK` elements of
+/// `0..n` (on one thread, or in parallel), with each output cut at the same boundaries, and
+/// each chunk's parameter sums (`total.len()` of them) added into `total` in chunk order: the
+/// same additions on one thread or many. Inputs are read by `f` through its captures, sliced
+/// at `start`.
+pub(crate) fn chunks<T: Send, const M: usize>(
+    n: usize,
+    outputs: [&mut [T]; M],
+    total: &mut [f64],
+    f: &ChunkFn<'_, T, M>,
+) {
+    let np = total.len();
+    let one = |start: usize, outs: [&mut [T]; M]| {
+        let mut s = [0.0; crate::formula::MAX_PARAMS];
+        f(start, outs, &mut s[..np]);
+        s
+    };
+    #[cfg(feature = "rayon")]
+    if splits(n) {
+        use rayon::prelude::*;
+        let mut pieces = outputs.map(|o| o.chunks_mut(CHUNK));
+        let items: Vec<(usize, [&mut [T]; M])> = (0..n.div_ceil(CHUNK))
+            .map(|c| {
+                let outs = pieces
+                    .each_mut()
+                    .map(|p| p.next().expect("every output has n elements"));
+                (c * CHUNK, outs)
+            })
+            .collect();
+        let sums: Vec<_> = items.into_par_iter().map(|(s, o)| one(s, o)).collect();
+        for s in sums {
+            add(total, &s[..np]);
+        }
+        return;
+    }
+    let mut outputs = outputs;
+    for start in (0..n).step_by(CHUNK) {
+        let end = n.min(start + CHUNK);
+        let outs = outputs.each_mut().map(|o| &mut o[start..end]);
+        add(total, &one(start, outs)[..np]);
+    }
+}
