@@ -4,8 +4,8 @@
 //! Kinks take the left-hand gradient (`if x > 0.0 { .. } else { .. }`): relu′(0) = 0,
 //! leaky′(0) = prelu′(0) = alpha, selu′(0) = λα, as in MXNet, PyTorch and JAX.
 
-use crate::formula::Formula;
-use crate::{Activation, ActivationInfo, Error};
+use crate::formula::{Formula, MultiFormula};
+use crate::{Activation, ActivationInfo, Error, MultiActivation};
 
 /// The logistic sigmoid, σ(x) = 1/(1 + e⁻ˣ).
 #[crate::activation(crate = crate, from_output)]
@@ -85,6 +85,55 @@ pub fn swish(x: f32, #[default(1.0)] beta: f32) -> f32 {
     x * sigmoid(beta * x)
 }
 
+/// SwiGLU (Shazeer 2020; Llama, Mistral, Qwen): silu(gate)·up.
+#[crate::activation(crate = crate)]
+pub fn swiglu(gate: f32, up: f32) -> f32 {
+    gate * sigmoid(gate) * up
+}
+
+/// GeGLU with the exact (erf) GELU, PyTorch's default: gelu(gate)·up,
+/// gelu(g) = g·(1 + erf(g/√2))/2.
+#[crate::activation(crate = crate)]
+pub fn geglu(gate: f32, up: f32) -> f32 {
+    0.5 * gate * (1.0 + erf(gate * std::f32::consts::FRAC_1_SQRT_2)) * up
+}
+
+/// GeGLU with the tanh form of GELU (Gemma; PyTorch's `approximate="tanh"`):
+/// g·(1 + tanh(√(2/π)·(g + 0.044715·g³)))/2 · up.
+#[crate::activation(crate = crate)]
+pub fn geglu_tanh(gate: f32, up: f32) -> f32 {
+    0.5 * gate * (1.0 + (0.797_884_560_802_865_4 * (gate + 0.044_715 * gate.powi(3))).tanh()) * up
+}
+
+/// ReGLU: relu(gate)·up (relu′(0) = 0, as for [`Relu`]).
+#[crate::activation(crate = crate)]
+pub fn reglu(gate: f32, up: f32) -> f32 {
+    (if gate > 0.0 { gate } else { 0.0 }) * up
+}
+
+/// gpt-oss's clamped SwiGLU: g·σ(alpha·g)·(u + 1) with g = min(gate, limit) and
+/// u = clamp(up, −limit, limit) (alpha = 1.702, limit = 7). At a clamp's bound the gradient
+/// passes (as PyTorch's `clamp`), except at up = −limit exactly, where it is 0.
+#[crate::activation(crate = crate)]
+pub fn swiglu_oai(
+    gate: f32,
+    up: f32,
+    #[default(1.702)] alpha: f32,
+    #[default(7.0)]
+    #[range(0.0..)]
+    limit: f32,
+) -> f32 {
+    let g = gate.min(limit);
+    let u = up.clamp(-limit, limit);
+    g * sigmoid(alpha * g) * (u + 1.0)
+}
+
+/// The gated linear unit of Dauphin et al. (PyTorch's `glu`): value·σ(gate).
+#[crate::activation(crate = crate)]
+pub fn glu(value: f32, gate: f32) -> f32 {
+    value * sigmoid(gate)
+}
+
 /// An activation usable on both `f32` and `f64` slices, as returned by [`by_name`].
 #[cfg(not(feature = "half"))]
 pub trait DynActivation: Activation<f32> + Activation<f64> {}
@@ -119,6 +168,85 @@ pub const NAMES: [&str; 13] = [
     "leaky_relu",
     "silu",
 ];
+
+/// A two-input activation usable on `f32`, `f64` (and with the `half` feature `f16` and
+/// `bf16`) slices, as returned by [`multi_by_name`].
+#[cfg(not(feature = "half"))]
+pub trait DynMultiActivation: MultiActivation<f32, 2> + MultiActivation<f64, 2> {}
+#[cfg(not(feature = "half"))]
+impl<A: MultiActivation<f32, 2> + MultiActivation<f64, 2>> DynMultiActivation for A {}
+/// A two-input activation usable on `f32`, `f64`, `f16` and `bf16` slices, as returned by
+/// [`multi_by_name`].
+#[cfg(feature = "half")]
+pub trait DynMultiActivation:
+    MultiActivation<f32, 2>
+    + MultiActivation<f64, 2>
+    + MultiActivation<half::f16, 2>
+    + MultiActivation<half::bf16, 2>
+{
+}
+#[cfg(feature = "half")]
+impl<A> DynMultiActivation for A where
+    A: MultiActivation<f32, 2>
+        + MultiActivation<f64, 2>
+        + MultiActivation<half::f16, 2>
+        + MultiActivation<half::bf16, 2>
+{
+}
+
+/// The built-in two-input (gated) activations [`multi_by_name`] accepts.
+pub const MULTI_NAMES: [&str; 6] = [
+    "swiglu",
+    "geglu",
+    "geglu_tanh",
+    "reglu",
+    "swiglu_oai",
+    "glu",
+];
+
+/// The two-input (gated) activation called `name` (see [`MULTI_NAMES`]), with the given
+/// parameters set and the others at their defaults. A one-input name is an
+/// [`Error::MultiInput`] pointing to [`by_name`].
+///
+/// ```
+/// use actigen::{ActivationInfo, MultiActivation, builtin::multi_by_name};
+/// let act = multi_by_name("swiglu_oai", &[("limit", 5.0)]).unwrap();
+/// assert_eq!(act.params(), vec![1.702, 5.0]);
+/// let mut y = [0.0f32; 1];
+/// act.forward([&[10.0f32][..], &[0.0][..]], &mut y); // the gate clamped at 5
+/// assert!((y[0] - 5.0 / (1.0 + (-1.702f32 * 5.0).exp())).abs() < 1e-5);
+/// assert!(multi_by_name("relu", &[]).is_err());
+/// ```
+pub fn multi_by_name(
+    name: &str,
+    params: &[(&str, f64)],
+) -> Result<Box<dyn DynMultiActivation>, Error> {
+    fn build<F: MultiFormula<2> + Default + DynMultiActivation>(
+        params: &[(&str, f64)],
+    ) -> Result<Box<dyn DynMultiActivation>, Error> {
+        let mut f = F::default();
+        for &(name, value) in params {
+            ActivationInfo::set_param(&mut f, name, value)?;
+        }
+        Ok(Box::new(f))
+    }
+    match name {
+        "swiglu" => build::<Swiglu>(params),
+        "geglu" => build::<Geglu>(params),
+        "geglu_tanh" => build::<GegluTanh>(params),
+        "reglu" => build::<Reglu>(params),
+        "swiglu_oai" => build::<SwigluOai>(params),
+        "glu" => build::<Glu>(params),
+        _ if names().contains(&name) => Err(Error::MultiInput {
+            name: name.to_string(),
+            inputs: 1,
+        }),
+        _ => Err(Error::UnknownActivation {
+            name: name.to_string(),
+            accepted: MULTI_NAMES.to_vec(),
+        }),
+    }
+}
 
 fn build<F: Formula + Default>(params: &[(&str, f64)]) -> Result<Box<dyn DynActivation>, Error> {
     let mut f = F::default();
@@ -166,7 +294,8 @@ pub fn register<F: Formula + Default>(name: &'static str) -> Result<(), Error> {
     let mut list = REGISTERED
         .write()
         .unwrap_or_else(std::sync::PoisonError::into_inner);
-    if NAMES.contains(&name) || list.iter().any(|(n, _)| *n == name) {
+    if NAMES.contains(&name) || MULTI_NAMES.contains(&name) || list.iter().any(|(n, _)| *n == name)
+    {
         return Err(Error::NameTaken { name });
     }
     list.push((name, build::<F>));
@@ -204,6 +333,10 @@ pub fn by_name(name: &str, params: &[(&str, f64)]) -> Result<Box<dyn DynActivati
         "elu" => build::<Elu>(params),
         "selu" => build::<Selu>(params),
         "swish" | "silu" => build::<Swish>(params),
+        _ if MULTI_NAMES.contains(&name) => Err(Error::MultiInput {
+            name: name.to_string(),
+            inputs: 2,
+        }),
         _ => {
             let found = registered().iter().find(|(n, _)| *n == name).map(|r| r.1);
             match found {
