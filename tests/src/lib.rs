@@ -75,6 +75,10 @@ impl Rng {
     pub fn uniform_f32(&mut self, lo: f32, hi: f32) -> f32 {
         lo + (hi - lo) * ((self.next_u64() >> 40) as f32 / (1u64 << 24) as f32)
     }
+    /// Uniform in `[lo, hi)`, in f64 (53 random bits).
+    pub fn uniform(&mut self, lo: f64, hi: f64) -> f64 {
+        lo + (hi - lo) * ((self.next_u64() >> 11) as f64 / (1u64 << 53) as f64)
+    }
 }
 
 /// Maps a float to an integer so that adjacent floats differ by 1 (−0 and +0 both map to 0).
