@@ -100,9 +100,15 @@ pub fn geglu(gate: f32, up: f32) -> f32 {
 
 /// GeGLU with the tanh form of GELU (Gemma; PyTorch's `approximate="tanh"`):
 /// g·(1 + tanh(√(2/π)·(g + 0.044715·g³)))/2 · up.
+///
+/// The cubic reads the gate clamped to ±100, where tanh is already ±1 in f32 and f64 (its
+/// argument is ±35,850): the values are those of the textbook form, and g³ cannot overflow,
+/// which made ∂/∂gate 0·inf = NaN for |gate| > 2e12 (the clamp's derivative is 0 beyond
+/// ±100, where the true term, of order e^(−71,700), is 0 in both precisions too).
 #[crate::activation(crate = crate)]
 pub fn geglu_tanh(gate: f32, up: f32) -> f32 {
-    0.5 * gate * (1.0 + (0.797_884_560_802_865_4 * (gate + 0.044_715 * gate.powi(3))).tanh()) * up
+    let p = gate.clamp(-100.0, 100.0);
+    0.5 * gate * (1.0 + (0.797_884_560_802_865_4 * (p + 0.044_715 * p.powi(3))).tanh()) * up
 }
 
 /// ReGLU: relu(gate)·up (relu′(0) = 0, as for [`Relu`]).
