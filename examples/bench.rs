@@ -15,10 +15,17 @@
 //!
 //! Forward reads x and writes y; backward reads x and dy and writes dx (as the peers in
 //! PEERS.md were measured). Rows `copy` (forward, `copy_from_slice`) and `mul` (backward of
-//! f(x) = x on the ISA: reads x and dy, writes dx) are the memory floors. Each case is timed in 21 samples of enough iterations to last about 2 ms,
-//! after a warm-up; the median is printed.
+//! f(x) = x on the ISA: reads x and dy, writes dx) are the memory floors. Each case is timed in
+//! 21 samples of enough iterations to last about 2 ms, after a warm-up; the median is printed.
+//!
+//! The gated units (`--acts swiglu,geglu_tanh,reglu,floor2`, any of
+//! `actigen::builtin::MULTI_NAMES`) take two inputs of n elements each: forward reads both and
+//! writes y, backward reads both and dy and writes both gradients. Row `floor2` is their
+//! memory floor through the same drivers: f(a, b) = a + b, whose forward moves three streams
+//! and whose backward moves five.
 
-use actigen::{Activation, Isa, by_name, half};
+use actigen::builtin::{DynMultiActivation, MULTI_NAMES, multi_by_name};
+use actigen::{Activation, Isa, MultiActivation, by_name, half};
 use std::hint::black_box;
 use std::time::{Duration, Instant};
 
@@ -41,7 +48,8 @@ struct Options {
 
 const USAGE: &str = "usage: bench [--json] [--acts a,b,...] [--sizes n,n,...] [--isa NAME,NAME|all]
              [--dtype f32,f64,f16,bf16] [--threads N] [--f64] [--naive] [--list-isas]
-  --acts      activations (default: the ten built-ins)
+  --acts      activations (default: the ten built-ins); gated units (swiglu, geglu,
+              geglu_tanh, reglu, swiglu_oai, glu) and their floor, floor2, take two inputs
   --sizes     slice lengths, each at least 1 (default 4096,262144,4194304)
   --isa       ISAs of the runtime's table, or all the CPU supports (default: the active one)
   --dtype     slice types (default f32; --f64 is --dtype f64)
@@ -134,7 +142,8 @@ fn parse_options() -> Options {
         }
     }
     for a in &o.acts {
-        if a != "copy" && a != "mul" && by_name(a, &[]).is_err() {
+        let gated = a == "floor2" || MULTI_NAMES.contains(&a.as_str());
+        if a != "copy" && a != "mul" && !gated && by_name(a, &[]).is_err() {
             usage(&format!("unknown activation {a:?}"));
         }
     }
@@ -182,6 +191,34 @@ fn inputs(n: usize, seed: u64) -> Vec<f64> {
 #[actigen::activation]
 fn linear(x: f32) -> f32 {
     x
+}
+
+/// f(a, b) = a + b: the two-input memory floor (forward: three streams, backward: five).
+#[actigen::activation]
+fn floor2(a: f32, b: f32) -> f32 {
+    a + b
+}
+
+/// Median ns/element (per element of one input) of a two-input unit's forward and backward.
+fn time_gated<T: actigen::Storage, A: MultiActivation<T, 2> + ?Sized>(
+    act: &A,
+    isa: Isa,
+    x: [&[T]; 2],
+    dy: &[T],
+    out: [&mut [T]; 2],
+) -> (f64, f64) {
+    let n = dy.len();
+    let [o0, o1] = out;
+    let fwd = time(n, || {
+        act.try_forward_on(isa, black_box(x), &mut *o0).unwrap();
+        black_box(&mut *o0);
+    });
+    let bwd = time(n, || {
+        act.try_backward_on(isa, black_box(x), black_box(dy), [&mut *o0, &mut *o1], None)
+            .unwrap();
+        black_box(&mut *o0);
+    });
+    (fwd, bwd)
 }
 
 /// Median ns/element of one naive loop pair (forward `f`, derivative `d`), monomorphised so each
@@ -309,12 +346,16 @@ fn run<T>(o: &Options, isa: Isa, convert: fn(f64) -> T)
 where
     T: actigen::Storage,
     dyn actigen::DynActivation: Activation<T>,
+    dyn DynMultiActivation: MultiActivation<T, 2>,
     Linear: Activation<T>,
+    Floor2: MultiActivation<T, 2>,
 {
     for &n in &o.sizes {
         let x: Vec<T> = inputs(n, 1).into_iter().map(convert).collect();
         let dy: Vec<T> = inputs(n, 2).into_iter().map(convert).collect();
+        let x2: Vec<T> = inputs(n, 3).into_iter().map(convert).collect();
         let mut out: Vec<T> = vec![convert(0.0); n];
+        let mut out2: Vec<T> = vec![convert(0.0); n];
         let mut rows: Vec<(String, &str, f64)> = Vec::new();
         for act in &o.acts {
             match act.as_str() {
@@ -336,6 +377,19 @@ where
                         black_box(&mut out);
                     }),
                 )),
+                "floor2" => {
+                    let (fwd, bwd) =
+                        time_gated(&Floor2, isa, [&x, &x2], &dy, [&mut out, &mut out2]);
+                    rows.push((act.clone(), "fwd", fwd));
+                    rows.push((act.clone(), "bwd", bwd));
+                }
+                name if MULTI_NAMES.contains(&name) => {
+                    let a = multi_by_name(name, &[]).expect("checked in parse_options");
+                    let a: &dyn DynMultiActivation = &*a;
+                    let (fwd, bwd) = time_gated(a, isa, [&x, &x2], &dy, [&mut out, &mut out2]);
+                    rows.push((act.clone(), "fwd", fwd));
+                    rows.push((act.clone(), "bwd", bwd));
+                }
                 name => {
                     let a = by_name(name, &[]).expect("checked in parse_options");
                     let a: &dyn actigen::DynActivation = &*a;
