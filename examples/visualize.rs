@@ -7,10 +7,15 @@
 //! cargo run --release --example visualize [-- --out DIR] [--svg]
 //! ```
 //!
+//! The gated units (two inputs: `actigen::builtin::MULTI_NAMES`) are drawn as heat maps over
+//! (x₀, x₁) ∈ [−4, 4]², beside their two partial derivatives, each with a colour bar: one PNG
+//! per unit.
+//!
 //! Fonts are embedded (DejaVu Sans, through plotters' ab_glyph backend), so it runs on a machine
 //! with no system fonts.
 
-use actigen::{Activation, ActivationInfo, DynActivation, by_name};
+use actigen::builtin::{DynMultiActivation, MULTI_NAMES, multi_by_name};
+use actigen::{Activation, ActivationInfo, DynActivation, MultiActivation, by_name};
 use actigen_examples::{ESwish, Gelu, GeluTanh, HardSwish, Mish, Snake, Swish2};
 use plotters::prelude::*;
 use plotters::style::{FontStyle, register_font};
@@ -281,6 +286,137 @@ fn png(
     Ok(())
 }
 
+/// Points per side of a heat map's grid.
+const GRID: usize = 121;
+/// The heat maps' square: [−EXTENT, EXTENT]².
+const EXTENT: f32 = 4.0;
+
+/// A gated unit over the grid: x₀ along the horizontal axis, x₁ along the vertical, row by row
+/// from the bottom; the value and the two partial derivatives (dy = 1).
+fn surfaces(act: &dyn DynMultiActivation) -> [Vec<f32>; 3] {
+    let axis: Vec<f32> = (0..GRID)
+        .map(|i| -EXTENT + 2.0 * EXTENT * i as f32 / (GRID - 1) as f32)
+        .collect();
+    let x0: Vec<f32> = (0..GRID * GRID).map(|k| axis[k % GRID]).collect();
+    let x1: Vec<f32> = (0..GRID * GRID).map(|k| axis[k / GRID]).collect();
+    let n = x0.len();
+    let (mut y, mut d0, mut d1) = (vec![0.0; n], vec![0.0; n], vec![0.0; n]);
+    MultiActivation::<f32, 2>::forward(act, [&x0, &x1], &mut y);
+    MultiActivation::<f32, 2>::backward(act, [&x0, &x1], &vec![1.0; n], [&mut d0, &mut d1]);
+    [y, d0, d1]
+}
+
+/// A diverging colour for `t` in [−1, 1]: blue below 0, white at 0, red above.
+fn diverging(t: f64) -> RGBColor {
+    let t = t.clamp(-1.0, 1.0);
+    let (end, t) = if t >= 0.0 {
+        ((178.0, 24.0, 43.0), t)
+    } else {
+        ((33.0, 102.0, 172.0), -t)
+    };
+    let mix = |e: f64| (255.0 + (e - 255.0) * t).round() as u8;
+    RGBColor(mix(end.0), mix(end.1), mix(end.2))
+}
+
+/// One heat map of `v` (see [`surfaces`]) with its colour bar to the right, symmetric about 0
+/// (so white is 0 in every panel).
+fn heat_panel<DB: DrawingBackend>(
+    area: &DrawingArea<DB, plotters::coord::Shift>,
+    caption: &str,
+    axes: (&str, &str),
+    v: &[f32],
+    scale: f64,
+) -> Result<(), Box<dyn std::error::Error>>
+where
+    DB::ErrorType: 'static,
+{
+    let font = |s: f64| ("sans-serif", (s * scale) as u32);
+    let m = v
+        .iter()
+        .filter(|v| v.is_finite())
+        .fold(0.0f32, |m, v| m.max(v.abs()));
+    let m = if m > 0.0 { m } else { 1.0 };
+    let (w, _) = area.dim_in_pixel();
+    let (map, bar) = area.split_horizontally((f64::from(w) * 0.8) as u32);
+    let mut chart = ChartBuilder::on(&map)
+        .caption(caption, font(20.0))
+        .margin((8.0 * scale) as u32)
+        .x_label_area_size((34.0 * scale) as u32)
+        .y_label_area_size((40.0 * scale) as u32)
+        .build_cartesian_2d(-EXTENT..EXTENT, -EXTENT..EXTENT)?;
+    chart
+        .configure_mesh()
+        .disable_mesh()
+        .x_desc(axes.0)
+        .y_desc(axes.1)
+        .label_style(font(13.0))
+        .axis_desc_style(font(15.0))
+        .x_label_formatter(&|v| tick(*v))
+        .y_label_formatter(&|v| tick(*v))
+        .draw()?;
+    let half = EXTENT / (GRID - 1) as f32;
+    chart.draw_series((0..GRID * GRID).map(|k| {
+        let step = 2.0 * EXTENT / (GRID - 1) as f32;
+        let (x, y) = (
+            -EXTENT + step * (k % GRID) as f32,
+            -EXTENT + step * (k / GRID) as f32,
+        );
+        Rectangle::new(
+            [(x - half, y - half), (x + half, y + half)],
+            diverging(f64::from(v[k] / m)).filled(),
+        )
+    }))?;
+    let mut bar = ChartBuilder::on(&bar)
+        .margin_top((38.0 * scale) as u32)
+        .margin_bottom((42.0 * scale) as u32)
+        .margin_right((8.0 * scale) as u32)
+        .y_label_area_size((44.0 * scale) as u32)
+        .build_cartesian_2d(0f32..1f32, -m..m)?;
+    bar.configure_mesh()
+        .disable_mesh()
+        .disable_x_axis()
+        .label_style(font(12.0))
+        .y_label_formatter(&|v| tick(*v))
+        .y_labels(5)
+        .draw()?;
+    const STEPS: usize = 100;
+    bar.draw_series((0..STEPS).map(|i| {
+        let lo = -m + 2.0 * m * i as f32 / STEPS as f32;
+        let hi = -m + 2.0 * m * (i + 1) as f32 / STEPS as f32;
+        let t = f64::from((lo + hi) / 2.0 / m);
+        Rectangle::new([(0.0, lo), (1.0, hi)], diverging(t).filled())
+    }))?;
+    Ok(())
+}
+
+/// A gated unit's figure: its value and its two partial derivatives side by side.
+fn draw_gated<DB: DrawingBackend>(
+    area: &DrawingArea<DB, plotters::coord::Shift>,
+    name: &str,
+    act: &dyn DynMultiActivation,
+    scale: f64,
+) -> Result<(), Box<dyn std::error::Error>>
+where
+    DB::ErrorType: 'static,
+{
+    let [a, b] = [act.input_names()[0], act.input_names()[1]];
+    let surfaces = surfaces(act);
+    let captions = [
+        format!("{name}({a}, {b})"),
+        format!("∂{name}/∂{a}"),
+        format!("∂{name}/∂{b}"),
+    ];
+    for ((panel, v), caption) in area
+        .split_evenly((1, 3))
+        .iter()
+        .zip(&surfaces)
+        .zip(&captions)
+    {
+        heat_panel(panel, caption, (a, b), v, scale)?;
+    }
+    Ok(())
+}
+
 fn run(out: &Path, svg: bool) -> Result<(), Box<dyn std::error::Error>> {
     register_font("sans-serif", FontStyle::Normal, dejavu::sans::regular())
         .map_err(|_| "the embedded DejaVu Sans font could not be loaded")?;
@@ -307,13 +443,22 @@ fn run(out: &Path, svg: bool) -> Result<(), Box<dyn std::error::Error>> {
         Ok(())
     })?;
     println!("wrote {}", path.display());
+    for name in MULTI_NAMES {
+        let act = multi_by_name(name, &[])?;
+        let path = out.join(format!("{name}.png"));
+        png(&path, (1500, 480), |root, scale| {
+            draw_gated(root, name, &*act, scale)
+        })?;
+        println!("wrote {}", path.display());
+    }
     Ok(())
 }
 
 fn main() {
     const USAGE: &str = "usage: visualize [--out DIR] [--svg]
 Draws each built-in activation and its derivative (and the custom examples) as PNGs in DIR
-(default: plots), with an overview.png of all of them; --svg also writes each as SVG.";
+(default: plots), with an overview.png of all of them, and each gated unit as heat maps of
+its value and partial derivatives; --svg also writes the one-input figures as SVG.";
     let mut out = PathBuf::from("plots");
     let mut svg = false;
     let mut args = std::env::args().skip(1);
