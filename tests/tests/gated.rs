@@ -204,17 +204,9 @@ struct Errors {
     missed_nan: usize,
     /// Points compared with the reference (finite inputs, normal gating factors).
     compared: usize,
-    /// Points of a known defect, not checked.
-    gaps: usize,
 }
 
-/// `gap`: points of a known defect, left out and counted in `gaps`.
-fn measure(
-    act: &dyn MultiActivation<f32, 2>,
-    reference: Reference,
-    gap: fn(f64, f64) -> bool,
-    isa: Isa,
-) -> Errors {
+fn measure(act: &dyn MultiActivation<f32, 2>, reference: Reference, isa: Isa) -> Errors {
     let (a, b) = points();
     let n = a.len();
     let mut y = vec![0.0f32; n];
@@ -226,10 +218,6 @@ fn measure(
     for i in 0..n {
         let (x0, x1) = (a[i] as f64, b[i] as f64);
         let got = [y[i], da[i], db[i]];
-        if gap(x0, x1) {
-            e.gaps += 1;
-            continue;
-        }
         // The contract: NaN in any input makes every output NaN (even a partial that does not
         // read that input, such as ∂(g·u)/∂u = g at u = NaN), as one input's NaN does.
         if x0.is_nan() || x1.is_nan() {
@@ -281,15 +269,8 @@ fn measure(
 fn gated_units_match_the_f64_references_on_every_isa() {
     for (name, reference) in units() {
         let act = multi_by_name(name, &[]).unwrap();
-        // A known defect (issue 12): GELU-tanh's polynomial g + 0.044715·g³ overflows f32
-        // for |gate| > 2e12, and its derivative then computes σ′·(inf) = 0·inf = NaN for
-        // ∂/∂gate, where the truth is `up`. The forward is right there (σ(±inf) is exact).
-        let gap: fn(f64, f64) -> bool = match name {
-            "geglu_tanh" => |g, _| g.is_finite() && g.abs() > 2e12,
-            _ => |_, _| false,
-        };
         for isa in Isa::ALL.into_iter().filter(|i| i.is_supported()) {
-            let e = measure(&*act, reference, gap, isa);
+            let e = measure(&*act, reference, isa);
             let names = act.input_names();
             for (part, w) in [("core", e.core), ("tail", e.tail)] {
                 println!(
@@ -297,10 +278,7 @@ fn gated_units_match_the_f64_references_on_every_isa() {
                     w.fwd_ulps, names[0], w.rel[0], names[1], w.rel[1]
                 );
             }
-            println!(
-                "{name:11} {isa:10} ({} points compared, {} left out as a known defect)",
-                e.compared, e.gaps
-            );
+            println!("{name:11} {isa:10} ({} points compared)", e.compared);
             assert_eq!(e.spurious_nan, 0, "{name} on {isa}: NaN where no input is");
             assert_eq!(e.missed_nan, 0, "{name} on {isa}: NaN in, not NaN out");
             let (core, tail) = match name {
@@ -511,12 +489,15 @@ fn in_place_fused_and_separate_passes_agree() {
         // Each element against the one-point gradient, and the sums against an f64 loop.
         let mut want = [0.0f64; 2];
         for i in 0..n {
+            // Within 2 ULP, not bit for bit: the one-point path may round dy·∂f in another
+            // order (seen in CI's clean build: 1 ULP).
             let gr = act.gradient([a[i], b[i]]);
-            assert_eq!(
-                [da[i], db[i]],
-                [dy[i] * gr[0], dy[i] * gr[1]],
-                "n = {n}, i = {i}"
-            );
+            for (got, want) in [(da[i], dy[i] * gr[0]), (db[i], dy[i] * gr[1])] {
+                assert!(
+                    ulps32(got, want as f64) <= 2,
+                    "n = {n}, i = {i}: {got} vs {want}"
+                );
+            }
             let pg = act.param_grads([&a[i..=i], &b[i..=i]], &dy[i..=i]);
             want[0] += pg[0];
             want[1] += pg[1];
