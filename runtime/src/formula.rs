@@ -599,16 +599,44 @@ fn multi_nan<V: Vector, const K: usize>(x: &[V; K], r: V) -> V {
 /// f(x₀, …) with its guards.
 #[inline(always)]
 pub fn multi_forward<F: MultiFormula<K>, V: Vector, const K: usize>(f: &F, x: [V; K]) -> V {
-    let g = F::GUARDS.forward;
-    let mut r = f.forward_raw(x);
-    if g.inf && (r.is_nan() & any_inf(&x)).any() {
+    let r = f.forward_raw(x);
+    let slow = F::GUARDS.forward.inf && r.is_nan().any();
+    multi_forward_guards(f, &x, r, slow)
+}
+
+/// f at two blocks of K vectors with their guards (one NaN test for both, as [`forward2`]).
+#[inline(always)]
+pub fn multi_forward2<F: MultiFormula<K>, V: Vector, const K: usize>(
+    f: &F,
+    x0: [V; K],
+    x1: [V; K],
+) -> (V, V) {
+    let (r0, r1) = (f.forward_raw(x0), f.forward_raw(x1));
+    let slow = F::GUARDS.forward.inf && (r0.is_nan() | r1.is_nan()).any();
+    (
+        multi_forward_guards(f, &x0, r0, slow),
+        multi_forward_guards(f, &x1, r1, slow),
+    )
+}
+
+/// The forward body's guards, `slow` when some result lane is NaN. Only a NaN test runs in the
+/// hot loop, as for one input: the slow path finds the lanes with an infinite input itself
+/// (testing for them in the loop cost reglu's forward a third of its time).
+#[inline(always)]
+fn multi_forward_guards<F: MultiFormula<K>, V: Vector, const K: usize>(
+    f: &F,
+    x: &[V; K],
+    mut r: V,
+    slow: bool,
+) -> V {
+    if slow {
         // Through fresh buffers, as for `limits_cold`.
-        let (xs, mut io) = (x, [r; MAX_INPUTS + MAX_PARAMS]);
+        let (xs, mut io) = (*x, [r; MAX_INPUTS + MAX_PARAMS]);
         multi_limits_cold(f, false, &xs, &mut io);
         r = io[0];
     }
-    if g.nan {
-        r = multi_nan(&x, r);
+    if F::GUARDS.forward.nan {
+        r = multi_nan(x, r);
     }
     r
 }
@@ -619,25 +647,56 @@ pub fn multi_grads<F: MultiFormula<K>, V: Vector, const K: usize>(
     f: &F,
     x: [V; K],
 ) -> MultiGrads<V> {
+    let r = f.grads_raw(x);
+    let slow = F::GUARDS.grads.inf && any_nan_grad::<F, V, K>(&r).any();
+    multi_grads_guards(f, &x, r, slow)
+}
+
+/// The partials at two blocks of K vectors with their guards (one NaN test for both).
+#[inline(always)]
+pub fn multi_grads2<F: MultiFormula<K>, V: Vector, const K: usize>(
+    f: &F,
+    x0: [V; K],
+    x1: [V; K],
+) -> (MultiGrads<V>, MultiGrads<V>) {
+    let (r0, r1) = (f.grads_raw(x0), f.grads_raw(x1));
+    let slow =
+        F::GUARDS.grads.inf && (any_nan_grad::<F, V, K>(&r0) | any_nan_grad::<F, V, K>(&r1)).any();
+    (
+        multi_grads_guards(f, &x0, r0, slow),
+        multi_grads_guards(f, &x1, r1, slow),
+    )
+}
+
+/// Lanes where any of the K + (number of parameters) partials is NaN.
+#[inline(always)]
+fn any_nan_grad<F: MultiFormula<K>, V: Vector, const K: usize>(r: &MultiGrads<V>) -> V::Mask {
     const { assert!(K >= 1 && K <= MAX_INPUTS && F::PARAM_NAMES.len() <= MAX_PARAMS) };
-    let g = F::GUARDS.grads;
-    let n = K + F::PARAM_NAMES.len();
-    let mut r = f.grads_raw(x);
-    if g.inf {
-        let mut nan = r[0].is_nan();
-        for v in &r[1..n] {
-            nan = nan | v.is_nan();
-        }
-        if (nan & any_inf(&x)).any() {
-            // Through fresh buffers, as for `limits_cold`.
-            let (xs, mut io) = (x, r);
-            multi_limits_cold(f, true, &xs, &mut io);
-            r = io;
-        }
+    let mut nan = r[0].is_nan();
+    for v in &r[1..K + F::PARAM_NAMES.len()] {
+        nan = nan | v.is_nan();
     }
-    if g.nan {
-        for v in &mut r[..n] {
-            *v = multi_nan(&x, *v);
+    nan
+}
+
+/// The partials' guards, `slow` when some partial's lane is NaN (see
+/// [`multi_forward_guards`]).
+#[inline(always)]
+fn multi_grads_guards<F: MultiFormula<K>, V: Vector, const K: usize>(
+    f: &F,
+    x: &[V; K],
+    mut r: MultiGrads<V>,
+    slow: bool,
+) -> MultiGrads<V> {
+    if slow {
+        // Through fresh buffers, as for `limits_cold`.
+        let (xs, mut io) = (*x, r);
+        multi_limits_cold(f, true, &xs, &mut io);
+        r = io;
+    }
+    if F::GUARDS.grads.nan {
+        for v in &mut r[..K + F::PARAM_NAMES.len()] {
+            *v = multi_nan(x, *v);
         }
     }
     r
