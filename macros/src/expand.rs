@@ -224,23 +224,31 @@ fn emit(
     // that is never called: the plain body and an all-false mask).
     let mut grad_roots = vec![dx];
     grad_roots.extend_from_slice(dps);
-    let with_checked = |roots: &[Id], exact: bool| {
-        let (plain, flags) = body(g, roots, model, exact, false);
+    let with_checked = |roots: &[Id], exact: bool, params: Params| {
+        let (plain, flags) = body(g, roots, model, exact, false, params);
         let checked = if flags.inf {
-            body(g, roots, model, exact, true).0
+            body(g, roots, model, exact, true, Params::Fields).0
         } else {
+            // The checked forms read the fields (they have no `__p`).
+            let plain = match params {
+                Params::Fields => plain.clone(),
+                Params::Vectors => body(g, roots, model, exact, false, Params::Fields).0,
+            };
             let q = (0..roots.len()).map(|i| format_ident!("__q{}", i));
             quote!(#plain #(let #q = __x.lt(__x);)*)
         };
         (plain, checked, flags)
     };
-    let (fwd_body, fwd_checked, fwd_flags) = with_checked(&[root], true);
-    let (dx_body, dx_checked, dx_flags) = with_checked(&[dx], false);
-    let (grads_body, grads_checked, grads_flags) = with_checked(&grad_roots, false);
-    let (d2_body, d2_checked, d2_flags) = with_checked(&[d2], false);
+    // The forward, derivative and gradient bodies read the parameters from vectors (`__p`), so
+    // per-channel parameters can differ from lane to lane; the others read the fields.
+    let (fwd_body, fwd_checked, fwd_flags) = with_checked(&[root], true, Params::Vectors);
+    let (dx_body, dx_checked, dx_flags) = with_checked(&[dx], false, Params::Vectors);
+    let (grads_body, grads_checked, grads_flags) =
+        with_checked(&grad_roots, false, Params::Vectors);
+    let (d2_body, d2_checked, d2_flags) = with_checked(&[d2], false, Params::Fields);
     // Without a from-output form the trait's defaults stand (never called: the runtime checks
     // `FROM_OUTPUT` first), and the guard is unused.
-    let from_output_bodies = from_output.map(|d| with_checked(&[d], false));
+    let from_output_bodies = from_output.map(|d| with_checked(&[d], false, Params::Fields));
     let fo_flags = from_output_bodies.as_ref().map_or(
         Flags {
             nan: false,
@@ -344,6 +352,13 @@ fn emit(
         })
         .collect();
     let max_params = crate::parse::MAX_PARAMS;
+    // `param_vectors`: each parameter splat, then `__x` as filler.
+    let param_splats: Vec<TokenStream> = (0..max_params)
+        .map(|i| match fields.get(i) {
+            Some(f) => quote!(__x.splat(self.#f as f64)),
+            None => quote!(__x),
+        })
+        .collect();
 
     quote! {
         #original
@@ -370,12 +385,18 @@ fn emit(
             };
             #access
             #[inline(always)]
-            fn forward_raw<__V: #rt::Vector>(&self, __x: __V) -> __V {
+            fn param_vectors<__V: #rt::Vector>(&self, __x: __V) -> [__V; #max_params] {
+                [#( #param_splats ),*]
+            }
+            #[inline(always)]
+            fn forward_raw_with<__V: #rt::Vector>(&self, __x: __V, __p: &[__V; #max_params]) -> __V {
+                let _ = __p;
                 #fwd_body
                 __r0
             }
             #[inline(always)]
-            fn derivative_raw<__V: #rt::Vector>(&self, __x: __V) -> __V {
+            fn derivative_raw_with<__V: #rt::Vector>(&self, __x: __V, __p: &[__V; #max_params]) -> __V {
+                let _ = __p;
                 #dx_body
                 __r0
             }
@@ -385,7 +406,12 @@ fn emit(
                 __r0
             }
             #[inline(always)]
-            fn grads_raw<__V: #rt::Vector>(&self, __x: __V) -> #rt::Grads<__V> {
+            fn grads_raw_with<__V: #rt::Vector>(
+                &self,
+                __x: __V,
+                __p: &[__V; #max_params],
+            ) -> #rt::Grads<__V> {
+                let _ = __p;
                 #grads_body
                 [#( #grad_items ),*]
             }
@@ -420,6 +446,15 @@ fn emit(
             "actigen-macros and actigen disagree on MAX_PARAMS: use matching versions"
         );
     }
+}
+
+/// Where a kernel body reads the parameters.
+#[derive(Clone, Copy)]
+enum Params {
+    /// `self.<field>`, splat.
+    Fields,
+    /// `__p[i]`: vectors the caller passes (a value per lane for per-channel parameters).
+    Vectors,
 }
 
 /// The "rewritten for numerical stability" section of the docs (empty if none fired).
@@ -532,9 +567,9 @@ fn emit_multi(
     let new_doc = new_doc(&param_names);
 
     let with_checked = |roots: &[Id], exact: bool| {
-        let (plain, flags) = body(g, roots, model, exact, false);
+        let (plain, flags) = body(g, roots, model, exact, false, Params::Fields);
         let checked = if flags.inf {
-            body(g, roots, model, exact, true).0
+            body(g, roots, model, exact, true, Params::Fields).0
         } else {
             let q = (0..roots.len()).map(|i| format_ident!("__q{}", i));
             quote!(#plain #(let #q = __x.lt(__x);)*)
@@ -901,6 +936,7 @@ fn body(
     model: &Model,
     exact_products: bool,
     checked: bool,
+    params: Params,
 ) -> (TokenStream, Flags) {
     let rt = &rt(&model.krate);
     let fused = fused_products(g, exact_products);
@@ -972,10 +1008,13 @@ fn body(
                 let v = format_ident!("__x{}", k);
                 quote!(#v)
             }
-            Node::Param(i) => {
-                let f = &model.params[i].ident;
-                quote!(__x.splat(self.#f as f64))
-            }
+            Node::Param(i) => match params {
+                Params::Fields => {
+                    let f = &model.params[i].ident;
+                    quote!(__x.splat(self.#f as f64))
+                }
+                Params::Vectors => quote!(__p[#i]),
+            },
             Node::Unary(op, a) => {
                 let a = t(a);
                 match op {

@@ -15,6 +15,10 @@ pub const MAX_PARAMS: usize = 7;
 /// `[∂f/∂x, ∂f/∂p₀, ∂f/∂p₁, …]`; entries past the parameter count are unspecified.
 pub type Grads<V> = [V; MAX_PARAMS + 1];
 
+/// A formula's parameters as vectors (see [`Formula::param_vectors`]); entries past the
+/// formula's parameter count are unused.
+pub type ParamVectors<V> = [V; MAX_PARAMS];
+
 /// One mask per entry of [`Grads`], from [`Formula::grads_checked`].
 pub type GradMasks<V> = [<V as Vector>::Mask; MAX_PARAMS + 1];
 
@@ -87,12 +91,31 @@ pub trait Formula: Copy + Send + Sync + core::fmt::Debug + 'static {
     /// If `i` is not below `PARAM_NAMES.len()`.
     fn set_param_at(&mut self, i: usize, value: f32);
 
+    /// The parameters as vectors, each splat (`x` fills the unused entries), as the `*_with`
+    /// bodies read them.
+    fn param_vectors<V: Vector>(&self, x: V) -> ParamVectors<V>;
+    /// f(x), unguarded, with the parameters read from `p` (one value per lane: per-channel
+    /// parameters; see [`Formula::param_vectors`]).
+    fn forward_raw_with<V: Vector>(&self, x: V, p: &ParamVectors<V>) -> V;
+    /// ∂f/∂x, unguarded, with the parameters read from `p`.
+    fn derivative_raw_with<V: Vector>(&self, x: V, p: &ParamVectors<V>) -> V;
+    /// `[∂f/∂x, ∂f/∂p…]`, unguarded, with the parameters read from `p`.
+    fn grads_raw_with<V: Vector>(&self, x: V, p: &ParamVectors<V>) -> Grads<V>;
     /// f(x), unguarded.
-    fn forward_raw<V: Vector>(&self, x: V) -> V;
+    #[inline(always)]
+    fn forward_raw<V: Vector>(&self, x: V) -> V {
+        self.forward_raw_with(x, &self.param_vectors(x))
+    }
     /// ∂f/∂x, unguarded.
-    fn derivative_raw<V: Vector>(&self, x: V) -> V;
+    #[inline(always)]
+    fn derivative_raw<V: Vector>(&self, x: V) -> V {
+        self.derivative_raw_with(x, &self.param_vectors(x))
+    }
     /// `[∂f/∂x, ∂f/∂p…]`, unguarded.
-    fn grads_raw<V: Vector>(&self, x: V) -> Grads<V>;
+    #[inline(always)]
+    fn grads_raw<V: Vector>(&self, x: V) -> Grads<V> {
+        self.grads_raw_with(x, &self.param_vectors(x))
+    }
     /// ∂²f/∂x², unguarded.
     fn second_derivative_raw<V: Vector>(&self, x: V) -> V;
     /// f′ from the output y = f(x), unguarded. The macro implements it only when `FROM_OUTPUT`

@@ -32,6 +32,9 @@
 //! - six gated units of two inputs ([`Swiglu`], [`Geglu`], [`GegluTanh`], [`Reglu`],
 //!   [`SwigluOai`], [`Glu`]) and [`builtin::multi_by_name`]; any formula with several inputs
 //!   gets the [`MultiActivation`] slice API (fused backward, gradients in place);
+//! - per-channel parameters ([`channels::ChannelActivation`]: PReLU's alpha per channel,
+//!   channels-first or channels-last, gradients per channel), with [`Snake`], [`SnakeBeta`]
+//!   and [`Xielu`] among the built-ins;
 //! - the [`Activation`] slice API, [`ActivationInfo`] (name and parameters, read and set by
 //!   name) and the [`Formula`] each activation implements (its formula and derivatives,
 //!   printed);
@@ -62,6 +65,7 @@ pub mod parallel; // chunks across the current rayon pool's threads
 mod storage; // storage types (f32, f64, f16, bf16) and their conversions
 mod activation; // the slice API over every `Formula`
 pub mod multi; // the slice API over every `MultiFormula` (several inputs)
+pub mod channels; // per-channel parameters (`ChannelActivation`)
 pub mod builtin; // the ten activations and `by_name`
 #[cfg(feature = "ndarray")]
 pub mod ndarray; // `NdActivation`: the slice API on `ndarray` arrays
@@ -73,8 +77,8 @@ pub mod guide {} // the formula language, the attributes, the guarantees (docs o
 pub use actigen_macros::activation;
 pub use activation::{Activation, ActivationInfo};
 pub use builtin::{
-    DynActivation, Elu, Geglu, GegluTanh, Glu, Leaky, Prelu, Reglu, Relu, Selu, Sigmoid, Softrelu,
-    Softsign, Swiglu, SwigluOai, Swish, Tanh, by_name,
+    DynActivation, Elu, Geglu, GegluTanh, Glu, Leaky, Prelu, Reglu, Relu, Selu, Sigmoid, Snake,
+    SnakeBeta, Softrelu, Softsign, Swiglu, SwigluOai, Swish, Tanh, Xielu, by_name,
 };
 pub use dispatch::Storage;
 pub use dispatch::{Float, ISA_ENV, Isa, IsaError, active_isa, try_active_isa};
@@ -95,7 +99,7 @@ pub mod __private {
     pub use crate::dispatch::IsaVectors;
     pub use crate::formula::{
         GradMasks, Grads, Guard, Guards, MAX_INPUTS, MAX_PARAMS, MultiGradMasks, MultiGrads,
-        MultiGuards,
+        MultiGuards, ParamVectors,
     };
     pub use crate::simd::{Mask, Vector};
     pub use crate::{
