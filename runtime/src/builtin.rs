@@ -140,6 +140,42 @@ pub fn glu(value: f32, gate: f32) -> f32 {
     value * sigmoid(gate)
 }
 
+/// Snake (Liu Ziyin et al. 2020; BigVGAN's audio vocoder): x + sin²(a·x)/a, with BigVGAN's
+/// 1e−9 added to the denominator; `a` is learned per channel there (see
+/// [`crate::channels`]).
+#[crate::activation(crate = crate)]
+pub fn snake(x: f32, #[default(1.0)] a: f32) -> f32 {
+    x + (a * x).sin().powi(2) / (a + 1e-9)
+}
+
+/// SnakeBeta (BigVGAN): x + sin²(alpha·x)/beta, the frequency and the magnitude apart, with
+/// BigVGAN's 1e−9 added to the denominator.
+#[crate::activation(crate = crate)]
+pub fn snake_beta(x: f32, #[default(1.0)] alpha: f32, #[default(1.0)] beta: f32) -> f32 {
+    x + (alpha * x).sin().powi(2) / (beta + 1e-9)
+}
+
+/// xIELU (Huang & Schlag 2025; the Apertus models), as Hugging Face transformers'
+/// `XIELUActivation` computes it: with αp = softplus(alpha_p) and αn = beta + softplus(alpha_n),
+/// αp·x² + beta·x for x > 0, else (e^min(x, eps) − 1 − x)·αn + beta·x. `alpha_p` and `alpha_n`
+/// are the learned (pre-softplus) values; their defaults give the initial αp = 0.8 and
+/// αn = 0.8 (softplus⁻¹(0.8) and softplus⁻¹(0.3)). `beta` = 0.5 and `eps` = −1e−6 are fixed
+/// there.
+#[crate::activation(crate = crate)]
+pub fn xielu(
+    x: f32,
+    #[default(0.203_382_32)] alpha_p: f32,
+    #[default(-1.050_225_6)] alpha_n: f32,
+    #[default(0.5)] beta: f32,
+    #[default(-1e-6)] eps: f32,
+) -> f32 {
+    if x > 0.0 {
+        softplus(alpha_p) * x * x + beta * x
+    } else {
+        (x.min(eps).exp_m1() - x) * (beta + softplus(alpha_n)) + beta * x
+    }
+}
+
 /// An activation usable on both `f32` and `f64` slices, as returned by [`by_name`].
 #[cfg(not(feature = "half"))]
 pub trait DynActivation: Activation<f32> + Activation<f64> {}

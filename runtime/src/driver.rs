@@ -295,12 +295,12 @@ impl<F: Formula, S: Io, K: PairKernel> Job<S::Compute> for Pair<'_, F, S, K> {
 /// lanes) divides 16, so each ISA adds the same products in the same order: the result is
 /// bit-identical across ISAs, and no f32 partial sum can overflow (PReLU's gradient at inputs
 /// near ±3.4e38 was −inf on one path and −4e38 on another when blocks were summed in f32).
-struct ParamSums {
+pub(crate) struct ParamSums {
     acc: [[f64; MAX_LANES]; MAX_PARAMS],
 }
 
 impl ParamSums {
-    fn new() -> Self {
+    pub(crate) fn new() -> Self {
         ParamSums {
             acc: [[0.0; MAX_LANES]; MAX_PARAMS],
         }
@@ -309,7 +309,7 @@ impl ParamSums {
     /// Adds the first `live` lanes of `dy·g` for parameter `j`; `start` is the index of the
     /// vector's first element (a multiple of `V::LANES`).
     #[inline(always)]
-    fn add<V: Vector>(&mut self, j: usize, dy: V, g: V, start: usize, live: usize) {
+    pub(crate) fn add<V: Vector>(&mut self, j: usize, dy: V, g: V, start: usize, live: usize) {
         const { assert!(V::LANES >= 1 && V::LANES <= MAX_LANES && MAX_LANES.is_multiple_of(V::LANES)) };
         let mut a = [V::Elem::ZERO; MAX_LANES];
         let mut b = [V::Elem::ZERO; MAX_LANES];
@@ -328,7 +328,7 @@ impl ParamSums {
     }
 
     /// The sum for parameter `j`: the 16 accumulators added pairwise in a fixed order.
-    fn total(&self, j: usize) -> f64 {
+    pub(crate) fn total(&self, j: usize) -> f64 {
         let mut v = self.acc[j];
         let mut width = MAX_LANES;
         while width > 1 {

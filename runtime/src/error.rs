@@ -75,6 +75,21 @@ pub enum Error {
         /// How many inputs that activation takes.
         inputs: usize,
     },
+    /// A slice whose length does not fit a per-channel layout (or a layout with no channels
+    /// or an empty `inner`).
+    ChannelLayout {
+        /// The slice's length.
+        len: usize,
+        /// The layout's number of channels.
+        channels: usize,
+        /// Channels-first: elements per channel in a row; channels-last: `None`.
+        inner: Option<usize>,
+    },
+    /// A per-channel parameter named twice.
+    ParamGivenTwice {
+        /// The parameter.
+        param: &'static str,
+    },
     /// A NaN or infinite parameter value.
     NonFiniteParam {
         /// The parameter.
@@ -154,6 +169,27 @@ impl fmt::Display for Error {
                 f,
                 "`{name}` takes {inputs} inputs: build it with `actigen::builtin::multi_by_name` \
                  (and use it through `actigen::MultiActivation`)"
+            ),
+            Error::ChannelLayout {
+                len,
+                channels,
+                inner,
+            } => match inner {
+                Some(inner) => write!(
+                    f,
+                    "a slice of {len} elements is not [N, C = {channels}, inner = {inner}] \
+                     (its length must be a nonzero multiple of C·inner, with C and inner at \
+                     least 1); nothing was written"
+                ),
+                None => write!(
+                    f,
+                    "a slice of {len} elements is not [.., C = {channels}] (its length must \
+                     be a multiple of C, with C at least 1); nothing was written"
+                ),
+            },
+            Error::ParamGivenTwice { param } => write!(
+                f,
+                "per-channel parameter `{param}` is given twice; nothing was written"
             ),
             Error::NonFiniteParam { param, value } => {
                 write!(f, "parameter `{param}` must be finite, got {value}")

@@ -1,0 +1,682 @@
+//! Per-channel parameters: a parameter given one value per channel (PReLU's per-channel alpha
+//! in MXNet gluon and PyTorch's `nn.PReLU(num_parameters = C)`, Snake's `a` in BigVGAN,
+//! xIELU's `alpha_p` and `alpha_n`), with the layout that says which channel each element is
+//! in ([`Layout`]), through [`ChannelActivation`].
+//!
+//! The kernels are the formula's own, with the parameters read from vectors
+//! ([`Formula::forward_raw_with`]): channels-first, each run of `inner` elements of one channel
+//! runs with that channel's values splat; channels-last, each row of `C` elements runs with
+//! the values loaded lane by lane from the per-channel slices. Either way the loop is the
+//! vector loop over a contiguous run, with no division per element. Parameter gradients come
+//! back per channel, summed in f64 in a fixed order (the same on every ISA and for every
+//! vector width, as for shared parameters).
+//!
+//! Single-input activations over `f32` and `f64` slices, one thread; not yet: the half types,
+//! threads, several inputs.
+
+use crate::activation::{check_isa, check_len, checked_param};
+use crate::dispatch::{self, Float, Isa, Job, try_active_isa};
+use crate::driver::ParamSums;
+use crate::error::Error;
+use crate::formula::{self, Formula, Grads, MAX_PARAMS, ParamVectors};
+use crate::simd::{Element, MAX_LANES, Mask, Vector};
+
+/// Which channel each element of a slice is in.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Layout {
+    /// `[N, C, inner]` (NCHW, PyTorch's and MXNet's default; `inner` = H·W, 1 for `[N, C]`):
+    /// element `i` is in channel `(i / inner) % C`. The length must be a multiple of
+    /// `channels · inner`.
+    ChannelsFirst {
+        /// C.
+        channels: usize,
+        /// The number of elements of one channel in a row (H·W).
+        inner: usize,
+    },
+    /// `[…, C]` (NHWC, and the last dimension of a transformer's hidden state): element `i`
+    /// is in channel `i % C`. The length must be a multiple of `channels`.
+    ChannelsLast {
+        /// C.
+        channels: usize,
+    },
+}
+
+impl Layout {
+    /// The number of channels.
+    pub fn channels(self) -> usize {
+        match self {
+            Layout::ChannelsFirst { channels, .. } | Layout::ChannelsLast { channels } => channels,
+        }
+    }
+
+    /// Elements of one channel before the next channel starts: `inner` or 1.
+    fn run_len(self) -> usize {
+        match self {
+            Layout::ChannelsFirst { inner, .. } => inner,
+            Layout::ChannelsLast { .. } => 1,
+        }
+    }
+
+    /// `Ok` when a slice of `n` elements has this layout.
+    fn check(self, n: usize) -> Result<(), Error> {
+        let period = self.channels().checked_mul(self.run_len()).unwrap_or(0);
+        if period == 0 || !n.is_multiple_of(period) {
+            let inner = match self {
+                Layout::ChannelsFirst { inner, .. } => Some(inner),
+                Layout::ChannelsLast { .. } => None,
+            };
+            return Err(Error::ChannelLayout {
+                len: n,
+                channels: self.channels(),
+                inner,
+            });
+        }
+        Ok(())
+    }
+}
+
+/// Parameter gradients of a per-channel backward: for each parameter, in declaration order,
+/// one sum per channel if it was given per channel, else one sum over every element.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ChannelGrads {
+    /// The parameters' names, in declaration order.
+    pub names: &'static [&'static str],
+    /// `sums[j]`: parameter `j`'s gradient, C values or one.
+    pub sums: Vec<Vec<f64>>,
+}
+
+impl ChannelGrads {
+    /// The gradient of the parameter called `name` (C values if it was given per channel).
+    pub fn get(&self, name: &str) -> Option<&[f64]> {
+        let j = self.names.iter().position(|n| *n == name)?;
+        Some(&self.sums[j])
+    }
+}
+
+/// Per-channel parameter values: `(name, values)` pairs, one value per channel each; the
+/// parameters not named keep the activation's own value for every channel.
+pub type PerChannel<'a> = [(&'a str, &'a [f32])];
+
+/// The slice API with per-channel parameters, for every activation of one input over `f32`
+/// and `f64` slices.
+///
+/// ```
+/// use actigen::channels::{ChannelActivation, Layout};
+/// use actigen::Prelu;
+///
+/// // [N = 2, C = 3, inner = 2], one alpha per channel (PyTorch's nn.PReLU(3)).
+/// let x = [-1.0f32, 1.0, -1.0, 1.0, -1.0, 1.0, -2.0, 2.0, -2.0, 2.0, -2.0, 2.0];
+/// let alpha = [0.1f32, 0.2, 0.3];
+/// let layout = Layout::ChannelsFirst { channels: 3, inner: 2 };
+/// let mut y = [0.0f32; 12];
+/// Prelu::default().forward_channels(layout, &[("alpha", &alpha)], &x, &mut y);
+/// assert_eq!(&y[..6], &[-0.1, 1.0, -0.2, 1.0, -0.3, 1.0]);
+///
+/// let (dy, mut dx) = ([1.0f32; 12], [0.0f32; 12]);
+/// let g = Prelu::default()
+///     .try_backward_channels_with_param_grads(layout, &[("alpha", &alpha)], &x, &dy, &mut dx)
+///     .unwrap();
+/// assert_eq!(g.get("alpha").unwrap(), &[-3.0, -3.0, -3.0]); // Σ dy·x over x ≤ 0
+/// ```
+pub trait ChannelActivation<T> {
+    /// `y = f(x)` with the parameters of `per_channel` read per channel, on `isa`; an error
+    /// (nothing written) if the lengths differ, `x` does not fit the layout, a name is not a
+    /// parameter or is given twice, a value slice does not hold one value per channel, or a
+    /// value is outside its parameter's range.
+    fn try_forward_channels_on(
+        &self,
+        isa: Isa,
+        layout: Layout,
+        per_channel: &PerChannel<'_>,
+        x: &[T],
+        y: &mut [T],
+    ) -> Result<(), Error>;
+
+    /// `dx = dy · ∂f/∂x` with per-channel parameters, on `isa`, and the parameter gradients
+    /// when `param_grads` is true (`None` otherwise); errors as
+    /// [`ChannelActivation::try_forward_channels_on`].
+    #[allow(clippy::too_many_arguments)]
+    fn try_backward_channels_on(
+        &self,
+        isa: Isa,
+        layout: Layout,
+        per_channel: &PerChannel<'_>,
+        x: &[T],
+        dy: &[T],
+        dx: &mut [T],
+        param_grads: bool,
+    ) -> Result<Option<ChannelGrads>, Error>;
+
+    /// `y = f(x)` with per-channel parameters (see
+    /// [`ChannelActivation::try_forward_channels_on`]).
+    fn try_forward_channels(
+        &self,
+        layout: Layout,
+        per_channel: &PerChannel<'_>,
+        x: &[T],
+        y: &mut [T],
+    ) -> Result<(), Error> {
+        self.try_forward_channels_on(try_active_isa()?, layout, per_channel, x, y)
+    }
+
+    /// `y = f(x)` with per-channel parameters.
+    ///
+    /// # Panics
+    /// On the errors of [`ChannelActivation::try_forward_channels_on`] (nothing is written).
+    #[track_caller]
+    fn forward_channels(&self, layout: Layout, per_channel: &PerChannel<'_>, x: &[T], y: &mut [T]) {
+        if let Err(e) = self.try_forward_channels(layout, per_channel, x, y) {
+            panic!("actigen: {e}");
+        }
+    }
+
+    /// `dx = dy · ∂f/∂x` with per-channel parameters.
+    fn try_backward_channels(
+        &self,
+        layout: Layout,
+        per_channel: &PerChannel<'_>,
+        x: &[T],
+        dy: &[T],
+        dx: &mut [T],
+    ) -> Result<(), Error> {
+        let isa = try_active_isa()?;
+        self.try_backward_channels_on(isa, layout, per_channel, x, dy, dx, false)
+            .map(|_| ())
+    }
+
+    /// `dx = dy · ∂f/∂x` with per-channel parameters.
+    ///
+    /// # Panics
+    /// On the errors of [`ChannelActivation::try_forward_channels_on`] (nothing is written).
+    #[track_caller]
+    fn backward_channels(
+        &self,
+        layout: Layout,
+        per_channel: &PerChannel<'_>,
+        x: &[T],
+        dy: &[T],
+        dx: &mut [T],
+    ) {
+        if let Err(e) = self.try_backward_channels(layout, per_channel, x, dy, dx) {
+            panic!("actigen: {e}");
+        }
+    }
+
+    /// `dx = dy · ∂f/∂x` and the parameter gradients (per channel for the parameters of
+    /// `per_channel`), in one pass.
+    fn try_backward_channels_with_param_grads(
+        &self,
+        layout: Layout,
+        per_channel: &PerChannel<'_>,
+        x: &[T],
+        dy: &[T],
+        dx: &mut [T],
+    ) -> Result<ChannelGrads, Error> {
+        let isa = try_active_isa()?;
+        let g = self.try_backward_channels_on(isa, layout, per_channel, x, dy, dx, true)?;
+        Ok(g.expect("asked for the parameter gradients"))
+    }
+}
+
+/// The per-channel values in the compute type, by parameter index (`None`: shared), after
+/// every check.
+type Values<T> = [Option<Vec<T>>; MAX_PARAMS];
+
+fn resolve<F: Formula, T: Float>(
+    layout: Layout,
+    per_channel: &PerChannel<'_>,
+    n: usize,
+) -> Result<Values<T>, Error> {
+    layout.check(n)?;
+    let c = layout.channels();
+    let mut values: Values<T> = Default::default();
+    for &(name, vals) in per_channel {
+        let j = F::PARAM_NAMES
+            .iter()
+            .position(|p| *p == name)
+            .ok_or_else(|| Error::UnknownParam {
+                activation: F::NAME,
+                param: name.to_string(),
+                accepted: F::PARAM_NAMES,
+            })?;
+        check_len("channels", c, F::PARAM_NAMES[j], vals.len())?;
+        if values[j].is_some() {
+            return Err(Error::ParamGivenTwice {
+                param: F::PARAM_NAMES[j],
+            });
+        }
+        for &v in vals {
+            // Finite and within the declared range, as `set_param` checks one value.
+            checked_param(F::NAME, F::PARAM_NAMES, F::PARAM_RANGES, name, v.into())?;
+        }
+        values[j] = Some(vals.iter().map(|&v| T::from_f64(v.into())).collect());
+    }
+    Ok(values)
+}
+
+impl<F: Formula, T: Float> ChannelActivation<T> for F {
+    fn try_forward_channels_on(
+        &self,
+        isa: Isa,
+        layout: Layout,
+        per_channel: &PerChannel<'_>,
+        x: &[T],
+        y: &mut [T],
+    ) -> Result<(), Error> {
+        check_len("x", x.len(), "y", y.len())?;
+        let values = resolve::<F, T>(layout, per_channel, x.len())?;
+        check_isa(isa)?;
+        let job = ChannelPass {
+            f: self,
+            x: x.as_ptr(),
+            dy: core::ptr::null(),
+            out: y.as_mut_ptr(),
+            n: x.len(),
+            layout,
+            values: pointers(&values),
+            sums: None,
+        };
+        // SAFETY: ISA checked; x readable and y writable for n elements (checked above); each
+        // per-channel pointer holds C values (checked in `resolve`).
+        unsafe { dispatch::run(isa, job) };
+        Ok(())
+    }
+
+    fn try_backward_channels_on(
+        &self,
+        isa: Isa,
+        layout: Layout,
+        per_channel: &PerChannel<'_>,
+        x: &[T],
+        dy: &[T],
+        dx: &mut [T],
+        param_grads: bool,
+    ) -> Result<Option<ChannelGrads>, Error> {
+        check_len("x", x.len(), "dy", dy.len())?;
+        check_len("x", x.len(), "dx", dx.len())?;
+        let values = resolve::<F, T>(layout, per_channel, x.len())?;
+        check_isa(isa)?;
+        let np = F::PARAM_NAMES.len();
+        let mut sums: Vec<Vec<f64>> = (0..np)
+            .map(|j| {
+                vec![
+                    0.0;
+                    if values[j].is_some() {
+                        layout.channels()
+                    } else {
+                        1
+                    }
+                ]
+            })
+            .collect();
+        let job = ChannelPass {
+            f: self,
+            x: x.as_ptr(),
+            dy: dy.as_ptr(),
+            out: dx.as_mut_ptr(),
+            n: x.len(),
+            layout,
+            values: pointers(&values),
+            sums: param_grads.then_some(&mut sums[..]),
+        };
+        // SAFETY: as in the forward; dy readable for n elements (checked above).
+        unsafe { dispatch::run(isa, job) };
+        Ok(param_grads.then_some(ChannelGrads {
+            names: F::PARAM_NAMES,
+            sums,
+        }))
+    }
+}
+
+/// The per-channel value slices as pointers (null: shared).
+fn pointers<T>(values: &Values<T>) -> [*const T; MAX_PARAMS] {
+    let mut p = [core::ptr::null(); MAX_PARAMS];
+    for (p, v) in p.iter_mut().zip(values) {
+        if let Some(v) = v {
+            *p = v.as_ptr();
+        }
+    }
+    p
+}
+
+/// One pass with per-channel parameters: forward when `dy` is null, else `dx = dy·∂f/∂x` and,
+/// with `sums`, the parameter gradients (per channel for the per-channel parameters).
+struct ChannelPass<'a, F, T> {
+    f: &'a F,
+    x: *const T,
+    dy: *const T,
+    out: *mut T,
+    n: usize,
+    layout: Layout,
+    values: [*const T; MAX_PARAMS],
+    sums: Option<&'a mut [Vec<f64>]>,
+}
+
+/// Where one contiguous run's parameter values come from.
+#[derive(Clone, Copy)]
+enum Source {
+    /// Splat values (channels-first: one channel's run; or no per-channel parameter).
+    Splat,
+    /// Loaded lane by lane from the per-channel slices at the run's offset within a row
+    /// (channels-last).
+    Lanes,
+}
+
+impl<F: Formula, T: Float> Job<T> for ChannelPass<'_, F, T> {
+    type Output = ();
+    #[inline(always)]
+    unsafe fn run<V: Vector<Elem = T>>(mut self) {
+        const { assert!(V::LANES >= 1 && V::LANES <= MAX_LANES) };
+        let n = self.n;
+        if n == 0 {
+            return;
+        }
+        let zeros = [T::ZERO; MAX_LANES];
+        // SAFETY: the buffer holds MAX_LANES ≥ LANES values (asserted above).
+        let v0 = unsafe { V::load(zeros.as_ptr()) };
+        let base = self.f.param_vectors(v0);
+        let mut shared = ParamSums::new();
+        match self.layout {
+            Layout::ChannelsFirst { channels, inner } => {
+                // One channel's run's per-channel terms; cleared per run only when the
+                // gradients were asked for (zeroing it per run cost the forward 5×).
+                let mut local = ParamSums::new();
+                let grads = self.sums.is_some();
+                for b in 0..n / inner {
+                    let c = b % channels;
+                    let mut p = base;
+                    for (pk, &vk) in p.iter_mut().zip(&self.values) {
+                        if !vk.is_null() {
+                            // SAFETY: a per-channel pointer holds C > c values.
+                            *pk = v0.splat_elem(unsafe { *vk.add(c) });
+                        }
+                    }
+                    if grads {
+                        local = ParamSums::new();
+                    }
+                    // SAFETY: block b's `inner` elements are within the n of the job.
+                    unsafe {
+                        self.run_span::<V>(
+                            b * inner,
+                            inner,
+                            Source::Splat,
+                            &p,
+                            &mut local,
+                            &mut shared,
+                        )
+                    };
+                    if let Some(sums) = self.sums.as_deref_mut() {
+                        for (j, s) in sums.iter_mut().enumerate() {
+                            if !self.values[j].is_null() {
+                                s[c] += local.total(j);
+                            }
+                        }
+                    }
+                }
+            }
+            Layout::ChannelsLast { channels } => {
+                // Unused channels-last (per-channel terms go straight into the sums).
+                let mut local = ParamSums::new();
+                for r in 0..n / channels {
+                    // SAFETY: row r's C elements are within the n of the job.
+                    unsafe {
+                        self.run_span::<V>(
+                            r * channels,
+                            channels,
+                            Source::Lanes,
+                            &base,
+                            &mut local,
+                            &mut shared,
+                        )
+                    };
+                }
+            }
+        }
+        if let Some(sums) = self.sums.as_deref_mut() {
+            for (j, s) in sums.iter_mut().enumerate() {
+                if self.values[j].is_null() {
+                    s[0] = shared.total(j);
+                }
+            }
+        }
+    }
+}
+
+impl<F: Formula, T: Float> ChannelPass<'_, F, T> {
+    /// Runs the `len` elements from `start`: whole vectors, then the tail through stack
+    /// buffers (so every element sees the same vector code). With [`Source::Lanes`] the
+    /// per-channel values are read at offsets `0..len` (a row) and the per-channel gradients
+    /// go straight into `sums[j][offset]`; with [`Source::Splat`] they go into `local`.
+    ///
+    /// # Safety
+    /// `start + len ≤ n`; the CPU supports `V`; with `Lanes`, `len` = C.
+    #[inline(always)]
+    unsafe fn run_span<V: Vector<Elem = T>>(
+        &mut self,
+        start: usize,
+        len: usize,
+        source: Source,
+        base: &ParamVectors<V>,
+        local: &mut ParamSums,
+        shared: &mut ParamSums,
+    ) {
+        let l = V::LANES;
+        let mut j = 0;
+        // SAFETY (the block): as the caller promised, plus the job's contract (x, dy readable
+        // and out writable for n elements; per-channel pointers hold C values); partial
+        // blocks go through buffers of MAX_LANES ≥ LANES values.
+        unsafe {
+            while j + l <= len {
+                let p = self.params(source, base, j, l);
+                let x = V::load(self.x.add(start + j));
+                let dy = (!self.dy.is_null()).then(|| V::load(self.dy.add(start + j)));
+                let r = self.step(x, dy, &p, j, l, local, shared);
+                r.store(self.out.add(start + j));
+                j += l;
+            }
+            if j < len {
+                let rest = len - j;
+                let p = self.params(source, base, j, rest);
+                let mut bx = [T::ZERO; MAX_LANES];
+                core::ptr::copy_nonoverlapping(self.x.add(start + j), bx.as_mut_ptr(), rest);
+                let x = V::load(bx.as_ptr());
+                let dy = (!self.dy.is_null()).then(|| {
+                    let mut bd = [T::ZERO; MAX_LANES];
+                    core::ptr::copy_nonoverlapping(self.dy.add(start + j), bd.as_mut_ptr(), rest);
+                    V::load(bd.as_ptr())
+                });
+                let r = self.step(x, dy, &p, j, rest, local, shared);
+                let mut out = [T::ZERO; MAX_LANES];
+                r.store(out.as_mut_ptr());
+                core::ptr::copy_nonoverlapping(out.as_ptr(), self.out.add(start + j), rest);
+            }
+        }
+    }
+
+    /// The parameter vectors of the block at offset `j` of a run (`live` lanes valid).
+    ///
+    /// # Safety
+    /// With `Lanes`, every per-channel pointer readable for `j + live` values.
+    #[inline(always)]
+    unsafe fn params<V: Vector<Elem = T>>(
+        &self,
+        source: Source,
+        base: &ParamVectors<V>,
+        j: usize,
+        live: usize,
+    ) -> ParamVectors<V> {
+        let mut p = *base;
+        if let Source::Lanes = source {
+            for (pk, &vk) in p.iter_mut().zip(&self.values) {
+                if !vk.is_null() {
+                    // SAFETY: as the caller promised; the buffer holds MAX_LANES ≥ LANES
+                    // values, `live` ≤ LANES of them copied.
+                    *pk = unsafe {
+                        if live == V::LANES {
+                            V::load(vk.add(j))
+                        } else {
+                            let mut b = [T::ONE; MAX_LANES];
+                            core::ptr::copy_nonoverlapping(vk.add(j), b.as_mut_ptr(), live);
+                            V::load(b.as_ptr())
+                        }
+                    };
+                }
+            }
+        }
+        p
+    }
+
+    /// One block: the forward value, or `dy·∂f/∂x` with the parameter terms added to the
+    /// sums (the first `live` lanes; `j` is the block's offset in its run, a multiple of
+    /// LANES).
+    #[allow(clippy::too_many_arguments)]
+    #[inline(always)]
+    fn step<V: Vector<Elem = T>>(
+        &mut self,
+        x: V,
+        dy: Option<V>,
+        p: &ParamVectors<V>,
+        j: usize,
+        live: usize,
+        local: &mut ParamSums,
+        shared: &mut ParamSums,
+    ) -> V {
+        let f = self.f;
+        let Some(dy) = dy else {
+            let mut r = [f.forward_raw_with(x, p); MAX_PARAMS + 1];
+            guard(f, Pass::Forward, x, p, &mut r);
+            return r[0];
+        };
+        let Some(sums) = self.sums.as_deref_mut() else {
+            let mut r = [f.derivative_raw_with(x, p); MAX_PARAMS + 1];
+            guard(f, Pass::Derivative, x, p, &mut r);
+            return dy * r[0];
+        };
+        let mut g = f.grads_raw_with(x, p);
+        guard(f, Pass::Grads, x, p, &mut g);
+        for (k, s) in sums.iter_mut().enumerate() {
+            if self.values[k].is_null() {
+                shared.add(k, dy, g[1 + k], j, live);
+            } else if let Source::Splat = source_of(self.layout) {
+                local.add(k, dy, g[1 + k], j, live);
+            } else {
+                // Channels-last: lane i is channel j + i.
+                let (mut a, mut b) = ([T::ZERO; MAX_LANES], [T::ZERO; MAX_LANES]);
+                // SAFETY: both buffers hold MAX_LANES ≥ LANES values.
+                unsafe {
+                    dy.store(a.as_mut_ptr());
+                    g[1 + k].store(b.as_mut_ptr());
+                }
+                for i in 0..live {
+                    s[j + i] += a[i].to_f64() * b[i].to_f64();
+                }
+            }
+        }
+        dy * g[0]
+    }
+}
+
+fn source_of(layout: Layout) -> Source {
+    match layout {
+        Layout::ChannelsFirst { .. } => Source::Splat,
+        Layout::ChannelsLast { .. } => Source::Lanes,
+    }
+}
+
+/// Which body a block ran.
+#[derive(Clone, Copy)]
+enum Pass {
+    Forward,
+    Derivative,
+    Grads,
+}
+
+/// The body's guards (see [`crate::formula::Guard`]): lanes whose result is NaN are
+/// recomputed one by one through the one-lane guarded path with that lane's parameter values
+/// (finite limits at ±inf), out of line; then NaN inputs give NaN.
+#[inline(always)]
+fn guard<F: Formula, V: Vector>(f: &F, pass: Pass, x: V, p: &ParamVectors<V>, r: &mut Grads<V>)
+where
+    V::Elem: Float,
+{
+    let (g, outs) = match pass {
+        Pass::Forward => (F::GUARDS.forward, 1),
+        Pass::Derivative => (F::GUARDS.derivative, 1),
+        Pass::Grads => (F::GUARDS.grads, 1 + F::PARAM_NAMES.len()),
+    };
+    if g.inf {
+        let mut nan = r[0].is_nan();
+        for v in &r[1..outs] {
+            nan = nan | v.is_nan();
+        }
+        if nan.any() {
+            // Through fresh buffers: the caller's vectors never have their address taken (as
+            // in `formula::limits_cold`), so the hot loop keeps them in registers.
+            let (mut io, mut out) = ((x, *p), *r);
+            lanes_cold(f, pass, &mut io, &mut out);
+            *r = out;
+        }
+    }
+    if g.nan {
+        for v in &mut r[..outs] {
+            *v = V::select(x.is_nan(), x, *v);
+        }
+    }
+}
+
+/// The ±inf guard's slow path with per-lane parameters: each lane with a NaN result is
+/// evaluated again on its own, with its parameter values set, through the guarded one-lane
+/// path of uniform parameters.
+#[cold]
+#[inline(never)]
+fn lanes_cold<F: Formula, V: Vector>(
+    f: &F,
+    pass: Pass,
+    io: &mut (V, ParamVectors<V>),
+    r: &mut Grads<V>,
+) where
+    V::Elem: Float,
+{
+    let np = F::PARAM_NAMES.len();
+    let outs = if let Pass::Grads = pass { 1 + np } else { 1 };
+    let zero = <V::Elem as Element>::ZERO;
+    let (mut xs, mut ps, mut rs) = (
+        [zero; MAX_LANES],
+        [[zero; MAX_LANES]; MAX_PARAMS],
+        [[zero; MAX_LANES]; MAX_PARAMS + 1],
+    );
+    // SAFETY: every buffer holds MAX_LANES ≥ LANES values.
+    unsafe {
+        io.0.store(xs.as_mut_ptr());
+        for (v, buf) in io.1.iter().zip(&mut ps).take(np) {
+            v.store(buf.as_mut_ptr());
+        }
+        for (v, buf) in r.iter().zip(&mut rs).take(outs) {
+            v.store(buf.as_mut_ptr());
+        }
+    }
+    for i in 0..V::LANES {
+        if !(0..outs).any(|o| rs[o][i].is_nan()) {
+            continue;
+        }
+        let mut fc = *f;
+        for (k, pk) in ps.iter().enumerate().take(np) {
+            fc.set_param_at(k, pk[i].to_f64() as f32);
+        }
+        let xi = xs[i].scalar();
+        match pass {
+            Pass::Forward => rs[0][i] = formula::forward(&fc, xi).lane(0),
+            Pass::Derivative => rs[0][i] = formula::derivative(&fc, xi).lane(0),
+            Pass::Grads => {
+                let g = formula::grads(&fc, xi);
+                for o in 0..outs {
+                    rs[o][i] = g[o].lane(0);
+                }
+            }
+        }
+    }
+    for o in 0..outs {
+        // SAFETY: as above.
+        r[o] = unsafe { V::load(rs[o].as_ptr()) };
+    }
+}
