@@ -23,8 +23,13 @@
 //! writes y, backward reads both and dy and writes both gradients. Row `floor2` is their
 //! memory floor through the same drivers: f(a, b) = a + b, whose forward moves three streams
 //! and whose backward moves five.
+//!
+//! Rows `prelu_cf` and `prelu_cl` are PReLU with one alpha per channel (`actigen::channels`):
+//! `[N, 64, 64]` channels-first and `[.., 1024]` channels-last, f32 and f64; compare with row
+//! `prelu` (one alpha).
 
 use actigen::builtin::{DynMultiActivation, MULTI_NAMES, multi_by_name};
+use actigen::channels::{ChannelActivation, Layout};
 use actigen::{Activation, Isa, MultiActivation, by_name, half};
 use std::hint::black_box;
 use std::time::{Duration, Instant};
@@ -49,7 +54,9 @@ struct Options {
 const USAGE: &str = "usage: bench [--json] [--acts a,b,...] [--sizes n,n,...] [--isa NAME,NAME|all]
              [--dtype f32,f64,f16,bf16] [--threads N] [--f64] [--naive] [--list-isas]
   --acts      activations (default: the ten built-ins); gated units (swiglu, geglu,
-              geglu_tanh, reglu, swiglu_oai, glu) and their floor, floor2, take two inputs
+              geglu_tanh, reglu, swiglu_oai, glu) and their floor, floor2, take two inputs;
+              prelu_cf ([N, 64, 64]) and prelu_cl ([.., 1024]): PReLU with one alpha per
+              channel (f32 and f64)
   --sizes     slice lengths, each at least 1 (default 4096,262144,4194304)
   --isa       ISAs of the runtime's table, or all the CPU supports (default: the active one)
   --dtype     slice types (default f32; --f64 is --dtype f64)
@@ -143,7 +150,8 @@ fn parse_options() -> Options {
     }
     for a in &o.acts {
         let gated = a == "floor2" || MULTI_NAMES.contains(&a.as_str());
-        if a != "copy" && a != "mul" && !gated && by_name(a, &[]).is_err() {
+        let special = ["copy", "mul", "prelu_cf", "prelu_cl"].contains(&a.as_str());
+        if !special && !gated && by_name(a, &[]).is_err() {
             usage(&format!("unknown activation {a:?}"));
         }
     }
@@ -383,6 +391,8 @@ where
                     rows.push((act.clone(), "fwd", fwd));
                     rows.push((act.clone(), "bwd", bwd));
                 }
+                // Per-channel rows: `run_channels` (f32 and f64 only).
+                "prelu_cf" | "prelu_cl" => {}
                 name if MULTI_NAMES.contains(&name) => {
                     let a = multi_by_name(name, &[]).expect("checked in parse_options");
                     let a: &dyn DynMultiActivation = &*a;
@@ -408,6 +418,66 @@ where
             }
         }
         print_rows(o, &rows, n, isa.name(), T::DTYPE);
+    }
+}
+
+/// The per-channel PReLU rows (`prelu_cf`: `[N, 64, 64]` channels-first; `prelu_cl`:
+/// `[.., 1024]` channels-last; alpha from 0.05 to 0.5 over the channels), at the sizes the
+/// layout divides; compare with row `prelu` (one alpha).
+fn run_channels<T: actigen::Float>(o: &Options, isa: Isa, convert: fn(f64) -> T)
+where
+    actigen::Prelu: ChannelActivation<T>,
+{
+    for &n in &o.sizes {
+        let x: Vec<T> = inputs(n, 1).into_iter().map(convert).collect();
+        let dy: Vec<T> = inputs(n, 2).into_iter().map(convert).collect();
+        let mut out: Vec<T> = vec![convert(0.0); n];
+        let mut rows: Vec<(String, &str, f64)> = Vec::new();
+        for act in &o.acts {
+            let layout = match act.as_str() {
+                "prelu_cf" => Layout::ChannelsFirst {
+                    channels: 64,
+                    inner: 64,
+                },
+                "prelu_cl" => Layout::ChannelsLast { channels: 1024 },
+                _ => continue,
+            };
+            let c = layout.channels();
+            let alpha: Vec<f32> = (0..c).map(|i| 0.05 + 0.45 * i as f32 / c as f32).collect();
+            let pc = [("alpha", &alpha[..])];
+            let prelu = actigen::Prelu::default();
+            if prelu
+                .try_forward_channels_on(isa, layout, &pc, &x, &mut out)
+                .is_err()
+            {
+                continue; // n is not a multiple of the layout's period
+            }
+            let fwd = time(n, || {
+                prelu
+                    .try_forward_channels_on(isa, layout, &pc, black_box(&x), &mut out)
+                    .unwrap();
+                black_box(&mut out);
+            });
+            let bwd = time(n, || {
+                prelu
+                    .try_backward_channels_on(
+                        isa,
+                        layout,
+                        &pc,
+                        black_box(&x),
+                        black_box(&dy),
+                        &mut out,
+                        false,
+                    )
+                    .unwrap();
+                black_box(&mut out);
+            });
+            rows.push((act.clone(), "fwd", fwd));
+            rows.push((act.clone(), "bwd", bwd));
+        }
+        if !rows.is_empty() {
+            print_rows(o, &rows, n, isa.name(), T::DTYPE);
+        }
     }
 }
 
@@ -459,10 +529,16 @@ fn run_all(o: &Options) {
     for isa in o.isas.clone() {
         for dtype in o.dtypes.clone() {
             match dtype.as_str() {
-                "f64" => run::<f64>(o, isa, |v| v),
+                "f64" => {
+                    run::<f64>(o, isa, |v| v);
+                    run_channels::<f64>(o, isa, |v| v);
+                }
                 "f16" => run::<half::f16>(o, isa, half::f16::from_f64),
                 "bf16" => run::<half::bf16>(o, isa, half::bf16::from_f64),
-                _ => run::<f32>(o, isa, |v| v as f32),
+                _ => {
+                    run::<f32>(o, isa, |v| v as f32);
+                    run_channels::<f32>(o, isa, |v| v as f32);
+                }
             }
         }
     }
