@@ -1,9 +1,10 @@
 //! Compile-time behaviour of `#[activation]`: mistakes are compile errors pointing at the
-//! sub-expression at fault (each `.stderr` is checked), and valid formulas compile and run.
+//! sub-expression at fault (each `.stderr` is checked). Valid formulas compile and run in
+//! `valid_formulas.rs`: with only `compile_fail` cases trybuild checks (`cargo check`) rather
+//! than builds, so the runtime's kernels are not compiled a second time here.
 
 #[test]
 fn ui() {
     let t = trybuild::TestCases::new();
     t.compile_fail("ui/fail/*.rs");
-    t.pass("ui/pass/*.rs");
 }

@@ -1,4 +1,4 @@
-//! Every supported method and free function in one formula, with a parameter gradient.
+// Every supported method and free function in one formula, with a parameter gradient.
 use actigen::{Activation, activation};
 
 #[activation]

@@ -1,4 +1,4 @@
-//! Constant paths, nested `if`/`else if`, `&&`/`||`/`!`, `let` with a type, powi.
+// Constant paths, nested `if`/`else if`, `&&`/`||`/`!`, `let` with a type, powi.
 use actigen::{Activation, activation};
 
 const KNEE: f32 = 0.5;

@@ -1,4 +1,4 @@
-//! A Swish variant with a learnable slope and a scale, and a renamed struct.
+// A Swish variant with a learnable slope and a scale, and a renamed struct.
 use actigen::{Activation, activation};
 
 /// E-swish-like: scale·x·σ(beta·x).
