@@ -212,12 +212,24 @@ macro_rules! isa_table {
     (@cfg $arch:literal, $($item:tt)*) => { #[cfg(target_arch = $arch)] $($item)* };
 
     (@run $variant:ident, any, $features:literal, $t:ident, $j:ident, $job:ident) => {{
-        // SAFETY: the portable path needs no CPU feature; pointers as the caller promised.
-        unsafe { $job.run::<$t::On<markers::$variant>>() }
+        /// One function per row, never inlined into `run` (see the `#[target_feature]` arm).
+        #[inline(never)]
+        unsafe fn portable<T: Float, J: Job<T>>(job: J) -> J::Output {
+            // SAFETY: the portable path needs no CPU feature; pointers as the caller promised.
+            unsafe { job.run::<T::On<markers::$variant>>() }
+        }
+        // SAFETY: as above.
+        unsafe { portable::<$t, $j>($job) }
     }};
     (@run $variant:ident, $arch:literal, $features:literal, $t:ident, $j:ident, $job:ident) => {{
         #[cfg(target_arch = $arch)]
         let output = {
+            // Never inlined: where the row's features are the target's baseline (NEON on
+            // aarch64) the trampoline could be inlined into `run`, which would then hold the
+            // job's kernel for two rows in one function; LLVM's passes grow faster than
+            // linearly with a function's size, and the runtime's aarch64 build took 844 s,
+            // against 392 s for x86-64 with its four rows kept apart.
+            #[inline(never)]
             #[target_feature(enable = $features)]
             unsafe fn trampoline<T: Float, J: Job<T>>(job: J) -> J::Output {
                 // SAFETY: this function only runs on CPUs with the row's features (see `run`).
