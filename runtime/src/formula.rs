@@ -331,17 +331,47 @@ enum Body {
     FromOutput,
 }
 
+/// The one-lane vector of `V`'s element type.
+type One<V> = <<V as Vector>::Elem as Element>::One;
+
+/// `v` with lane `i` replaced by `e`.
+#[inline(always)]
+fn with_lane<V: Vector>(v: V, i: usize, e: V::Elem) -> V {
+    let only = v.first_lanes(i + 1) & !v.first_lanes(i);
+    V::select(only, v.splat_elem(e), v)
+}
+
 /// The ±inf guard's slow path (see [`Guard::inf`]): out of line and cold, so the long checked
-/// bodies are compiled once per formula and vector type instead of at every kernel call site
-/// (which doubled the crate's build time). It runs only for vectors with a NaN result.
+/// bodies are not compiled at every kernel call site (which doubled the crate's build time). It
+/// runs only for vectors with a NaN result.
 ///
 /// `io` holds `[x, r]` on entry and `r` fixed in `io[1]` on return. The vectors travel through
 /// this buffer, not as arguments, so that the caller's own values never have their address
 /// taken: for the portable arrays, LLVM then kept every result of the hot loop in memory
 /// (stored and reloaded several times per vector) just because this rare call could see it.
+///
+/// Each NaN lane is searched on its own, on the one-lane vector ([`Element::One`], the scalar
+/// API's): the search and the checked bodies are compiled once per formula and element type
+/// instead of once per ISA row and storage type, and every ISA gives the scalar API's limit,
+/// bit for bit.
 #[cold]
 #[inline(never)]
 fn limits_cold<F: Formula, V: Vector>(f: &F, body: Body, io: &mut [V; 2]) {
+    let [x, mut r] = *io;
+    for i in 0..V::LANES {
+        if r.lane(i).is_nan() {
+            let mut one = [x.lane(i).one(), r.lane(i).one()];
+            limit_search(f, body, &mut one);
+            r = with_lane(r, i, one[1].lane(0));
+        }
+    }
+    io[1] = r;
+}
+
+/// The search of [`limits_cold`], on `io = [x, r]`; called with one-lane vectors only.
+#[cold]
+#[inline(never)]
+fn limit_search<F: Formula, W: Vector>(f: &F, body: Body, io: &mut [W; 2]) {
     let [x, r] = *io;
     io[1] = fix_limits!(x, r, |v| match body {
         Body::Forward => f.forward_checked(v),
@@ -410,10 +440,33 @@ pub fn second_derivative2<F: Formula, V: Vector>(f: &F, x0: V, x1: V) -> (V, V) 
 }
 
 /// [`limits_cold`] for the gradients: as `fix_limits`, per output; `io` is `(x, r)`, `r`
-/// fixed on return.
+/// fixed on return. Each lane with a NaN output is searched on its own, on the one-lane
+/// vector (see [`limits_cold`]).
 #[cold]
 #[inline(never)]
 fn grads_limits_cold<F: Formula, V: Vector>(f: &F, io: &mut (V, Grads<V>)) {
+    let n = 1 + F::PARAM_NAMES.len();
+    let (x, mut r) = *io;
+    for i in 0..V::LANES {
+        if r[..n].iter().any(|v| v.lane(i).is_nan()) {
+            let xi = x.lane(i).one();
+            let mut one: (One<V>, Grads<One<V>>) = (xi, [xi; MAX_PARAMS + 1]);
+            for (o, v) in one.1.iter_mut().zip(&r[..n]) {
+                *o = v.lane(i).one();
+            }
+            grads_limit_search(f, &mut one);
+            for (v, o) in r[..n].iter_mut().zip(&one.1) {
+                *v = with_lane(*v, i, o.lane(0));
+            }
+        }
+    }
+    io.1 = r;
+}
+
+/// The search of [`grads_limits_cold`]; called with one-lane vectors only.
+#[cold]
+#[inline(never)]
+fn grads_limit_search<F: Formula, V: Vector>(f: &F, io: &mut (V, Grads<V>)) {
     let (x, mut r) = *io;
     let n = 1 + F::PARAM_NAMES.len();
     let inf = inf_lanes(x);
@@ -554,9 +607,37 @@ fn any_inf<V: Vector, const K: usize>(x: &[V; K]) -> V::Mask {
 /// `outputs` results (1 for the forward body, every partial for `grads`), fixed on return.
 /// In a lane with an infinite input, every infinite input takes the stand-ins at once (with its
 /// sign) and the finite inputs keep their values: the limit along that direction.
+///
+/// Each lane with a NaN output is searched on its own, on the one-lane vector (see
+/// [`limits_cold`]).
 #[cold]
 #[inline(never)]
 fn multi_limits_cold<F: MultiFormula<K>, V: Vector, const K: usize>(
+    f: &F,
+    grads: bool,
+    x: &[V; K],
+    r: &mut MultiGrads<V>,
+) {
+    let n = if grads { K + F::PARAM_NAMES.len() } else { 1 };
+    for i in 0..V::LANES {
+        if r[..n].iter().any(|v| v.lane(i).is_nan()) {
+            let xi: [One<V>; K] = x.map(|v| v.lane(i).one());
+            let mut ri: MultiGrads<One<V>> = [xi[0]; MAX_INPUTS + MAX_PARAMS];
+            for (o, v) in ri.iter_mut().zip(&r[..n]) {
+                *o = v.lane(i).one();
+            }
+            multi_limit_search(f, grads, &xi, &mut ri);
+            for (v, o) in r[..n].iter_mut().zip(&ri) {
+                *v = with_lane(*v, i, o.lane(0));
+            }
+        }
+    }
+}
+
+/// The search of [`multi_limits_cold`]; called with one-lane vectors only.
+#[cold]
+#[inline(never)]
+fn multi_limit_search<F: MultiFormula<K>, V: Vector, const K: usize>(
     f: &F,
     grads: bool,
     x: &[V; K],

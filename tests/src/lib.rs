@@ -16,6 +16,8 @@ use actigen::{Activation, ActivationInfo, Error, Isa, Storage};
 pub trait TestPasses<T: Storage> {
     /// [`Activation::value`].
     fn value(&self, x: T) -> T;
+    /// [`Activation::derivative`].
+    fn derivative(&self, x: T) -> T;
     /// [`Activation::try_forward_on`].
     fn try_forward_on(&self, isa: Isa, x: &[T], y: &mut [T]) -> Result<(), Error>;
     /// [`Activation::try_backward_on`].
@@ -27,6 +29,9 @@ pub trait TestPasses<T: Storage> {
 impl<T: Storage, A: Activation<T> + ?Sized> TestPasses<T> for A {
     fn value(&self, x: T) -> T {
         Activation::value(self, x)
+    }
+    fn derivative(&self, x: T) -> T {
+        Activation::derivative(self, x)
     }
     fn try_forward_on(&self, isa: Isa, x: &[T], y: &mut [T]) -> Result<(), Error> {
         Activation::try_forward_on(self, isa, x, y)

@@ -805,3 +805,94 @@ fn half_precision_is_the_rounding_of_f32() {
         }
     }
 }
+
+/// At lanes with an infinite input (the ±inf guard's search, which runs on the one-lane vector
+/// whatever the kernel's), the slice results must be the one-point API's (`value`,
+/// `gradient`), bit for bit, in any lane and on every ISA; the finite lanes beside must be
+/// what they are without the infinities. Returns the failures.
+fn infinities_in_lanes<T: actigen::Float>(
+    name: &str,
+    act: &dyn actigen::builtin::DynMultiActivation,
+    isa: Isa,
+    from: fn(f64) -> T,
+    bits: fn(T) -> u64,
+) -> Vec<String>
+where
+    dyn actigen::builtin::DynMultiActivation: MultiActivation<T, 2>,
+{
+    let n = 37;
+    let finite = |k: usize| -> Vec<T> {
+        (0..n)
+            .map(|i| from((i as f64 * 0.37 - 6.0) * if k == 0 { 1.0 } else { -0.5 }))
+            .collect()
+    };
+    let (g0, u0) = (finite(0), finite(1));
+    let (mut g, mut u) = (g0.clone(), u0.clone());
+    let (inf, ninf) = (from(f64::INFINITY), from(f64::NEG_INFINITY));
+    // The gate infinite, the up infinite, both; first, middle and last lanes, and the tail.
+    for (i, a, b) in [
+        (0, Some(inf), None),
+        (5, None, Some(ninf)),
+        (15, Some(ninf), Some(inf)),
+    ] {
+        for j in [i, i + 16, (i + 33).min(n - 1)] {
+            g[j] = a.unwrap_or(g[j]);
+            u[j] = b.unwrap_or(u[j]);
+        }
+    }
+    let ones = vec![from(1.0); n];
+    let pass = |g: &[T], u: &[T]| {
+        let mut y = vec![from(0.0); n];
+        let (mut dg, mut du) = (vec![from(0.0); n], vec![from(0.0); n]);
+        act.try_forward_on(isa, [g, u], &mut y).unwrap();
+        act.try_backward_on(isa, [g, u], &ones, [&mut dg, &mut du], None)
+            .unwrap();
+        (y, dg, du)
+    };
+    let (y, dg, du) = pass(&g, &u);
+    let (yf, dgf, duf) = pass(&g0, &u0);
+    let same = |a: T, b: T| bits(a) == bits(b) || (a != a && b != b);
+    let mut failures = Vec::new();
+    for i in 0..n {
+        let want = if bits(g[i]) == bits(g0[i]) && bits(u[i]) == bits(u0[i]) {
+            [yf[i], dgf[i], duf[i]]
+        } else {
+            let d = act.gradient([g[i], u[i]]);
+            [act.value([g[i], u[i]]), d[0], d[1]]
+        };
+        let got = [y[i], dg[i], du[i]];
+        if !(0..3).all(|k| same(got[k], want[k])) {
+            failures.push(format!(
+                "{isa} {name} at ({:?}, {:?}): slice {got:?}, one point {want:?}",
+                g[i], u[i]
+            ));
+        }
+    }
+    failures
+}
+
+#[test]
+fn limits_in_any_lane_are_the_one_point_values_on_every_isa() {
+    let mut failures = Vec::new();
+    for isa in Isa::ALL.into_iter().filter(|i| i.is_supported()) {
+        for name in MULTI_NAMES {
+            let act = multi_by_name(name, &[]).unwrap();
+            let b32 = |v: f32| v.to_bits() as u64;
+            failures.extend(infinities_in_lanes::<f32>(
+                name,
+                &*act,
+                isa,
+                |v| v as f32,
+                b32,
+            ));
+            failures.extend(infinities_in_lanes::<f64>(
+                name,
+                &*act,
+                isa,
+                |v| v,
+                f64::to_bits,
+            ));
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}

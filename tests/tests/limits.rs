@@ -192,3 +192,82 @@ fn guarded_values_at_infinity_are_the_limit_or_nan() {
     );
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
+
+/// Where the ±inf guard's search ran (x = ±inf in a vector of finite inputs), the slice
+/// result must be the scalar API's at that point, bit for bit, in whichever lane it lies and
+/// on every ISA (the search runs on the one-lane vector whatever the kernel's), and the finite
+/// lanes beside it must be what they are without the infinities. Returns the failures.
+fn infinities_in_lanes<T: actigen::Float>(
+    name: &str,
+    act: &(dyn TestActivation + 'static),
+    isa: Isa,
+    from: fn(f64) -> T,
+    bits: fn(T) -> u64,
+) -> Vec<String>
+where
+    dyn TestActivation: TestPasses<T>,
+{
+    // 37 elements: two full AVX-512 f32 vectors and a tail; the infinities in the first and
+    // last lane of a vector, in the middle of one, and in the tail.
+    let n = 37;
+    let finite: Vec<T> = (0..n).map(|i| from(i as f64 * 0.37 - 6.0)).collect();
+    let mut x = finite.clone();
+    for (k, &i) in [0usize, 5, 15, 16, 31, 36].iter().enumerate() {
+        x[i] = from(if k % 2 == 0 {
+            f64::INFINITY
+        } else {
+            f64::NEG_INFINITY
+        });
+    }
+    let ones = vec![from(1.0); n];
+    let pass = |x: &[T]| {
+        let (mut y, mut d) = (vec![from(0.0); n], vec![from(0.0); n]);
+        act.try_forward_on(isa, x, &mut y).unwrap();
+        act.try_backward_on(isa, x, &ones, &mut d).unwrap();
+        (y, d)
+    };
+    let (y, d) = pass(&x);
+    let (yf, df) = pass(&finite);
+    let same = |a: T, b: T| bits(a) == bits(b) || (a != a && b != b);
+    let mut failures = Vec::new();
+    for i in 0..n {
+        let (want_y, want_d) = if bits(x[i]) == bits(finite[i]) {
+            (yf[i], df[i])
+        } else {
+            (act.value(x[i]), act.derivative(x[i]))
+        };
+        if !same(y[i], want_y) || !same(d[i], want_d) {
+            failures.push(format!(
+                "{isa} {name} at x[{i}] = {:?}: slice ({:?}, {:?}), want ({want_y:?}, {want_d:?})",
+                x[i], y[i], d[i]
+            ));
+        }
+    }
+    failures
+}
+
+#[test]
+fn limits_in_any_lane_are_the_scalar_apis_on_every_isa() {
+    let mut failures = Vec::new();
+    for isa in Isa::ALL.into_iter().filter(|i| i.is_supported()) {
+        for &(name, _) in LIMITS {
+            let act = activation(name);
+            let b32 = |v: f32| v.to_bits() as u64;
+            failures.extend(infinities_in_lanes::<f32>(
+                name,
+                &*act,
+                isa,
+                |v| v as f32,
+                b32,
+            ));
+            failures.extend(infinities_in_lanes::<f64>(
+                name,
+                &*act,
+                isa,
+                |v| v,
+                f64::to_bits,
+            ));
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}

@@ -178,6 +178,12 @@ pub trait Element:
     const MIN_POSITIVE: Self;
     /// Constants of the vector math for this precision.
     const MATH: &'static crate::tables::Table;
+    /// The one-lane vector of this element ([`Scalar`]): the scalar API's, and the one the
+    /// ±inf guard's slow path runs on whatever the kernel's vector type (one copy of that long
+    /// code per formula and element type, not per ISA).
+    type One: Vector<Elem = Self>;
+    /// `self` as a one-lane vector.
+    fn one(self) -> Self::One;
     /// This value rounded to IEEE binary16 (nearest, ties to even), as its bits.
     fn to_f16_bits(self) -> u16;
     /// The value of IEEE binary16 `bits` (exact).
@@ -203,6 +209,11 @@ impl Element for f32 {
     const EPSILON: Self = f32::EPSILON;
     const MIN_POSITIVE: Self = f32::MIN_POSITIVE;
     const MATH: &'static crate::tables::Table = &crate::tables::TABLE_F32;
+    type One = Scalar<f32>;
+    #[inline(always)]
+    fn one(self) -> Scalar<f32> {
+        Scalar(self)
+    }
     #[inline(always)]
     fn to_f16_bits(self) -> u16 {
         halfbits::f64_to_f16(self as f64)
@@ -242,6 +253,11 @@ impl Element for f64 {
     const EPSILON: Self = f64::EPSILON;
     const MIN_POSITIVE: Self = f64::MIN_POSITIVE;
     const MATH: &'static crate::tables::Table = &crate::tables::TABLE_F64;
+    type One = Scalar<f64>;
+    #[inline(always)]
+    fn one(self) -> Scalar<f64> {
+        Scalar(self)
+    }
     #[inline(always)]
     fn to_f16_bits(self) -> u16 {
         halfbits::f64_to_f16(self)
