@@ -11,14 +11,21 @@
 //! back per channel, summed in f64 in a fixed order (the same on every ISA and for every
 //! vector width, as for shared parameters).
 //!
-//! Single-input activations over `f32` and `f64` slices, one thread; not yet: the half types,
-//! threads, several inputs.
+//! Long slices run on several threads (the rayon pool, as the other drivers): they are cut
+//! into pieces of whole periods of the layout (`C · inner` or `C` elements), about
+//! [`CHUNK`](crate::parallel::CHUNK) elements each, at the same boundaries on one thread or
+//! many; each piece's parameter gradients are summed on their own and the pieces' sums added
+//! in piece order, so the results are bit-identical for every thread count.
+//!
+//! Single-input activations over `f32` and `f64` slices; not yet: the half types, several
+//! inputs.
 
 use crate::activation::{check_isa, check_len, checked_param};
 use crate::dispatch::{self, Float, Isa, Job, try_active_isa};
 use crate::driver::ParamSums;
 use crate::error::Error;
 use crate::formula::{self, Formula, Grads, MAX_PARAMS, ParamVectors};
+use crate::parallel;
 use crate::simd::{Element, MAX_LANES, Mask, Vector};
 
 /// Which channel each element of a slice is in.
@@ -57,9 +64,21 @@ impl Layout {
         }
     }
 
+    /// The elements of one period: `C · inner` or `C` (0 on overflow).
+    fn period(self) -> usize {
+        self.channels().checked_mul(self.run_len()).unwrap_or(0)
+    }
+
+    /// Elements per piece of the parallel passes: whole periods, as many as fit in
+    /// [`CHUNK`](crate::parallel::CHUNK), and at least one.
+    fn piece(self) -> usize {
+        let p = self.period().max(1);
+        p * (crate::parallel::CHUNK / p).max(1)
+    }
+
     /// `Ok` when a slice of `n` elements has this layout.
     fn check(self, n: usize) -> Result<(), Error> {
-        let period = self.channels().checked_mul(self.run_len()).unwrap_or(0);
+        let period = self.period();
         if period == 0 || !n.is_multiple_of(period) {
             let inner = match self {
                 Layout::ChannelsFirst { inner, .. } => Some(inner),
@@ -266,19 +285,23 @@ impl<F: Formula, T: Float> ChannelActivation<T> for F {
         check_len("x", x.len(), "y", y.len())?;
         let values = resolve::<F, T>(layout, per_channel, x.len())?;
         check_isa(isa)?;
-        let job = ChannelPass {
-            f: self,
-            x: x.as_ptr(),
-            dy: core::ptr::null(),
-            out: y.as_mut_ptr(),
-            n: x.len(),
-            layout,
-            values: pointers(&values),
-            sums: None,
-        };
-        // SAFETY: ISA checked; x readable and y writable for n elements (checked above); each
-        // per-channel pointer holds C values (checked in `resolve`).
-        unsafe { dispatch::run(isa, job) };
+        parallel::map_pieces(y, layout.piece(), &|start, y| {
+            let job = ChannelPass {
+                f: self,
+                x: x[start..].as_ptr(),
+                dy: core::ptr::null(),
+                out: y.as_mut_ptr(),
+                n: y.len(),
+                layout,
+                values: pointers(&values),
+                sums: None,
+            };
+            // SAFETY: ISA checked; x holds as many elements as y (checked above), so it is
+            // readable for the piece's n from `start`; the piece is whole periods (a multiple
+            // of the period, which divides the length: checked in `resolve`); each
+            // per-channel pointer holds C values (checked in `resolve`).
+            unsafe { dispatch::run(isa, job) }
+        });
         Ok(())
     }
 
@@ -297,30 +320,39 @@ impl<F: Formula, T: Float> ChannelActivation<T> for F {
         let values = resolve::<F, T>(layout, per_channel, x.len())?;
         check_isa(isa)?;
         let np = F::PARAM_NAMES.len();
-        let mut sums: Vec<Vec<f64>> = (0..np)
-            .map(|j| {
-                vec![
-                    0.0;
-                    if values[j].is_some() {
-                        layout.channels()
-                    } else {
-                        1
-                    }
-                ]
-            })
-            .collect();
-        let job = ChannelPass {
-            f: self,
-            x: x.as_ptr(),
-            dy: dy.as_ptr(),
-            out: dx.as_mut_ptr(),
-            n: x.len(),
-            layout,
-            values: pointers(&values),
-            sums: param_grads.then_some(&mut sums[..]),
+        let shape = |j: usize| {
+            if values[j].is_some() {
+                layout.channels()
+            } else {
+                1
+            }
         };
-        // SAFETY: as in the forward; dy readable for n elements (checked above).
-        unsafe { dispatch::run(isa, job) };
+        let zeros = || -> Vec<Vec<f64>> { (0..np).map(|j| vec![0.0; shape(j)]).collect() };
+        let pieces = parallel::map_pieces(dx, layout.piece(), &|start, dx| {
+            let mut sums = if param_grads { zeros() } else { Vec::new() };
+            let job = ChannelPass {
+                f: self,
+                x: x[start..].as_ptr(),
+                dy: dy[start..].as_ptr(),
+                out: dx.as_mut_ptr(),
+                n: dx.len(),
+                layout,
+                values: pointers(&values),
+                sums: param_grads.then_some(&mut sums[..]),
+            };
+            // SAFETY: as in the forward; dy holds as many elements as dx (checked above).
+            unsafe { dispatch::run(isa, job) };
+            sums
+        });
+        // The pieces' sums added in piece order: one order for every thread count.
+        let mut sums = zeros();
+        for piece in &pieces {
+            for (total, part) in sums.iter_mut().zip(piece) {
+                for (t, v) in total.iter_mut().zip(part) {
+                    *t += v;
+                }
+            }
+        }
         Ok(param_grads.then_some(ChannelGrads {
             names: F::PARAM_NAMES,
             sums,
@@ -626,7 +658,7 @@ where
 
 /// The ±inf guard's slow path with per-lane parameters: each lane with a NaN result is
 /// evaluated again on its own, with its parameter values set, through the guarded one-lane
-/// path of uniform parameters.
+/// path of uniform parameters, and its NaN results replaced.
 #[cold]
 #[inline(never)]
 fn lanes_cold<F: Formula, V: Vector>(
@@ -668,9 +700,13 @@ fn lanes_cold<F: Formula, V: Vector>(
             Pass::Forward => rs[0][i] = formula::forward(&fc, xi).lane(0),
             Pass::Derivative => rs[0][i] = formula::derivative(&fc, xi).lane(0),
             Pass::Grads => {
+                // Only the NaN outputs: the others keep the vector's values, as in the
+                // guard of shared parameters (`formula::grads`), so both give the same bits.
                 let g = formula::grads(&fc, xi);
                 for o in 0..outs {
-                    rs[o][i] = g[o].lane(0);
+                    if rs[o][i].is_nan() {
+                        rs[o][i] = g[o].lane(0);
+                    }
                 }
             }
         }

@@ -97,6 +97,32 @@ pub(crate) fn each1<B: Send>(b: &mut [B], f: &(dyn Fn(&mut [B]) + Sync)) {
     f(b)
 }
 
+/// `f(start, piece)` for consecutive pieces of `out` of `piece` elements each (the last may be
+/// shorter), `start` being the piece's offset in `out`: on the current pool when `out` is long
+/// enough (see [`splits`]), else in order on this thread. The results come back in piece
+/// order either way, so a caller that adds them in that order gets one result for every
+/// thread count.
+pub(crate) fn map_pieces<T: Send, R: Send>(
+    out: &mut [T],
+    piece: usize,
+    f: &(dyn Fn(usize, &mut [T]) -> R + Sync),
+) -> Vec<R> {
+    let piece = piece.max(1);
+    #[cfg(feature = "rayon")]
+    if splits(out.len()) {
+        use rayon::prelude::*;
+        return out
+            .par_chunks_mut(piece)
+            .enumerate()
+            .map(|(i, p)| f(i * piece, p))
+            .collect();
+    }
+    out.chunks_mut(piece)
+        .enumerate()
+        .map(|(i, p)| f(i * piece, p))
+        .collect()
+}
+
 /// The fused backward's shape: `f(x, dy, dx, sums)` per chunk of `CHUNK` elements (on one
 /// thread, or in parallel), each chunk's parameter sums added into `total` in chunk order: the
 /// same additions on one thread or many.

@@ -5,7 +5,7 @@
 //!
 //! Run with `--nocapture` to see the measured errors per activation.
 
-use actigen::builtin::{MULTI_NAMES, multi_by_name};
+use actigen::builtin::{DynMultiActivation, MULTI_NAMES, multi_by_name};
 use actigen::{
     ActivationInfo, Error, Geglu, GegluTanh, Glu, Isa, MultiActivation, Reglu, Swiglu, SwigluOai,
     activation,
@@ -812,13 +812,13 @@ fn half_precision_is_the_rounding_of_f32() {
 /// what they are without the infinities. Returns the failures.
 fn infinities_in_lanes<T: actigen::Float>(
     name: &str,
-    act: &dyn actigen::builtin::DynMultiActivation,
+    act: &(dyn DynMultiActivation + 'static),
     isa: Isa,
     from: fn(f64) -> T,
     bits: fn(T) -> u64,
 ) -> Vec<String>
 where
-    dyn actigen::builtin::DynMultiActivation: MultiActivation<T, 2>,
+    dyn DynMultiActivation: MultiActivation<T, 2>,
 {
     let n = 37;
     let finite = |k: usize| -> Vec<T> {
@@ -851,7 +851,7 @@ where
     };
     let (y, dg, du) = pass(&g, &u);
     let (yf, dgf, duf) = pass(&g0, &u0);
-    let same = |a: T, b: T| bits(a) == bits(b) || (a != a && b != b);
+    let same = |a: T, b: T| bits(a) == bits(b) || (a.is_nan() && b.is_nan());
     let mut failures = Vec::new();
     for i in 0..n {
         let want = if bits(g[i]) == bits(g0[i]) && bits(u[i]) == bits(u0[i]) {

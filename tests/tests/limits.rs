@@ -228,7 +228,7 @@ where
     };
     let (y, d) = pass(&x);
     let (yf, df) = pass(&finite);
-    let same = |a: T, b: T| bits(a) == bits(b) || (a != a && b != b);
+    let same = |a: T, b: T| bits(a) == bits(b) || (a.is_nan() && b.is_nan());
     let mut failures = Vec::new();
     for i in 0..n {
         let (want_y, want_d) = if bits(x[i]) == bits(finite[i]) {
