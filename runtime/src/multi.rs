@@ -319,16 +319,15 @@ fn scalars<S: Storage, const K: usize>(x: [S; K]) -> [<S::Compute as Float>::Sca
     x.map(|v| v.to_compute().scalar())
 }
 
-/// The trait's methods, for one storage type `$t` (with the generic parameters `$($g)*`),
-/// through the slice passes `$fwd` and `$bwd`.
+/// The trait's methods, for one storage type `$t` (with the generic parameters `$($g)*`).
 macro_rules! multi_activation {
-    ([$($g:tt)*] $t:ty, $fwd:path, $bwd:path) => {
+    ([$($g:tt)*] $t:ty) => {
         impl<F: MultiFormula<K>, $($g)* const K: usize> MultiActivation<$t, K> for F
         where
             F: ActivationInfo,
         {
             fn try_forward_on(&self, isa: Isa, x: [&[$t]; K], y: &mut [$t]) -> Result<(), Error> {
-                $fwd(self, isa, x, y)
+                run_forward(self, isa, x, y)
             }
             fn try_backward_on(
                 &self,
@@ -338,7 +337,7 @@ macro_rules! multi_activation {
                 dx: [&mut [$t]; K],
                 grads: Option<&mut [f64]>,
             ) -> Result<(), Error> {
-                $bwd(self, isa, x, dy, Gradients::Into(dx), grads)
+                run_backward(self, isa, x, dy, Gradients::Into(dx), grads)
             }
             fn try_backward_in_place_on(
                 &self,
@@ -348,7 +347,7 @@ macro_rules! multi_activation {
                 grads: Option<&mut [f64]>,
             ) -> Result<(), Error> {
                 let none: [&[$t]; K] = [&[]; K];
-                $bwd(self, isa, none, dy, Gradients::OverInputs(x_dx), grads)
+                run_backward(self, isa, none, dy, Gradients::OverInputs(x_dx), grads)
             }
             fn try_param_grads_on(
                 &self,
@@ -357,7 +356,7 @@ macro_rules! multi_activation {
                 dy: &[$t],
             ) -> Result<Vec<f64>, Error> {
                 let mut g = vec![0.0; F::PARAM_NAMES.len()];
-                $bwd(self, isa, x, dy, Gradients::None, Some(&mut g))?;
+                run_backward(self, isa, x, dy, Gradients::None, Some(&mut g))?;
                 Ok(g)
             }
             fn value(&self, x: [$t; K]) -> $t {
@@ -375,144 +374,12 @@ macro_rules! multi_activation {
     };
 }
 
-multi_activation!([T: Float,] T, run_forward, run_backward);
+multi_activation!([T: Float,] T);
+// The half types run the f32 kernels with half loads and stores (`crate::driver::Io`), as the
+// one-input forward and backward do: a training step's passes. Through f32 blocks instead (as
+// the one-input `grad2` does), bf16 SwiGLU on AVX-512 took 1.16–1.18× as long and f16 1.29×
+// (`bench --acts swiglu --dtype f16,bf16`), for 7 fewer kernel copies per unit in the build.
 #[cfg(feature = "half")]
-multi_activation!([] half::f16, halves::forward, halves::backward);
+multi_activation!([] half::f16);
 #[cfg(feature = "half")]
-multi_activation!([] half::bf16, halves::forward, halves::backward);
-
-/// The half-precision slices, on blocks of [`halves::BLOCK`] elements widened into f32 stack
-/// buffers, through the f32 kernels (as the one-input passes other than forward and backward
-/// do, see [`crate::storage`]): each result is the f32 kernel's, rounded once, and no
-/// half-precision copy of the K-input kernels is compiled (they were 7 of the 13 copies of
-/// every gated unit's forward and backward on x86-64, the largest functions of the crate).
-/// Parameter gradients: each block's sums (f64, from the f32 products) added in block order
-/// within a chunk, the chunks' in chunk order, so one order on every ISA and thread count.
-#[cfg(feature = "half")]
-mod halves {
-    use super::*;
-    use crate::formula::MAX_PARAMS;
-    use crate::storage::{Half, narrow, widen};
-
-    /// Elements per block: K + 1 f32 buffers of 4 KiB (K + 1 ≤ 5), inside the L1 cache.
-    pub(super) const BLOCK: usize = 1024;
-
-    /// `(start, len)` of consecutive blocks covering `0..n`.
-    fn blocks(n: usize) -> impl Iterator<Item = (usize, usize)> {
-        (0..n).step_by(BLOCK).map(move |s| (s, BLOCK.min(n - s)))
-    }
-
-    /// `y = f(x₀, …)` after the length and ISA checks (nothing is written on error).
-    pub(super) fn forward<F: MultiFormula<K>, H: Half, const K: usize>(
-        f: &F,
-        isa: Isa,
-        x: [&[H]; K],
-        y: &mut [H],
-    ) -> Result<(), Error> {
-        let n = input_len(F::INPUT_NAMES, &x)?;
-        check_len(F::INPUT_NAMES[0], n, "y", y.len())?;
-        check_isa(isa)?;
-        parallel::chunks(n, [y], &mut [], &|start, [y], _| {
-            let mut bx = [[0f32; BLOCK]; K];
-            for (s, l) in blocks(y.len()) {
-                let r = start + s..start + s + l;
-                for (b, x) in bx.iter_mut().zip(&x) {
-                    widen(isa, &x[r.clone()], &mut b[..l]);
-                }
-                let p = bx.each_mut().map(|b| b.as_mut_ptr());
-                let job = MultiForward {
-                    f,
-                    x: p.map(|p| p.cast_const()),
-                    y: p[0],
-                    n: l,
-                };
-                // SAFETY: ISA checked above; every buffer holds l widened elements; the
-                // output is the first input, which the driver allows.
-                unsafe { dispatch::run(isa, job) };
-                narrow(isa, &bx[0][..l], &mut y[s..s + l]);
-            }
-        });
-        Ok(())
-    }
-
-    /// The fused backward (see [`run_backward`]) on blocks.
-    pub(super) fn backward<F: MultiFormula<K>, H: Half, const K: usize>(
-        f: &F,
-        isa: Isa,
-        x: [&[H]; K],
-        dy: &[H],
-        dx: Gradients<'_, H, K>,
-        grads: Option<&mut [f64]>,
-    ) -> Result<(), Error> {
-        let n = check_backward::<F, H, K>(&x, dy, &dx, grads.as_deref())?;
-        let mut no_grads = [];
-        let sums = grads.unwrap_or(&mut no_grads[..]);
-        check_isa(isa)?;
-        sums.fill(0.0);
-        let len = |start: usize| CHUNK.min(n - start);
-        let at = |start: usize| x.map(|x| &x[start..start + len(start)]);
-        match dx {
-            Gradients::None => parallel::chunks::<H, 0>(n, [], sums, &|start, [], sums| {
-                let dy = &dy[start..start + len(start)];
-                chunk(f, isa, Some(at(start)), dy, None, sums)
-            }),
-            Gradients::Into(d) => parallel::chunks(n, d, sums, &|start, d, sums| {
-                let dy = &dy[start..start + len(start)];
-                chunk(f, isa, Some(at(start)), dy, Some(d), sums)
-            }),
-            Gradients::OverInputs(xd) => parallel::chunks(n, xd, sums, &|start, xd, sums| {
-                let dy = &dy[start..start + len(start)];
-                chunk(f, isa, None, dy, Some(xd), sums)
-            }),
-        }
-        Ok(())
-    }
-
-    /// One chunk of the backward: the inputs from `x`, or from `out` where `x` is `None` (in
-    /// place); the gradients into `out` when given; the parameter sums into `sums`.
-    fn chunk<F: MultiFormula<K>, H: Half, const K: usize>(
-        f: &F,
-        isa: Isa,
-        x: Option<[&[H]; K]>,
-        dy: &[H],
-        mut out: Option<[&mut [H]; K]>,
-        sums: &mut [f64],
-    ) {
-        let (mut bx, mut bd) = ([[0f32; BLOCK]; K], [0f32; BLOCK]);
-        let mut block_sums = [0f64; MAX_PARAMS];
-        for (s, l) in blocks(dy.len()) {
-            let r = s..s + l;
-            for (k, b) in bx.iter_mut().enumerate() {
-                let src = match (&x, &out) {
-                    (Some(x), _) => &x[k][r.clone()],
-                    (None, Some(o)) => &o[k][r.clone()],
-                    (None, None) => unreachable!("in place always has outputs"),
-                };
-                widen(isa, src, &mut b[..l]);
-            }
-            widen(isa, &dy[r.clone()], &mut bd[..l]);
-            let p = bx.each_mut().map(|b| b.as_mut_ptr());
-            let job = MultiBackward {
-                f,
-                x: p.map(|p| p.cast_const()),
-                dy: bd.as_ptr(),
-                dx: out.is_some().then_some(p),
-                n: l,
-                sums: &mut block_sums[..sums.len()],
-            };
-            // SAFETY: the caller checked the ISA; every buffer holds l widened elements; the
-            // gradients go over the inputs' buffers, which the driver allows (each block of
-            // every input is read before its gradients are written).
-            unsafe { dispatch::run(isa, job) };
-            // Block sums added in block order: one order for every ISA and thread count.
-            for (total, &b) in sums.iter_mut().zip(&block_sums) {
-                *total += b;
-            }
-            if let Some(o) = &mut out {
-                for (o, b) in o.iter_mut().zip(&bx) {
-                    narrow(isa, &b[..l], &mut o[r.clone()]);
-                }
-            }
-        }
-    }
-}
+multi_activation!([] half::bf16);

@@ -5,9 +5,8 @@
 //! f32 kernel with half loads and stores: each vector is widened in registers (exactly) as it
 //! is loaded and rounded back (to nearest, ties to even) as it is stored (`crate::driver::Io`).
 //! The other passes (`grad2`, the output-based backward, the fused backward with parameter
-//! gradients, the parameter partials), and every pass of the activations of several inputs
-//! (`crate::multi`), widen a block of inputs into an f32 buffer on the stack, run the f32
-//! pass on it, and round the results back. The conversions are
+//! gradients, the parameter partials) widen a block of inputs into an f32 buffer on the
+//! stack, run the f32 pass on it, and round the results back. The conversions are
 //! vector code per ISA (for binary16 F16C on the AVX2 path, AVX-512F on the AVX-512 path,
 //! `fcvtl`/`fcvtn` on NEON; exact bit arithmetic otherwise: see
 //! [`Vector::load_f16`](crate::simd::Vector::load_f16)). Either way
