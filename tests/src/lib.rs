@@ -49,6 +49,14 @@ impl<T: Storage, A: Activation<T> + ?Sized> TestPasses<T> for A {
 pub trait TestActivation: ActivationInfo + TestPasses<f32> + TestPasses<f64> {}
 impl<A: ActivationInfo + TestPasses<f32> + TestPasses<f64> + ?Sized> TestActivation for A {}
 
+/// A rayon pool of `threads` threads (the parallel drivers run on the pool that is current).
+pub fn pool(threads: usize) -> rayon::ThreadPool {
+    rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build()
+        .unwrap()
+}
+
 /// ULP tolerance between the one-lane scalar API (`value`, `derivative`; `mul_add` always fused)
 /// and the slice path of the active ISA: 1 where the active path's `mul_add` is fused, 4 on the
 /// portable path of a target without FMA (x86-64 baseline), where it rounds twice.

@@ -9,7 +9,7 @@
 
 use actigen::channels::{ChannelActivation, ChannelGrads, Layout};
 use actigen::{Activation, ActivationInfo, Error, Isa, Prelu, Snake, SnakeBeta, Xielu};
-use actigen_tests::{Rng, battery, close, sigmoid_ref};
+use actigen_tests::{Rng, battery, close, pool, sigmoid_ref};
 
 /// `(f, [∂f/∂x, ∂f/∂p₀, …])` in f64 at `x` with the parameters `p` (declaration order).
 type Reference = fn(x: f64, p: &[f64]) -> (f64, Vec<f64>);
@@ -432,15 +432,7 @@ fn channels_first_with_inner_one_is_channels_last() {
     let n = 19 * 9;
     let x = inputs(n, 41, false);
     let dy = inputs(n, 42, false);
-    let run = |layout: Layout| {
-        let (mut y, mut dx) = (vec![0.0f32; n], vec![0.0f32; n]);
-        case.act.forward_channels(layout, &case.pc(), &x, &mut y);
-        let g = case
-            .act
-            .try_backward_channels_with_param_grads(layout, &case.pc(), &x, &dy, &mut dx)
-            .unwrap();
-        (y, dx, g)
-    };
+    let run = |layout: Layout| forward_and_grads(&case, layout, &x, &dy);
     let first = run(Layout::ChannelsFirst {
         channels: 19,
         inner: 1,
@@ -602,17 +594,8 @@ fn any_thread_count_gives_the_same_bits() {
         let x = inputs(n, 31, true);
         let dy = inputs(n, 32, false);
         let run = |threads: usize| {
-            let pool = rayon::ThreadPoolBuilder::new()
-                .num_threads(threads)
-                .build()
-                .unwrap();
-            pool.install(|| {
-                let (mut y, mut dx) = (vec![0.0f32; n], vec![0.0f32; n]);
-                case.act.forward_channels(layout, &case.pc(), &x, &mut y);
-                let g = case
-                    .act
-                    .try_backward_channels_with_param_grads(layout, &case.pc(), &x, &dy, &mut dx)
-                    .unwrap();
+            pool(threads).install(|| {
+                let (y, dx, g) = forward_and_grads(&case, layout, &x, &dy);
                 (bits(&y), bits(&dx), g.sums)
             })
         };
@@ -651,4 +634,20 @@ fn layout_period(layout: Layout) -> usize {
         Layout::ChannelsFirst { channels, inner } => channels * inner,
         Layout::ChannelsLast { channels } => channels,
     }
+}
+
+/// A case's forward, and its backward with the parameter gradients, on the active ISA.
+fn forward_and_grads(
+    case: &Case<Xielu>,
+    layout: Layout,
+    x: &[f32],
+    dy: &[f32],
+) -> (Vec<f32>, Vec<f32>, ChannelGrads) {
+    let (mut y, mut dx) = (vec![0.0f32; x.len()], vec![0.0f32; x.len()]);
+    case.act.forward_channels(layout, &case.pc(), x, &mut y);
+    let g = case
+        .act
+        .try_backward_channels_with_param_grads(layout, &case.pc(), x, dy, &mut dx)
+        .unwrap();
+    (y, dx, g)
 }

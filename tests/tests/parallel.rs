@@ -6,14 +6,7 @@ use actigen::half::bf16;
 use actigen::parallel::{CHUNK, THRESHOLD, splits};
 use actigen::simd::Element;
 use actigen::{Activation, DynActivation, Isa, Storage, by_name};
-use actigen_tests::Rng;
-
-fn pool(threads: usize) -> rayon::ThreadPool {
-    rayon::ThreadPoolBuilder::new()
-        .num_threads(threads)
-        .build()
-        .unwrap()
-}
+use actigen_tests::{Rng, pool};
 
 /// The bits of a slice (through f64: exact for every storage type).
 fn bits<T: Storage>(v: &[T]) -> Vec<u64> {
