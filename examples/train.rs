@@ -6,16 +6,18 @@
 //! ```
 //!
 //! The network is 2 → 64 → 64 → 2: a learnable Swish (x·σ(βx), β a parameter of the model)
-//! after the first layer and a PReLU (learnable α) after the second, trained with AdamW on the
-//! full batch. The actigen model applies `actigen::candle::Layer`s; the candle model writes
-//! the same activations with candle's operations (`x * sigmoid(β·x)` and `candle_nn::PReLU`).
+//! after the first layer and a PReLU with one learnable α per channel (PyTorch's
+//! `nn.PReLU(64)`) after the second, trained with AdamW on the full batch. The actigen model
+//! applies `actigen::candle::Layer` and `ChannelLayer`; the candle model writes the same
+//! activations with candle's operations (`x * sigmoid(β·x)` and `candle_nn::PReLU` with 64
+//! weights).
 //! Printed: a progress bar with both losses per epoch, then the final losses, accuracies, the
-//! learned β and α, and the median time per training step of each. Written: `train-loss.png`
+//! learned β and the mean of the learned α, and the median time per training step of each. Written: `train-loss.png`
 //! (both loss curves) and `train-boundary.png` (the actigen model's decision regions with the
 //! data). Exits with status 1 if the two final losses differ by more than the stated tolerance
 //! (5% of the candle model's loss, plus 0.01).
 
-use actigen::candle::Layer;
+use actigen::candle::{ChannelLayer, Layer};
 use actigen::{Prelu, Swish};
 use candle_core::{D, DType, Device, Module, Result, Tensor, Var};
 use candle_nn::{AdamW, Linear, Optimizer, ParamsAdamW};
@@ -102,7 +104,7 @@ struct Net {
     act1: Box<dyn Module>,
     act2: Box<dyn Module>,
     vars: Vec<Var>,
-    /// The learnable β and α, for the report.
+    /// The learnable β and the per-channel α, for the report.
     beta: Var,
     alpha: Var,
 }
@@ -145,7 +147,7 @@ impl Net {
 /// The network with actigen's activations.
 fn actigen_net(inits: &[Init; 3], dev: &Device) -> Result<Net> {
     let (swish, beta) = Layer::learnable(Swish::default(), dev)?;
-    let (prelu, alpha) = Layer::learnable(Prelu::default(), dev)?;
+    let (prelu, alpha) = ChannelLayer::learnable(Prelu::default(), &["alpha"], 1, HIDDEN, dev)?;
     Net::new(
         inits,
         dev,
@@ -157,10 +159,10 @@ fn actigen_net(inits: &[Init; 3], dev: &Device) -> Result<Net> {
 /// The same network with candle's operations for the activations.
 fn candle_net(inits: &[Init; 3], dev: &Device) -> Result<Net> {
     let beta = Var::from_vec(vec![1.0f32], 1, dev)?;
-    let alpha = Var::from_vec(vec![0.25f32], 1, dev)?;
+    let alpha = Var::from_vec(vec![0.25f32; HIDDEN], HIDDEN, dev)?;
     let b = beta.as_tensor().clone();
     let swish = move |x: &Tensor| x.mul(&candle_nn::ops::sigmoid(&x.broadcast_mul(&b)?)?);
-    let prelu = candle_nn::PReLU::new(alpha.as_tensor().clone(), true);
+    let prelu = candle_nn::PReLU::new(alpha.as_tensor().clone(), false);
     Net::new(
         inits,
         dev,
@@ -366,19 +368,19 @@ fn run(epochs: usize, out: &Path) -> std::result::Result<bool, Box<dyn std::erro
     writeln!(err)?;
 
     println!(
-        "{:<8} {:>10} {:>9} {:>8} {:>8} {:>14}",
-        "model", "final loss", "accuracy", "beta", "alpha", "ms/step (med)"
+        "{:<8} {:>10} {:>9} {:>8} {:>10} {:>14}",
+        "model", "final loss", "accuracy", "beta", "mean alpha", "ms/step (med)"
     );
     for r in &runs {
         let final_loss =
             candle_nn::loss::cross_entropy(&r.net.forward(&x)?, &y)?.to_scalar::<f32>()?;
         println!(
-            "{:<8} {:>10.5} {:>8.1}% {:>8.4} {:>8.4} {:>14.3}",
+            "{:<8} {:>10.5} {:>8.1}% {:>8.4} {:>10.4} {:>14.3}",
             r.name,
             final_loss,
             100.0 * r.accuracy(&x, &y)?,
             r.net.beta.as_tensor().to_vec1::<f32>()?[0],
-            r.net.alpha.as_tensor().to_vec1::<f32>()?[0],
+            r.net.alpha.as_tensor().mean_all()?.to_scalar::<f32>()?,
             r.median_step_ms()
         );
     }

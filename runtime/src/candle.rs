@@ -34,12 +34,18 @@
 //!   declaration order ([`ActivationInfo::param_names`]); its backward returns their gradient,
 //!   summed in f64 over all elements as [`Activation::try_backward_with_param_grads`] does. A
 //!   value outside a parameter's range is an error, as for [`ActivationInfo::set_param`].
+//! - **Per-channel parameters:** [`apply_channels`] and [`ChannelLayer`] take some parameters
+//!   with one value per channel along an axis of the tensor (PReLU's alpha as in PyTorch's
+//!   `nn.PReLU(C)` and candle-nn's `prelu(Some(C))`, Snake's `a`), through
+//!   [`ChannelActivation`]; the backward gives each channel's
+//!   gradient.
 //! - **Devices:** the CPU only, for now: a tensor on another device is an error that says so.
 //!   The backward itself is not differentiable again (no second-order autograd through it).
 
 use crate::builtin::DynActivation;
+use crate::channels::{ChannelActivation, ChannelGrads, Layout as Channels};
 use crate::storage::zero;
-use crate::{Activation, ActivationInfo, Storage};
+use crate::{Activation, ActivationInfo, Formula, Storage};
 use candle_core::backend::BackendStorage;
 use candle_core::{CpuStorage, CustomOp1, CustomOp2, DType, Layout, Result, Shape, Tensor, Var};
 use half::{bf16, f16};
@@ -120,6 +126,404 @@ impl<A: CandleActivation> candle_core::Module for Layer<A> {
             None => apply(&self.act, xs),
         }
     }
+}
+
+/// `f` applied to `x` with the parameters named in `per_channel` given one value per channel
+/// along axis `dim` of `x`, the others the activation's own.
+///
+/// `values` holds the per-channel values, shape `[per_channel.len(), C]` with `C = x.dim(dim)`,
+/// any float dtype (the values are used in f32, as [`ChannelActivation`] takes them). The
+/// backward gives `dx` and the values' gradient (same shape and dtype: each channel's sum over
+/// its elements, in f64 before the cast). `dim` is 1 for PyTorch's `[N, C, H, W]` and the last
+/// axis for a transformer's `[.., C]`.
+///
+/// ```
+/// use actigen::Prelu;
+/// use actigen::candle::apply_channels;
+/// use candle_core::{Device, Tensor, Var};
+///
+/// # fn main() -> candle_core::Result<()> {
+/// // [N = 1, C = 2, W = 2]: alpha 0.1 in channel 0, 0.3 in channel 1.
+/// let x = Var::from_vec(vec![-1.0f32, 2.0, -1.0, -2.0], (1, 2, 2), &Device::Cpu)?;
+/// let alpha = Var::from_vec(vec![0.1f32, 0.3], (1, 2), &Device::Cpu)?;
+/// let y = apply_channels(&Prelu::default(), x.as_tensor(), 1, &["alpha"], alpha.as_tensor())?;
+/// assert_eq!(y.flatten_all()?.to_vec1::<f32>()?, vec![-0.1, 2.0, -0.3, -0.6]);
+/// let grads = y.sum_all()?.backward()?;
+/// // ∂/∂alpha: Σ x over the channel's elements where x ≤ 0.
+/// assert_eq!(grads.get(&alpha).unwrap().to_vec2::<f32>()?, vec![vec![-1.0, -3.0]]);
+/// # Ok(())
+/// # }
+/// ```
+pub fn apply_channels<A: CandleActivation + Formula>(
+    act: &A,
+    x: &Tensor,
+    dim: usize,
+    per_channel: &[&str],
+    values: &Tensor,
+) -> Result<Tensor> {
+    on_cpu(act, x)?;
+    on_cpu(act, values)?;
+    let names = param_names::<A>(per_channel)?;
+    channel_layout(act, x.dims(), dim)?; // the axis is one of x's
+    let channels = x.dims()[dim];
+    if values.dims() != [names.len(), channels] {
+        return Err(candle_core::Error::Msg(format!(
+            "actigen: `{}` with {} per-channel parameter(s) ({}) along axis {dim} of a tensor \
+             of shape {:?} takes values of shape [{}, {channels}], got {:?}",
+            act.name(),
+            names.len(),
+            names.join(", "),
+            x.dims(),
+            names.len(),
+            values.dims()
+        )));
+    }
+    let op = ChannelOp {
+        act: *act,
+        names,
+        dim,
+    };
+    x.apply_op2(values, op)
+}
+
+/// An activation with some parameters per channel, as a candle
+/// [`Module`](candle_core::Module): [`apply_channels`] with the values in a tensor (a
+/// [`Var`]'s, for an optimiser to update).
+///
+/// ```
+/// use actigen::Prelu;
+/// use actigen::candle::ChannelLayer;
+/// use candle_core::{Device, Module, Tensor};
+///
+/// # fn main() -> candle_core::Result<()> {
+/// // PyTorch's nn.PReLU(16) on [N, 16] rows: one learnable alpha per feature, from 0.25.
+/// let (prelu, alpha) = ChannelLayer::learnable(Prelu::default(), &["alpha"], 1, 16, &Device::Cpu)?;
+/// assert_eq!(alpha.dims(), &[1, 16]);
+/// let x = Tensor::randn(0f32, 1.0, (8, 16), &Device::Cpu)?;
+/// let grads = prelu.forward(&x)?.sum_all()?.backward()?;
+/// assert_eq!(grads.get(&alpha).unwrap().dims(), &[1, 16]);
+/// # Ok(())
+/// # }
+/// ```
+#[derive(Clone, Debug)]
+pub struct ChannelLayer<A> {
+    act: A,
+    names: Vec<&'static str>,
+    dim: usize,
+    values: Tensor,
+}
+
+impl<A: CandleActivation + Formula> ChannelLayer<A> {
+    /// The parameters named in `per_channel` learnable per channel along axis `dim` (`C`
+    /// channels): a new f32 [`Var`] of shape `[per_channel.len(), C]` on `device`, each row
+    /// initialised to the activation's current value of that parameter; the other parameters
+    /// stay the activation's own.
+    pub fn learnable(
+        act: A,
+        per_channel: &[&str],
+        dim: usize,
+        channels: usize,
+        device: &candle_core::Device,
+    ) -> Result<(Self, Var)> {
+        let names = param_names::<A>(per_channel)?;
+        let init: Vec<f32> = names
+            .iter()
+            .flat_map(|n| {
+                let v = act.param(n).expect("a parameter of the activation");
+                std::iter::repeat_n(v, channels)
+            })
+            .collect();
+        let var = Var::from_vec(init, (names.len(), channels), device)?;
+        let layer = ChannelLayer {
+            act,
+            names,
+            dim,
+            values: var.as_tensor().clone(),
+        };
+        Ok((layer, var))
+    }
+
+    /// The parameters named in `per_channel` with the per-channel values of `values` (shape
+    /// `[per_channel.len(), C]`, see [`apply_channels`]).
+    pub fn with_values(act: A, per_channel: &[&str], dim: usize, values: Tensor) -> Result<Self> {
+        let names = param_names::<A>(per_channel)?;
+        Ok(ChannelLayer {
+            act,
+            names,
+            dim,
+            values,
+        })
+    }
+
+    /// The activation (its shared parameters).
+    pub fn activation(&self) -> &A {
+        &self.act
+    }
+
+    /// The per-channel values, `[per_channel.len(), C]`.
+    pub fn values(&self) -> &Tensor {
+        &self.values
+    }
+}
+
+impl<A: CandleActivation + Formula> candle_core::Module for ChannelLayer<A> {
+    fn forward(&self, xs: &Tensor) -> Result<Tensor> {
+        apply_channels(&self.act, xs, self.dim, &self.names, &self.values)
+    }
+}
+
+/// The names of `per_channel` as the activation's own (`'static`), each once.
+fn param_names<A: Formula>(per_channel: &[&str]) -> Result<Vec<&'static str>> {
+    let mut names = Vec::with_capacity(per_channel.len());
+    for &name in per_channel {
+        let found = A::PARAM_NAMES.iter().find(|p| **p == name).ok_or_else(|| {
+            wrap(crate::Error::UnknownParam {
+                activation: A::NAME,
+                param: name.to_string(),
+                accepted: A::PARAM_NAMES,
+            })
+        })?;
+        if names.contains(found) {
+            return Err(wrap(crate::Error::ParamGivenTwice { param: found }));
+        }
+        names.push(*found);
+    }
+    Ok(names)
+}
+
+/// The channel layout of a tensor of shape `dims` with its channels along `dim`
+/// (`None` when it has no elements).
+fn channel_layout<A: ActivationInfo>(
+    act: &A,
+    dims: &[usize],
+    dim: usize,
+) -> Result<Option<Channels>> {
+    if dim >= dims.len() {
+        return Err(candle_core::Error::Msg(format!(
+            "actigen: `{}`: channel axis {dim} is not an axis of a tensor of shape {dims:?}",
+            act.name()
+        )));
+    }
+    if dims.contains(&0) {
+        return Ok(None);
+    }
+    let channels = dims[dim];
+    let inner: usize = dims[dim + 1..].iter().product();
+    Ok(Some(if inner == 1 {
+        Channels::ChannelsLast { channels }
+    } else {
+        Channels::ChannelsFirst { channels, inner }
+    }))
+}
+
+/// The per-channel values of a `[k, C]` tensor's storage, row by row, in f32.
+fn channel_values(s: &CpuStorage, l: &Layout) -> Result<Vec<f32>> {
+    Ok(match s {
+        CpuStorage::F32(d) => elements(d, l).into_owned(),
+        CpuStorage::F64(d) => elements(d, l).iter().map(|&v| v as f32).collect(),
+        CpuStorage::F16(d) => elements(d, l).iter().map(|v| v.to_f32()).collect(),
+        CpuStorage::BF16(d) => elements(d, l).iter().map(|v| v.to_f32()).collect(),
+        other => {
+            return Err(candle_core::Error::UnsupportedDTypeForOp(
+                other.dtype(),
+                "actigen per-channel values",
+            ));
+        }
+    })
+}
+
+/// `(name, values)` pairs, as [`ChannelActivation`] takes them.
+fn per_channel<'a>(names: &[&'a str], values: &'a [f32]) -> Vec<(&'a str, &'a [f32])> {
+    let c = values.len() / names.len().max(1);
+    names
+        .iter()
+        .zip(values.chunks(c.max(1)))
+        .map(|(n, v)| (*n, v))
+        .collect()
+}
+
+/// Applies `f` with per-channel parameters from a tensor.
+struct ChannelOp<A> {
+    act: A,
+    names: Vec<&'static str>,
+    dim: usize,
+}
+
+impl<A: CandleActivation + Formula> ChannelOp<A> {
+    fn forward<T: Storage>(
+        &self,
+        layout: Option<Channels>,
+        values: &[f32],
+        x: &[T],
+    ) -> Result<Vec<T>>
+    where
+        A: ChannelActivation<T>,
+    {
+        let mut y = vec![zero::<T>(); x.len()];
+        if let Some(layout) = layout {
+            let per = per_channel(&self.names, values);
+            self.act
+                .try_forward_channels(layout, &per, x, &mut y)
+                .map_err(wrap)?;
+        }
+        Ok(y)
+    }
+}
+
+impl<A: CandleActivation + Formula> CustomOp2 for ChannelOp<A> {
+    fn name(&self) -> &'static str {
+        self.act.name()
+    }
+    fn cpu_fwd(
+        &self,
+        s: &CpuStorage,
+        l: &Layout,
+        vs: &CpuStorage,
+        vl: &Layout,
+    ) -> Result<(CpuStorage, Shape)> {
+        let layout = channel_layout(&self.act, l.dims(), self.dim)?;
+        let values = channel_values(vs, vl)?;
+        let out = match s {
+            CpuStorage::F32(d) => {
+                CpuStorage::F32(self.forward(layout, &values, &elements(d, l))?)
+            }
+            CpuStorage::F64(d) => {
+                CpuStorage::F64(self.forward(layout, &values, &elements(d, l))?)
+            }
+            CpuStorage::F16(d) => {
+                let y = self.forward(layout, &values, &widen(d, l))?;
+                CpuStorage::F16(y.into_iter().map(f16::from_f32).collect())
+            }
+            CpuStorage::BF16(d) => {
+                let y = self.forward(layout, &values, &widen(d, l))?;
+                CpuStorage::BF16(y.into_iter().map(bf16::from_f32).collect())
+            }
+            other => {
+                return Err(candle_core::Error::UnsupportedDTypeForOp(
+                    other.dtype(),
+                    self.act.name(),
+                ));
+            }
+        };
+        Ok((out, l.shape().clone()))
+    }
+    fn bwd(
+        &self,
+        x: &Tensor,
+        values: &Tensor,
+        _y: &Tensor,
+        dy: &Tensor,
+    ) -> Result<(Option<Tensor>, Option<Tensor>)> {
+        let v: Vec<f32> = values.to_dtype(DType::F32)?.flatten_all()?.to_vec1()?;
+        let op = ChannelBackward {
+            act: self.act,
+            names: self.names.clone(),
+            dim: self.dim,
+            values: v,
+            grads: RefCell::new(Vec::new()),
+        };
+        let dx = x.apply_op2_no_bwd(dy, &op)?;
+        let grads = op.grads.into_inner();
+        let dvalues =
+            Tensor::from_vec(grads, values.shape(), values.device())?.to_dtype(values.dtype())?;
+        Ok((Some(dx), Some(dvalues)))
+    }
+}
+
+/// `dx = dy·∂f/∂x` and the per-channel gradients (kept in `grads`, row by row) in one pass.
+struct ChannelBackward<A> {
+    act: A,
+    names: Vec<&'static str>,
+    dim: usize,
+    values: Vec<f32>,
+    grads: RefCell<Vec<f64>>,
+}
+
+impl<A: CandleActivation + Formula> ChannelBackward<A> {
+    fn run<T: Storage>(&self, layout: Option<Channels>, x: &[T], dy: &[T]) -> Result<Vec<T>>
+    where
+        A: ChannelActivation<T>,
+    {
+        let mut dx = vec![zero::<T>(); x.len()];
+        let mut grads = vec![0.0; self.values.len()];
+        if let Some(layout) = layout {
+            let per = per_channel(&self.names, &self.values);
+            let ChannelGrads { sums, .. } = self
+                .act
+                .try_backward_channels_with_param_grads(layout, &per, x, dy, &mut dx)
+                .map_err(wrap)?;
+            grads.clear();
+            for name in &self.names {
+                let j = A::PARAM_NAMES.iter().position(|p| p == name);
+                grads.extend_from_slice(&sums[j.expect("an own parameter name")]);
+            }
+        }
+        *self.grads.borrow_mut() = grads;
+        Ok(dx)
+    }
+}
+
+impl<A: CandleActivation + Formula> CustomOp2 for ChannelBackward<A> {
+    fn name(&self) -> &'static str {
+        self.act.name()
+    }
+    fn cpu_fwd(
+        &self,
+        x: &CpuStorage,
+        xl: &Layout,
+        dy: &CpuStorage,
+        dyl: &Layout,
+    ) -> Result<(CpuStorage, Shape)> {
+        same_shape_and_dtype(x, xl, dy, dyl)?;
+        let layout = channel_layout(&self.act, xl.dims(), self.dim)?;
+        let out = match (x, dy) {
+            (CpuStorage::F32(a), CpuStorage::F32(b)) => {
+                CpuStorage::F32(self.run(layout, &elements(a, xl), &elements(b, dyl))?)
+            }
+            (CpuStorage::F64(a), CpuStorage::F64(b)) => {
+                CpuStorage::F64(self.run(layout, &elements(a, xl), &elements(b, dyl))?)
+            }
+            (CpuStorage::F16(a), CpuStorage::F16(b)) => {
+                let dx = self.run(layout, &widen(a, xl), &widen(b, dyl))?;
+                CpuStorage::F16(dx.into_iter().map(f16::from_f32).collect())
+            }
+            (CpuStorage::BF16(a), CpuStorage::BF16(b)) => {
+                let dx = self.run(layout, &widen(a, xl), &widen(b, dyl))?;
+                CpuStorage::BF16(dx.into_iter().map(bf16::from_f32).collect())
+            }
+            (other, _) => {
+                return Err(candle_core::Error::UnsupportedDTypeForOp(
+                    other.dtype(),
+                    self.act.name(),
+                ));
+            }
+        };
+        Ok((out, xl.shape().clone()))
+    }
+}
+
+/// A half-precision tensor's elements in f32.
+fn widen<T: Storage<Compute = f32>>(data: &[T], l: &Layout) -> Vec<f32> {
+    elements(data, l).iter().map(|v| v.to_compute()).collect()
+}
+
+/// The backward's two inputs agree in shape and dtype (candle's errors otherwise).
+fn same_shape_and_dtype(x: &CpuStorage, xl: &Layout, dy: &CpuStorage, dyl: &Layout) -> Result<()> {
+    if xl.shape() != dyl.shape() {
+        return Err(candle_core::Error::ShapeMismatchBinaryOp {
+            lhs: xl.shape().clone(),
+            rhs: dyl.shape().clone(),
+            op: "actigen backward",
+        });
+    }
+    if x.dtype() != dy.dtype() {
+        return Err(candle_core::Error::DTypeMismatchBinaryOp {
+            lhs: x.dtype(),
+            rhs: dy.dtype(),
+            op: "actigen backward",
+        });
+    }
+    Ok(())
 }
 
 /// A clear error for a tensor that is not on the CPU.
@@ -335,13 +739,7 @@ impl<A: CandleActivation> CustomOp2 for Backward<A> {
         dy: &CpuStorage,
         dyl: &Layout,
     ) -> Result<(CpuStorage, Shape)> {
-        if xl.shape() != dyl.shape() {
-            return Err(candle_core::Error::ShapeMismatchBinaryOp {
-                lhs: xl.shape().clone(),
-                rhs: dyl.shape().clone(),
-                op: "actigen backward",
-            });
-        }
+        same_shape_and_dtype(x, xl, dy, dyl)?;
         let out = match (x, dy) {
             (CpuStorage::F32(a), CpuStorage::F32(b)) => CpuStorage::F32(self.run(a, xl, b, dyl)?),
             (CpuStorage::F64(a), CpuStorage::F64(b)) => CpuStorage::F64(self.run(a, xl, b, dyl)?),
@@ -350,13 +748,6 @@ impl<A: CandleActivation> CustomOp2 for Backward<A> {
             }
             (CpuStorage::BF16(a), CpuStorage::BF16(b)) => {
                 CpuStorage::BF16(self.run::<bf16>(a, xl, b, dyl)?)
-            }
-            (a, b) if a.dtype() != b.dtype() => {
-                return Err(candle_core::Error::DTypeMismatchBinaryOp {
-                    lhs: a.dtype(),
-                    rhs: b.dtype(),
-                    op: "actigen backward",
-                });
             }
             (other, _) => {
                 return Err(candle_core::Error::UnsupportedDTypeForOp(
