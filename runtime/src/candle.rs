@@ -422,11 +422,7 @@ impl<A: CandleActivation + Formula> CustomOp2 for ChannelOp<A> {
             values: v,
             grads: RefCell::new(Vec::new()),
         };
-        let dx = x.apply_op2_no_bwd(dy, &op)?;
-        let grads = op.grads.into_inner();
-        let dvalues =
-            Tensor::from_vec(grads, values.shape(), values.device())?.to_dtype(values.dtype())?;
-        Ok((Some(dx), Some(dvalues)))
+        dx_and_param_grads(x, dy, &op, &op.grads, values)
     }
 }
 
@@ -500,6 +496,21 @@ impl<A: CandleActivation + Formula> CustomOp2 for ChannelBackward<A> {
         };
         Ok((out, xl.shape().clone()))
     }
+}
+
+/// `dx` from a backward op on `(x, dy)`, and the parameter gradients the op kept in `grads`
+/// as a tensor of `params`' shape and dtype.
+fn dx_and_param_grads(
+    x: &Tensor,
+    dy: &Tensor,
+    op: &impl CustomOp2,
+    grads: &RefCell<Vec<f64>>,
+    params: &Tensor,
+) -> Result<(Option<Tensor>, Option<Tensor>)> {
+    let dx = x.apply_op2_no_bwd(dy, op)?;
+    let dparams = Tensor::from_vec(grads.take(), params.shape(), params.device())?
+        .to_dtype(params.dtype())?;
+    Ok((Some(dx), Some(dparams)))
 }
 
 /// A half-precision tensor's elements in f32.
@@ -698,11 +709,7 @@ impl<A: CandleActivation> CustomOp2 for Op2<A> {
             act: with_values(&self.0, &values)?,
             grads: RefCell::new(Vec::new()),
         };
-        let dx = x.apply_op2_no_bwd(dy, &op)?;
-        let grads = op.grads.into_inner();
-        let dparams =
-            Tensor::from_vec(grads, params.shape(), params.device())?.to_dtype(params.dtype())?;
-        Ok((Some(dx), Some(dparams)))
+        dx_and_param_grads(x, dy, &op, &op.grads, params)
     }
 }
 

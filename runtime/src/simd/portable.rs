@@ -55,37 +55,41 @@ impl Sealed for PortableF64 {}
 impl Sealed for PortableMask32 {}
 impl Sealed for PortableMask64 {}
 
-/// `[f(0), f(1), …]` for `N` lanes, as a loop LLVM unrolls and vectorises.
+/// `[f(0), f(1), f(2), f(3)]`, written out: straight-line code for LLVM's SLP vectoriser. As a
+/// loop over the lanes (one per operation, hundreds per kernel) it cost the loop passes, which
+/// unrolled each before anything else could work on it, most of the runtime's build time.
 #[inline(always)]
-fn lanes<T: Copy + Default, const N: usize>(f: impl Fn(usize) -> T) -> [T; N] {
-    let mut r = [T::default(); N];
-    for (i, v) in r.iter_mut().enumerate() {
-        *v = f(i);
-    }
-    r
+fn lanes4<T>(f: impl Fn(usize) -> T) -> [T; 4] {
+    [f(0), f(1), f(2), f(3)]
+}
+
+/// `[f(0), f(1)]` (see [`lanes4`]).
+#[inline(always)]
+fn lanes2<T>(f: impl Fn(usize) -> T) -> [T; 2] {
+    [f(0), f(1)]
 }
 
 macro_rules! portable_mask {
-    ($mask:ident, $bits:ty) => {
+    ($mask:ident, $bits:ty, $lanes:ident) => {
         impl BitAnd for $mask {
             type Output = Self;
             #[inline(always)]
             fn bitand(self, o: Self) -> Self {
-                $mask(lanes(|i| self.0[i] & o.0[i]))
+                $mask($lanes(|i| self.0[i] & o.0[i]))
             }
         }
         impl BitOr for $mask {
             type Output = Self;
             #[inline(always)]
             fn bitor(self, o: Self) -> Self {
-                $mask(lanes(|i| self.0[i] | o.0[i]))
+                $mask($lanes(|i| self.0[i] | o.0[i]))
             }
         }
         impl Not for $mask {
             type Output = Self;
             #[inline(always)]
             fn not(self) -> Self {
-                $mask(lanes(|i| !self.0[i]))
+                $mask($lanes(|i| !self.0[i]))
             }
         }
         impl Mask for $mask {
@@ -96,12 +100,12 @@ macro_rules! portable_mask {
         }
     };
 }
-portable_mask!(PortableMask32, u32);
-portable_mask!(PortableMask64, u64);
+portable_mask!(PortableMask32, u32, lanes4);
+portable_mask!(PortableMask64, u64, lanes2);
 
 macro_rules! portable_vector {
     (
-        $ty:ident, $elem:ty, $bits:ty, $mask:ident, $lanes:expr, $lit:ident,
+        $ty:ident, $elem:ty, $bits:ty, $mask:ident, $lanes:expr, $each_lane:ident, $lit:ident,
         mant = $mant:expr, bias = $bias:expr, one_step = $one_step:expr
     ) => {
         impl $ty {
@@ -117,12 +121,12 @@ macro_rules! portable_vector {
             /// Lane-wise comparison.
             #[inline(always)]
             fn cmp(self, o: Self, f: impl Fn($elem, $elem) -> bool) -> $mask {
-                $mask(lanes(|i| Self::m(f(self.0[i], o.0[i]))))
+                $mask($each_lane(|i| Self::m(f(self.0[i], o.0[i]))))
             }
             /// Lane-wise map.
             #[inline(always)]
             fn each(self, f: impl Fn($elem) -> $elem) -> Self {
-                $ty(lanes(|i| f(self.0[i])))
+                $ty($each_lane(|i| f(self.0[i])))
             }
             /// The lanes of `a`, signalling NaNs made quiet (the quiet bit set, sign and
             /// payload kept); every other value unchanged. Done on load because LLVM turns
@@ -136,7 +140,7 @@ macro_rules! portable_vector {
                 const ABS: $bits = <$bits>::MAX >> 1;
                 const INF: $bits = <$elem>::INFINITY.to_bits();
                 const QUIET: $bits = 1 << ($mant - 1);
-                $ty(lanes(|i| {
+                $ty($each_lane(|i| {
                     let b = a[i].to_bits();
                     let q = if b & ABS > INF { QUIET } else { 0 };
                     <$elem>::from_bits(b | q)
@@ -146,7 +150,7 @@ macro_rules! portable_vector {
             #[inline(always)]
             fn floor_half(self) -> Self {
                 let r = self.round();
-                $ty(lanes(|i| {
+                $ty($each_lane(|i| {
                     if r.0[i] > self.0[i] {
                         r.0[i] - 1.0
                     } else {
@@ -160,28 +164,28 @@ macro_rules! portable_vector {
             type Output = Self;
             #[inline(always)]
             fn add(self, o: Self) -> Self {
-                $ty(lanes(|i| self.0[i] + o.0[i]))
+                $ty($each_lane(|i| self.0[i] + o.0[i]))
             }
         }
         impl Sub for $ty {
             type Output = Self;
             #[inline(always)]
             fn sub(self, o: Self) -> Self {
-                $ty(lanes(|i| self.0[i] - o.0[i]))
+                $ty($each_lane(|i| self.0[i] - o.0[i]))
             }
         }
         impl Mul for $ty {
             type Output = Self;
             #[inline(always)]
             fn mul(self, o: Self) -> Self {
-                $ty(lanes(|i| self.0[i] * o.0[i]))
+                $ty($each_lane(|i| self.0[i] * o.0[i]))
             }
         }
         impl Div for $ty {
             type Output = Self;
             #[inline(always)]
             fn div(self, o: Self) -> Self {
-                $ty(lanes(|i| self.0[i] / o.0[i]))
+                $ty($each_lane(|i| self.0[i] / o.0[i]))
             }
         }
         impl Neg for $ty {
@@ -226,14 +230,14 @@ macro_rules! portable_vector {
             #[inline(always)]
             fn mul_add(self, a: Self, b: Self) -> Self {
                 if HARDWARE_FMA {
-                    $ty(lanes(|i| self.0[i].mul_add(a.0[i], b.0[i])))
+                    $ty($each_lane(|i| self.0[i].mul_add(a.0[i], b.0[i])))
                 } else {
-                    $ty(lanes(|i| self.0[i] * a.0[i] + b.0[i]))
+                    $ty($each_lane(|i| self.0[i] * a.0[i] + b.0[i]))
                 }
             }
             #[inline(always)]
             fn max(self, o: Self) -> Self {
-                $ty(lanes(|i| {
+                $ty($each_lane(|i| {
                     if self.0[i] > o.0[i] {
                         self.0[i]
                     } else {
@@ -243,7 +247,7 @@ macro_rules! portable_vector {
             }
             #[inline(always)]
             fn min(self, o: Self) -> Self {
-                $ty(lanes(|i| {
+                $ty($each_lane(|i| {
                     if self.0[i] < o.0[i] {
                         self.0[i]
                     } else {
@@ -285,7 +289,7 @@ macro_rules! portable_vector {
             }
             #[inline(always)]
             fn copysign(self, sign: Self) -> Self {
-                $ty(lanes(|i| self.0[i].copysign(sign.0[i])))
+                $ty($each_lane(|i| self.0[i].copysign(sign.0[i])))
             }
             #[inline(always)]
             fn lt(self, o: Self) -> $mask {
@@ -313,11 +317,11 @@ macro_rules! portable_vector {
             }
             #[inline(always)]
             fn first_lanes(self, n: usize) -> $mask {
-                $mask(lanes(|i| Self::m(i < n)))
+                $mask($each_lane(|i| Self::m(i < n)))
             }
             #[inline(always)]
             fn select(m: $mask, a: Self, b: Self) -> Self {
-                $ty(lanes(|i| {
+                $ty($each_lane(|i| {
                     <$elem>::from_bits((m.0[i] & a.0[i].to_bits()) | (!m.0[i] & b.0[i].to_bits()))
                 }))
             }
@@ -379,6 +383,7 @@ portable_vector!(
     u32,
     PortableMask32,
     4,
+    lanes4,
     lit32,
     mant = 23,
     bias = 127,
@@ -390,6 +395,7 @@ portable_vector!(
     u64,
     PortableMask64,
     2,
+    lanes2,
     lit64,
     mant = 52,
     bias = 1023,
