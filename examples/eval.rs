@@ -18,7 +18,7 @@ use std::process::exit;
 
 const USAGE: &str = "usage: eval NAME [PARAM=VALUE ...] [--f64] < numbers
   NAME          an activation of actigen::by_name (sigmoid tanh softsign relu softrelu leaky
-                prelu elu selu swish, or softplus leaky_relu silu)
+                prelu elu selu swish, softplus leaky_relu silu, snake snake_beta xielu)
   PARAM=VALUE   a parameter (each at most once; the others keep their defaults)
   --f64         compute in f64 (default f32; an input that overflows or underflows f32 is
                 reported on stderr)

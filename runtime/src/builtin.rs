@@ -193,9 +193,10 @@ impl<A> DynActivation for A where
 {
 }
 
-/// The built-in names [`by_name`] accepts (MXNet's, then aliases); [`names`] adds the
+/// The built-in names [`by_name`] accepts (MXNet's ten, their aliases, then the activations
+/// whose parameters are often per channel: Snake, SnakeBeta, xIELU); [`names`] adds the
 /// registered ones.
-pub const NAMES: [&str; 13] = [
+pub const NAMES: [&str; 16] = [
     "sigmoid",
     "tanh",
     "softsign",
@@ -209,6 +210,9 @@ pub const NAMES: [&str; 13] = [
     "softplus",
     "leaky_relu",
     "silu",
+    "snake",
+    "snake_beta",
+    "xielu",
 ];
 
 /// A two-input activation usable on `f32`, `f64` (and with the `half` feature `f16` and
@@ -352,8 +356,9 @@ pub fn names() -> Vec<&'static str> {
 }
 
 /// The activation called `name` in MXNet (`sigmoid tanh softsign relu softrelu leaky prelu elu
-/// selu swish`, or the aliases `softplus leaky_relu silu`), or registered with [`register`],
-/// with the given parameters set and the others at their defaults.
+/// selu swish`, or the aliases `softplus leaky_relu silu`), `snake`, `snake_beta` or `xielu`
+/// ([`Snake`], [`SnakeBeta`], [`Xielu`]), or registered with [`register`], with the given
+/// parameters set and the others at their defaults.
 ///
 /// ```
 /// use actigen::Activation;
@@ -375,6 +380,9 @@ pub fn by_name(name: &str, params: &[(&str, f64)]) -> Result<Box<dyn DynActivati
         "elu" => build::<Elu>(params),
         "selu" => build::<Selu>(params),
         "swish" | "silu" => build::<Swish>(params),
+        "snake" => build::<Snake>(params),
+        "snake_beta" => build::<SnakeBeta>(params),
+        "xielu" => build::<Xielu>(params),
         _ if MULTI_NAMES.contains(&name) => Err(Error::MultiInput {
             name: name.to_string(),
             inputs: 2,

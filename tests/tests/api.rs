@@ -60,10 +60,33 @@ fn by_name_knows_mxnet_names_and_aliases() {
         ("selu", 0),
         ("swish", 1),
         ("silu", 1),
+        ("snake", 1),
+        ("snake_beta", 2),
+        ("xielu", 4),
     ] {
         let a = by_name(name, &[]).unwrap();
         assert_eq!(a.param_names().len(), params, "{name}");
     }
+    // The per-channel built-ins by name: their parameters set, their values the types' own.
+    let x = [-3.0f32, -0.5, 0.0, 0.7, 4.0];
+    let by = |name: &str, params: &[(&str, f64)]| {
+        let mut y = [0.0f32; 5];
+        by_name(name, params).unwrap().forward(&x, &mut y);
+        y
+    };
+    let own = |act: &dyn Activation<f32>| {
+        let mut y = [0.0f32; 5];
+        act.forward(&x, &mut y);
+        y
+    };
+    let mut snake = actigen::Snake::default();
+    actigen::ActivationInfo::set_param(&mut snake, "a", 2.0).unwrap();
+    assert_eq!(by("snake", &[("a", 2.0)]), own(&snake));
+    // x + sin²(2x)/2 at x = 0.7, in f64.
+    let want = 0.7 + (1.4f64).sin().powi(2) / (2.0 + 1e-9);
+    assert!((f64::from(by("snake", &[("a", 2.0)])[3]) - want).abs() < 1e-6);
+    assert_eq!(by("snake_beta", &[]), own(&actigen::SnakeBeta::default()));
+    assert_eq!(by("xielu", &[]), own(&actigen::Xielu::default()));
     let leaky = by_name("leaky_relu", &[("alpha", 0.2)]).unwrap();
     assert_eq!(leaky.params(), vec![0.2]);
     assert_eq!(by_name("prelu", &[]).unwrap().params(), vec![0.25]);
@@ -298,7 +321,7 @@ fn registered_activations_are_built_by_name() {
     }
     let e = by_name("shifted", &[]).err().unwrap().to_string();
     assert!(
-        e.ends_with("swish, softplus, leaky_relu, silu, shifted_softsign"),
+        e.ends_with("silu, snake, snake_beta, xielu, shifted_softsign"),
         "{e}"
     );
     assert!(by_name("shifted_softsign", &[("beta", 1.0)]).is_err());
