@@ -53,7 +53,8 @@ struct Options {
 
 const USAGE: &str = "usage: bench [--json] [--acts a,b,...] [--sizes n,n,...] [--isa NAME,NAME|all]
              [--dtype f32,f64,f16,bf16] [--threads N] [--f64] [--naive] [--list-isas]
-  --acts      activations (default: the ten built-ins); gated units (swiglu, geglu,
+  --acts      activations (default: the ten built-ins; any name of actigen::by_name, the
+              examples' registered custom ones included: mish, gelu, hard_swish, ...); gated units (swiglu, geglu,
               geglu_tanh, reglu, swiglu_oai, glu) and their floor, floor2, take two inputs;
               prelu_cf ([N, 64, 64]) and prelu_cl ([.., 1024]): PReLU with one alpha per
               channel (f32 and f64)
@@ -495,6 +496,8 @@ fn print_rows(o: &Options, rows: &[(String, &str, f64)], n: usize, isa: &str, dt
 }
 
 fn main() {
+    // The examples' custom activations by name (`--acts mish,gelu`), as a user's registered ones.
+    actigen_examples::register_custom();
     let mut o = parse_options();
     if !o.acts.iter().any(|a| a == "copy") && o.acts.len() == ACTS.len() {
         o.acts.push("copy".into());

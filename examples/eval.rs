@@ -18,7 +18,9 @@ use std::process::exit;
 
 const USAGE: &str = "usage: eval NAME [PARAM=VALUE ...] [--f64] < numbers
   NAME          an activation of actigen::by_name (sigmoid tanh softsign relu softrelu leaky
-                prelu elu selu swish, softplus leaky_relu silu, snake snake_beta xielu)
+                prelu elu selu swish, softplus leaky_relu silu, snake snake_beta xielu), or
+                a custom one of the examples, registered by name (e_swish swish2 mish gelu
+                gelu_tanh hard_swish)
   PARAM=VALUE   a parameter (each at most once; the others keep their defaults)
   --f64         compute in f64 (default f32; an input that overflows or underflows f32 is
                 reported on stderr)
@@ -66,6 +68,7 @@ fn main() {
         println!("{USAGE}");
         return;
     }
+    actigen_examples::register_custom();
     let mut args = std::env::args().skip(1);
     let name = args
         .next()

@@ -16,7 +16,7 @@
 
 use actigen::builtin::{DynMultiActivation, MULTI_NAMES, multi_by_name};
 use actigen::{Activation, ActivationInfo, DynActivation, MultiActivation, by_name};
-use actigen_examples::{ESwish, Gelu, GeluTanh, HardSwish, Mish, Snake, Swish2};
+use actigen_examples::{Snake, register_custom};
 use plotters::prelude::*;
 use plotters::style::{FontStyle, register_font};
 use std::path::{Path, PathBuf};
@@ -54,7 +54,7 @@ impl<A: Activation<f32>> Curve for A {
     }
 }
 
-/// A built-in, as [`by_name`] returns it (its kernels are compiled in the runtime).
+/// A built-in or registered activation, as [`by_name`] returns it.
 struct Builtin(Box<dyn DynActivation>);
 
 impl Curve for Builtin {
@@ -75,11 +75,13 @@ impl Curve for Builtin {
 }
 
 fn figures() -> Vec<Figure> {
+    // The custom ones are drawn by name too, through `actigen::builtin::register`.
+    register_custom();
     let builtin = |stem, title, name, params: &[(&str, f64)]| Figure {
         stem,
         title,
         act: Box::new(Builtin(
-            by_name(name, params).expect("a built-in activation"),
+            by_name(name, params).expect("a built-in or registered activation"),
         )),
     };
     vec![
@@ -94,36 +96,12 @@ fn figures() -> Vec<Figure> {
         builtin("elu", "ELU", "elu", &[]),
         builtin("selu", "SELU", "selu", &[]),
         builtin("swish", "Swish", "swish", &[]),
-        Figure {
-            stem: "swish2",
-            title: "Swish-2 (custom)",
-            act: Box::new(Swish2::default()),
-        },
-        Figure {
-            stem: "e_swish",
-            title: "E-swish (custom)",
-            act: Box::new(ESwish::default()),
-        },
-        Figure {
-            stem: "mish",
-            title: "Mish (custom)",
-            act: Box::new(Mish),
-        },
-        Figure {
-            stem: "gelu",
-            title: "GELU (custom, erf form)",
-            act: Box::new(Gelu),
-        },
-        Figure {
-            stem: "gelu_tanh",
-            title: "GELU (custom, tanh form)",
-            act: Box::new(GeluTanh),
-        },
-        Figure {
-            stem: "hard_swish",
-            title: "Hard-swish (custom)",
-            act: Box::new(HardSwish),
-        },
+        builtin("swish2", "Swish-2 (custom)", "swish2", &[]),
+        builtin("e_swish", "E-swish (custom)", "e_swish", &[]),
+        builtin("mish", "Mish (custom)", "mish", &[]),
+        builtin("gelu", "GELU (custom, erf form)", "gelu", &[]),
+        builtin("gelu_tanh", "GELU (custom, tanh form)", "gelu_tanh", &[]),
+        builtin("hard_swish", "Hard-swish (custom)", "hard_swish", &[]),
         Figure {
             stem: "snake",
             title: "Snake (custom)",

@@ -7,6 +7,41 @@
 
 pub use custom::*;
 
+/// The names [`register_custom`] registers, in order.
+pub const CUSTOM_NAMES: [&str; 6] = [
+    "e_swish",
+    "swish2",
+    "mish",
+    "gelu",
+    "gelu_tanh",
+    "hard_swish",
+];
+
+/// Registers the custom activations under [`CUSTOM_NAMES`] (once; later calls do nothing), so
+/// that `actigen::by_name` builds them: `eval mish`, `bench --acts gelu,hard_swish`, and
+/// `visualize` draws them by name, as a user's own binary would after
+/// `actigen::builtin::register`.
+///
+/// # Panics
+/// If a built-in took one of the names.
+pub fn register_custom() {
+    use actigen::builtin::register;
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        let all = [
+            register::<ESwish>(CUSTOM_NAMES[0]),
+            register::<Swish2>(CUSTOM_NAMES[1]),
+            register::<Mish>(CUSTOM_NAMES[2]),
+            register::<Gelu>(CUSTOM_NAMES[3]),
+            register::<GeluTanh>(CUSTOM_NAMES[4]),
+            register::<HardSwish>(CUSTOM_NAMES[5]),
+        ];
+        for r in all {
+            r.expect("a custom name no built-in takes");
+        }
+    });
+}
+
 /// The custom activations.
 #[deny(clippy::pedantic)]
 pub mod custom {
@@ -176,6 +211,32 @@ mod tests {
                 );
             }
         }
+    }
+
+    /// `register_custom` makes each custom activation a name of `by_name` (twice is fine), with
+    /// the type's own values and parameters.
+    #[test]
+    fn custom_activations_are_registered_by_name() {
+        register_custom();
+        register_custom();
+        let x = [-2.5f32, -0.3, 0.0, 1.2, 5.0];
+        let own: [(&str, &dyn Activation<f32>); 6] = [
+            ("e_swish", &ESwish::default()),
+            ("swish2", &Swish2::default()),
+            ("mish", &Mish),
+            ("gelu", &Gelu),
+            ("gelu_tanh", &GeluTanh),
+            ("hard_swish", &HardSwish),
+        ];
+        for (name, act) in own {
+            assert!(actigen::builtin::names().contains(&name), "{name}");
+            let (mut a, mut b) = ([0.0f32; 5], [0.0f32; 5]);
+            actigen::by_name(name, &[]).unwrap().forward(&x, &mut a);
+            act.forward(&x, &mut b);
+            assert_eq!(a, b, "{name}");
+        }
+        let e = actigen::by_name("e_swish", &[("beta", 2.0)]).unwrap();
+        assert_eq!(actigen::ActivationInfo::params(&*e), vec![2.0]);
     }
 
     #[test]
