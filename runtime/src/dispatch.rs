@@ -243,7 +243,8 @@ macro_rules! isa_table {
         // were it passed, the portable path would run (it needs no CPU feature). Through
         // `run` and the portable row's own function: a kernel inlined here put a second copy
         // of the portable kernel of every job into `run` on x86-64 (for the NEON row) and three
-        // on aarch64 (for the x86 rows), which took 45% of the runtime's LLVM time on x86-64.
+        // on aarch64 (for the x86 rows), which took 43% of the runtime's LLVM time on x86-64
+        // (summed per function from `-Zllvm-time-trace`).
         #[cfg(not(target_arch = $arch))]
         // SAFETY: the portable path needs no CPU feature; pointers as the caller promised.
         let output = unsafe { run::<$t, $j>(Isa::Portable, $job) };
