@@ -43,7 +43,7 @@
 //!   The backward itself is not differentiable again (no second-order autograd through it).
 
 use crate::builtin::DynActivation;
-use crate::channels::{ChannelActivation, ChannelGrads, Layout as Channels};
+use crate::channels::{ChannelActivation, Layout as Channels};
 use crate::storage::zero;
 use crate::{Activation, ActivationInfo, Formula, Storage};
 use candle_core::backend::BackendStorage;
@@ -444,14 +444,13 @@ impl<A: CandleActivation + Formula> ChannelBackward<A> {
         let mut grads = vec![0.0; self.values.len()];
         if let Some(layout) = layout {
             let per = per_channel(&self.names, &self.values);
-            let ChannelGrads { sums, .. } = self
+            let g = self
                 .act
                 .try_backward_channels_with_param_grads(layout, &per, x, dy, &mut dx)
                 .map_err(wrap)?;
             grads.clear();
             for name in &self.names {
-                let j = A::PARAM_NAMES.iter().position(|p| p == name);
-                grads.extend_from_slice(&sums[j.expect("an own parameter name")]);
+                grads.extend_from_slice(g.get(name).expect("an own parameter name"));
             }
         }
         *self.grads.borrow_mut() = grads;
