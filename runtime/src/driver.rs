@@ -156,7 +156,7 @@ impl<F: Formula, K: PairKernel, V: Vector> Binary<V> for PairK<F, K> {
 /// iterations in one register, a transpose at every load and store, 2–3× slower), where the
 /// SLP vectoriser turns each body into straight-line vector code. One `and` per iteration.
 #[inline(always)]
-fn index_mask<V: Vector>() -> usize {
+pub(crate) fn index_mask<V: Vector>() -> usize {
     if V::OPAQUE_LOOP {
         core::hint::black_box(usize::MAX)
     } else {
