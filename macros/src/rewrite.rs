@@ -17,11 +17,17 @@
 //! | `exp_m1_scaled` | c·exp(u) − c | c·exp_m1(u) | as above (SELU written λ(αeˣ − α)) |
 //! | `ln_1p` | ln(1 + u) | ln_1p(u) | cancellation near 0 |
 //! | `recip_m1` | 1/(1 + u) − 1, 1 − 1/(1 + u) | −u/(1 + u), u/(1 + u) | cancellation near 0 (d(ln_1p(x) − x)) |
+//! | `one_minus_cos` | 1 − cos(u) | 2·sin(u/2)² | cancellation near 0 (0 for \|u\| < 2.4e−4 in f32) |
+//! | `exp_difference` | exp(a) − exp(b) | exp_m1(a) − exp_m1(b) where \|a\|, \|b\| ≤ 1 | cancellation near a = b = 0 (2·sinh written eˣ − e⁻ˣ) |
+//! | `sqrt_minus_const` | sqrt(u + c²) − c | u/(sqrt(u + c²) + c) where \|u\| ≤ c² | cancellation near u = 0 (squareplus-like forms) |
 //!
-//! `1 + e` matches either operand order. Every rule strictly reduces the expression, so the
-//! pass terminates.
+//! `1 + e` matches either operand order. Every rule strictly reduces the expression, or (the
+//! last two) puts the matched node itself as the other side of a select, which no rule
+//! matches, so the pass terminates. Those two keep the original form outside the region where
+//! it cancels: there the rewritten one is the worse (exp_m1 of two large negative arguments is
+//! −1 − −1; u/(sqrt + c) is inf/inf where u overflows).
 
-use crate::ir::{Bin, Graph, Id, Node, Un, children};
+use crate::ir::{Bin, Cmp, Graph, Id, Node, Un, children};
 
 /// The rules, for docs and tests: (name, from, to).
 pub const RULES: &[(&str, &str, &str)] = &[
@@ -47,6 +53,17 @@ pub const RULES: &[(&str, &str, &str)] = &[
         "-u/(1 + u), u/(1 + u)",
     ),
     ("erfc", "1 - erf(u), 1 + erf(u)", "erfc(u), erfc(-u)"),
+    ("one_minus_cos", "1 - cos(u)", "2 * sin(u/2)^2"),
+    (
+        "exp_difference",
+        "exp(a) - exp(b)",
+        "exp_m1(a) - exp_m1(b) where |a|, |b| <= 1",
+    ),
+    (
+        "sqrt_minus_const",
+        "sqrt(u + c^2) - c",
+        "u/(sqrt(u + c^2) + c) where |u| <= c^2",
+    ),
 ];
 
 /// `from → to` of a rule, for the generated docs.
@@ -188,6 +205,32 @@ fn scaled_exp(g: &Graph, a: Id, c: Id) -> Option<Id> {
     }
 }
 
+/// `(u, k)` if `r` is `sqrt(u + k)` (either order) with `k` the constant `c²` exactly, in f64
+/// and in f32, for the constant `c > 0`.
+fn sqrt_of_plus_square(g: &Graph, r: Id, c: Id) -> Option<(Id, Id)> {
+    let (c64, c32) = g.consts(c)?;
+    let Node::Unary(Un::Sqrt, s) = g.nodes[r] else {
+        return None;
+    };
+    let Node::Binary(Bin::Add, p, q) = g.nodes[s] else {
+        return None;
+    };
+    let square = |k: Id| {
+        g.consts(k)
+            .is_some_and(|(k64, k32)| c64 * c64 == k64 && c32 * c32 == k32)
+    };
+    if !(c64 > 0.0 && c32 > 0.0) {
+        return None;
+    }
+    if square(q) {
+        Some((p, q))
+    } else if square(p) {
+        Some((q, p))
+    } else {
+        None
+    }
+}
+
 /// One rule applied at `id`, if any matches.
 fn apply(g: &mut Graph, id: Id) -> Option<(Id, &'static str)> {
     match g.nodes[id] {
@@ -278,6 +321,39 @@ fn apply(g: &mut Graph, id: Id) -> Option<(Id, &'static str)> {
             let nu = g.neg(u);
             Some((g.unary(Un::Sigmoid, nu), "sigmoid_complement"))
         }
+        // one_minus_cos: 1 − cos(u) → 2·sin(u/2)²
+        Node::Binary(Bin::Sub, a, b)
+            if g.value(a) == Some(1.0) && matches!(g.nodes[b], Node::Unary(Un::Cos, _)) =>
+        {
+            let Node::Unary(Un::Cos, u) = g.nodes[b] else {
+                return None;
+            };
+            let (half, two) = (g.constant(0.5), g.constant(2.0));
+            let h = g.mul(half, u);
+            let s = g.unary(Un::Sin, h);
+            let sq = g.mul(s, s);
+            Some((g.mul(two, sq), "one_minus_cos"))
+        }
+        // exp_difference: exp(a) − exp(b) → exp_m1(a) − exp_m1(b) where |a|, |b| ≤ 1
+        Node::Binary(Bin::Sub, p, q) if exp_of(g, p).is_some() && exp_of(g, q).is_some() => {
+            let (a, b) = (exp_of(g, p)?, exp_of(g, q)?);
+            let (ea, eb) = (g.unary(Un::ExpM1, a), g.unary(Un::ExpM1, b));
+            let near = g.sub(ea, eb);
+            let one = g.constant(1.0);
+            let (aa, ab) = (g.unary(Un::Abs, a), g.unary(Un::Abs, b));
+            let (ma, mb) = (g.cmp(Cmp::Le, aa, one), g.cmp(Cmp::Le, ab, one));
+            let m = g.and(ma, mb);
+            Some((g.select(m, near, id), "exp_difference"))
+        }
+        // sqrt_minus_const: sqrt(u + c²) − c → u/(sqrt(u + c²) + c) where |u| ≤ c²
+        Node::Binary(Bin::Sub, r, c) if sqrt_of_plus_square(g, r, c).is_some() => {
+            let (u, k) = sqrt_of_plus_square(g, r, c)?;
+            let den = g.add(r, c);
+            let near = g.div(u, den);
+            let au = g.unary(Un::Abs, u);
+            let m = g.cmp(Cmp::Le, au, k);
+            Some((g.select(m, near, id), "sqrt_minus_const"))
+        }
         Node::Binary(Bin::Div, num, den) => divide(g, num, den),
         // The constructors pull a negation out of a quotient: look inside.
         Node::Unary(Un::Neg, a) => match g.nodes[a] {
@@ -307,9 +383,15 @@ fn divide(g: &mut Graph, num: Id, den: Id) -> Option<(Id, &'static str)> {
         let t = g.unary(Un::Tanh, u);
         return Some((if negated { g.neg(t) } else { t }, "tanh_exp2"));
     }
-    // tanh_exp: (exp(u) − exp(−u))/(exp(u) + exp(−u)) → tanh(u)
+    // tanh_exp: (exp(u) − exp(−u))/(exp(u) + exp(−u)) → tanh(u)   (the numerator was
+    // rewritten first, bottom-up, by exp_difference: its original form is the select's other
+    // side)
+    let num_orig = match g.nodes[num] {
+        Node::Select(_, _, orig) if matches!(g.nodes[orig], Node::Binary(Bin::Sub, ..)) => orig,
+        _ => num,
+    };
     if let (Node::Binary(Bin::Sub, p, q), Node::Binary(Bin::Add, r, s)) =
-        (g.nodes[num], g.nodes[den])
+        (g.nodes[num_orig], g.nodes[den])
         && let (Some(u), Some(v)) = (exp_of(g, p), exp_of(g, q))
         && g.nodes[v] == Node::Unary(Un::Neg, u)
         && ((r, s) == (p, q) || (r, s) == (q, p))
@@ -396,7 +478,17 @@ mod tests {
         assert_eq!(rw("erf(x) + 1.0"),                                   "erfc(-x)");
         assert_eq!(rw("1.0 - erf(x)"),                                   "erfc(x)");
         assert_eq!(rw("x * (1.0 + x.exp()).ln().tanh()"),                "x * tanh(softplus(x))");
+        assert_eq!(rw("1.0 - x.cos()"),                                  "2.0 * (sin(0.5 * x) * sin(0.5 * x))");
+        assert_eq!(rw("x.exp() - (-x).exp()"),
+                   "if abs(x) <= 1.0 && abs(-x) <= 1.0 { exp_m1(x) - exp_m1(-x) } else { exp(x) - exp(-x) }");
+        assert_eq!(rw("(x * x + 4.0).sqrt() - 2.0"),
+                   "if abs(x * x) <= 4.0 { x * x / (sqrt(x * x + 4.0) + 2.0) } else { sqrt(x * x + 4.0) - 2.0 }");
+        assert_eq!(rw("(1.0 + a * x).sqrt() - 1.0"),
+                   "if abs(x * a) <= 1.0 { x * a / (1.0 + sqrt(1.0 + x * a)) } else { sqrt(1.0 + x * a) - 1.0 }");
         // Forms that are already stable are left alone.
         assert_eq!(rw("(2.0 + x.exp()).ln()"),                           "ln(2.0 + exp(x))");
+        // 3 is not 2²; 2 is not (√2)² in f32 and f64 both.
+        assert_eq!(rw("(x + 3.0).sqrt() - 2.0"),                         "sqrt(x + 3.0) - 2.0");
+        assert_eq!(rw("(x + 2.0).sqrt() - 1.4142135623730951"),          "sqrt(x + 2.0) - 1.4142135623730951");
     }
 }
