@@ -20,12 +20,15 @@
 //! | `one_minus_cos` | 1 − cos(u) | 2·sin(u/2)² | cancellation near 0 (0 for \|u\| < 2.4e−4 in f32) |
 //! | `exp_difference` | exp(a) − exp(b) | exp_m1(a) − exp_m1(b) where \|a\|, \|b\| ≤ 1 | cancellation near a = b = 0 (2·sinh written eˣ − e⁻ˣ) |
 //! | `sqrt_minus_const` | sqrt(u + c²) − c | u/(sqrt(u + c²) + c) where \|u\| ≤ c² | cancellation near u = 0 (squareplus-like forms) |
+//! | `hypot_regime` | sqrt(u·u + k) | \|u\|·sqrt(1 + (k/u)/u) where \|u\| > 2⁶⁰ | u·u overflows above 1.8e19 in f32 (ISRU, √(x² + 1)) |
 //!
 //! `1 + e` matches either operand order. Every rule strictly reduces the expression, or (the
-//! last two) puts the matched node itself as the other side of a select, which no rule
-//! matches, so the pass terminates. Those two keep the original form outside the region where
-//! it cancels: there the rewritten one is the worse (exp_m1 of two large negative arguments is
-//! −1 − −1; u/(sqrt + c) is inf/inf where u overflows).
+//! last three) puts the matched node itself as the other side of a select, which no rule
+//! matches, so the pass terminates. Those three keep the original form outside the region
+//! where it fails: there the rewritten one is the worse (exp_m1 of two large negative
+//! arguments is −1 − −1; u/(sqrt + c) is inf/inf where u overflows; the rescaled hypot costs a
+//! division and a square root more). The rules that look for a `sqrt` see through
+//! `hypot_regime`'s select to the form as written.
 
 use crate::ir::{Bin, Cmp, Graph, Id, Node, Un, children};
 
@@ -64,7 +67,16 @@ pub const RULES: &[(&str, &str, &str)] = &[
         "sqrt(u + c^2) - c",
         "u/(sqrt(u + c^2) + c) where |u| <= c^2",
     ),
+    (
+        "hypot_regime",
+        "sqrt(u*u + k)",
+        "|u| * sqrt(1 + (k/u)/u) where |u| > 2^60",
+    ),
 ];
+
+/// Where `hypot_regime` switches to the rescaled form: u·u is far from overflow below it in
+/// f32 (2¹²⁰ < 2¹²⁸), and above it k/u/u is below f32's ε for any k < 2⁹⁶.
+const HYPOT_SWITCH: f64 = 1_152_921_504_606_846_976.0; // 2^60
 
 /// `from → to` of a rule, for the generated docs.
 pub fn describe(name: &str) -> String {
@@ -205,11 +217,40 @@ fn scaled_exp(g: &Graph, a: Id, c: Id) -> Option<Id> {
     }
 }
 
+/// `(u, k)` if `s` is `u·u + k` (either order) with `k` a constant ≥ 0.
+fn square_plus_const(g: &Graph, s: Id) -> Option<(Id, Id)> {
+    let Node::Binary(Bin::Add, p, q) = g.nodes[s] else {
+        return None;
+    };
+    let square = |a: Id| match g.nodes[a] {
+        Node::Binary(Bin::Mul, x, y) if x == y => Some(x),
+        _ => None,
+    };
+    let nonneg = |k: Id| {
+        g.consts(k)
+            .is_some_and(|(k64, k32)| k64 >= 0.0 && k32 >= 0.0)
+    };
+    match (square(p), square(q)) {
+        (Some(u), _) if nonneg(q) => Some((u, q)),
+        (_, Some(u)) if nonneg(p) => Some((u, p)),
+        _ => None,
+    }
+}
+
+/// The `sqrt(s)` as written under `r`: `r` itself, or the plain side of `hypot_regime`'s
+/// select.
+fn as_written_sqrt(g: &Graph, r: Id) -> Id {
+    match g.nodes[r] {
+        Node::Select(_, plain, _) if matches!(g.nodes[plain], Node::Unary(Un::Sqrt, _)) => plain,
+        _ => r,
+    }
+}
+
 /// `(u, k)` if `r` is `sqrt(u + k)` (either order) with `k` the constant `c²` exactly, in f64
 /// and in f32, for the constant `c > 0`.
 fn sqrt_of_plus_square(g: &Graph, r: Id, c: Id) -> Option<(Id, Id)> {
     let (c64, c32) = g.consts(c)?;
-    let Node::Unary(Un::Sqrt, s) = g.nodes[r] else {
+    let Node::Unary(Un::Sqrt, s) = g.nodes[as_written_sqrt(g, r)] else {
         return None;
     };
     let Node::Binary(Bin::Add, p, q) = g.nodes[s] else {
@@ -354,6 +395,20 @@ fn apply(g: &mut Graph, id: Id) -> Option<(Id, &'static str)> {
             let m = g.cmp(Cmp::Le, au, k);
             Some((g.select(m, near, id), "sqrt_minus_const"))
         }
+        // hypot_regime: sqrt(u·u + k) → |u|·sqrt(1 + (k/u)/u) where |u| > 2⁶⁰
+        Node::Unary(Un::Sqrt, s) if square_plus_const(g, s).is_some() => {
+            let (u, k) = square_plus_const(g, s)?;
+            let one = g.constant(1.0);
+            let au = g.unary(Un::Abs, u);
+            let ku = g.div(k, u);
+            let kuu = g.div(ku, u);
+            let inner = g.add(one, kuu);
+            let root = g.unary(Un::Sqrt, inner);
+            let far = g.mul(au, root);
+            let switch = g.constant(HYPOT_SWITCH);
+            let m = g.cmp(Cmp::Le, au, switch);
+            Some((g.select(m, id, far), "hypot_regime"))
+        }
         Node::Binary(Bin::Div, num, den) => divide(g, num, den),
         // The constructors pull a negation out of a quotient: look inside.
         Node::Unary(Un::Neg, a) => match g.nodes[a] {
@@ -481,10 +536,14 @@ mod tests {
         assert_eq!(rw("1.0 - x.cos()"),                                  "2.0 * (sin(0.5 * x) * sin(0.5 * x))");
         assert_eq!(rw("x.exp() - (-x).exp()"),
                    "if abs(x) <= 1.0 && abs(-x) <= 1.0 { exp_m1(x) - exp_m1(-x) } else { exp(x) - exp(-x) }");
+        // (with hypot_regime on the square root first, bottom-up)
         assert_eq!(rw("(x * x + 4.0).sqrt() - 2.0"),
-                   "if abs(x * x) <= 4.0 { x * x / (sqrt(x * x + 4.0) + 2.0) } else { sqrt(x * x + 4.0) - 2.0 }");
+                   "{ let t1 = if abs(x) <= 1152921504606847000.0 { sqrt(x * x + 4.0) } else { abs(x) * sqrt(1.0 + 4.0 / x / x) }; \
+                    if abs(x * x) <= 4.0 { x * x / (2.0 + t1) } else { t1 - 2.0 } }");
         assert_eq!(rw("(1.0 + a * x).sqrt() - 1.0"),
                    "if abs(x * a) <= 1.0 { x * a / (1.0 + sqrt(1.0 + x * a)) } else { sqrt(1.0 + x * a) - 1.0 }");
+        assert_eq!(rw("(x * x + 1.0).sqrt()"),
+                   "if abs(x) <= 1152921504606847000.0 { sqrt(x * x + 1.0) } else { abs(x) * sqrt(1.0 + 1.0 / x / x) }");
         // Forms that are already stable are left alone.
         assert_eq!(rw("(2.0 + x.exp()).ln()"),                           "ln(2.0 + exp(x))");
         // 3 is not 2²; 2 is not (√2)² in f32 and f64 both.
