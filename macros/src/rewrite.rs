@@ -21,10 +21,11 @@
 //! | `exp_difference` | exp(a) − exp(b) | exp_m1(a) − exp_m1(b) where \|a\|, \|b\| ≤ 1 | cancellation near a = b = 0 (2·sinh written eˣ − e⁻ˣ) |
 //! | `sqrt_minus_const` | sqrt(u + c²) − c | u/(sqrt(u + c²) + c) where \|u\| ≤ c² | cancellation near u = 0 (squareplus-like forms) |
 //! | `hypot_regime` | sqrt(u·u + k) | \|u\|·sqrt(1 + (k/u)/u) where \|u\| > 2⁶⁰ | u·u overflows above 1.8e19 in f32 (ISRU, √(x² + 1)) |
+//! | `sqrt_conjugate` | sqrt(u·u + k) − u, u + sqrt(u·u + k) | k/(sqrt(u·u + k) + u) where u > 0, k/(sqrt(u·u + k) − u) where u < 0 | cancellation as u → +∞, −∞ (squareplus) |
 //!
 //! `1 + e` matches either operand order. Every rule strictly reduces the expression, or (the
-//! last three) puts the matched node itself as the other side of a select, which no rule
-//! matches, so the pass terminates. Those three keep the original form outside the region
+//! last four) puts the matched node itself as the other side of a select, which no rule
+//! matches, so the pass terminates. Those four keep the original form outside the region
 //! where it fails: there the rewritten one is the worse (exp_m1 of two large negative
 //! arguments is −1 − −1; u/(sqrt + c) is inf/inf where u overflows; the rescaled hypot costs a
 //! division and a square root more). The rules that look for a `sqrt` see through
@@ -71,6 +72,11 @@ pub const RULES: &[(&str, &str, &str)] = &[
         "hypot_regime",
         "sqrt(u*u + k)",
         "|u| * sqrt(1 + (k/u)/u) where |u| > 2^60",
+    ),
+    (
+        "sqrt_conjugate",
+        "sqrt(u*u + k) - u, u + sqrt(u*u + k)",
+        "k/(sqrt(u*u + k) + u) where u > 0, k/(sqrt(u*u + k) - u) where u < 0",
     ),
 ];
 
@@ -237,6 +243,23 @@ fn square_plus_const(g: &Graph, s: Id) -> Option<(Id, Id)> {
     }
 }
 
+/// `(k/v)/2`.
+fn half_ratio(g: &mut Graph, k: Id, v: Id) -> Id {
+    let half = g.constant(0.5);
+    let q = g.div(k, v);
+    g.mul(q, half)
+}
+
+/// `k` if `r` is `sqrt(u·u + k)` (as written, see [`as_written_sqrt`]) for this `u`, with
+/// `k` a constant > 0.
+fn hypot_of(g: &Graph, r: Id, u: Id) -> Option<Id> {
+    let Node::Unary(Un::Sqrt, s) = g.nodes[as_written_sqrt(g, r)] else {
+        return None;
+    };
+    let (v, k) = square_plus_const(g, s)?;
+    (v == u && g.consts(k).is_some_and(|(k64, k32)| k64 > 0.0 && k32 > 0.0)).then_some(k)
+}
+
 /// The `sqrt(s)` as written under `r`: `r` itself, or the plain side of `hypot_regime`'s
 /// select.
 fn as_written_sqrt(g: &Graph, r: Id) -> Id {
@@ -395,6 +418,37 @@ fn apply(g: &mut Graph, id: Id) -> Option<(Id, &'static str)> {
             let m = g.cmp(Cmp::Le, au, k);
             Some((g.select(m, near, id), "sqrt_minus_const"))
         }
+        // sqrt_conjugate: sqrt(u·u + k) − u → k/(sqrt(u·u + k) + u) where u > 0
+        //   (beyond u = 2⁶⁰, where sqrt(u·u + k) rounds to u, as (k/u)/2: no overflow in
+        //   r + u, and no inf − inf in the derivative at u = +inf)
+        Node::Binary(Bin::Sub, r, u) if hypot_of(g, r, u).is_some() => {
+            let k = hypot_of(g, r, u)?;
+            let den = g.add(r, u);
+            let near = g.div(k, den);
+            let far = half_ratio(g, k, u);
+            let (zero, switch) = (g.constant(0.0), g.constant(HYPOT_SWITCH));
+            let (pos, small) = (g.cmp(Cmp::Gt, u, zero), g.cmp(Cmp::Le, u, switch));
+            let conj = g.select(small, near, far);
+            Some((g.select(pos, conj, id), "sqrt_conjugate"))
+        }
+        // (and u + sqrt(u·u + k) → k/(sqrt(u·u + k) − u) where u < 0, either order)
+        Node::Binary(Bin::Add, p, q) if hypot_of(g, q, p).or(hypot_of(g, p, q)).is_some() => {
+            let (r, u) = if hypot_of(g, q, p).is_some() {
+                (q, p)
+            } else {
+                (p, q)
+            };
+            let k = hypot_of(g, r, u)?;
+            let den = g.sub(r, u);
+            let near = g.div(k, den);
+            let nu = g.neg(u);
+            let far = half_ratio(g, k, nu);
+            let zero = g.constant(0.0);
+            let switch = g.constant(-HYPOT_SWITCH);
+            let (neg, small) = (g.cmp(Cmp::Lt, u, zero), g.cmp(Cmp::Ge, u, switch));
+            let conj = g.select(small, near, far);
+            Some((g.select(neg, conj, id), "sqrt_conjugate"))
+        }
         // hypot_regime: sqrt(u·u + k) → |u|·sqrt(1 + (k/u)/u) where |u| > 2⁶⁰
         Node::Unary(Un::Sqrt, s) if square_plus_const(g, s).is_some() => {
             let (u, k) = square_plus_const(g, s)?;
@@ -544,6 +598,12 @@ mod tests {
                    "if abs(x * a) <= 1.0 { x * a / (1.0 + sqrt(1.0 + x * a)) } else { sqrt(1.0 + x * a) - 1.0 }");
         assert_eq!(rw("(x * x + 1.0).sqrt()"),
                    "if abs(x) <= 1152921504606847000.0 { sqrt(x * x + 1.0) } else { abs(x) * sqrt(1.0 + 1.0 / x / x) }");
+        assert_eq!(rw("(x * x + 1.0).sqrt() - x"),
+                   "{ let t1 = if abs(x) <= 1152921504606847000.0 { sqrt(x * x + 1.0) } else { abs(x) * sqrt(1.0 + 1.0 / x / x) }; \
+                    if x > 0.0 { if x <= 1152921504606847000.0 { 1.0 / (x + t1) } else { 0.5 * (1.0 / x) } } else { t1 - x } }");
+        assert_eq!(rw("x + (x * x + 4.0).sqrt()"),
+                   "{ let t1 = if abs(x) <= 1152921504606847000.0 { sqrt(x * x + 4.0) } else { abs(x) * sqrt(1.0 + 4.0 / x / x) }; \
+                    if x < 0.0 { if x >= -1152921504606847000.0 { 4.0 / (t1 - x) } else { 0.5 * (4.0 / -x) } } else { x + t1 } }");
         // Forms that are already stable are left alone.
         assert_eq!(rw("(2.0 + x.exp()).ln()"),                           "ln(2.0 + exp(x))");
         // 3 is not 2²; 2 is not (√2)² in f32 and f64 both.
