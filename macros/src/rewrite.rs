@@ -263,10 +263,50 @@ fn hypot_of(g: &Graph, r: Id, u: Id) -> Option<Id> {
 /// The `sqrt(s)` as written under `r`: `r` itself, or the plain side of `hypot_regime`'s
 /// select.
 fn as_written_sqrt(g: &Graph, r: Id) -> Id {
-    match g.nodes[r] {
-        Node::Select(_, plain, _) if matches!(g.nodes[plain], Node::Unary(Un::Sqrt, _)) => plain,
-        _ => r,
-    }
+    hypot_regime_plain(g, r).unwrap_or(r)
+}
+
+/// The plain side of `select(|u| ≤ 2⁶⁰, sqrt(u·u + k), …)` as `hypot_regime` builds it, if
+/// `r` is one: only that select, whose two sides are the same function (a user's select of
+/// two different forms is not one to see through).
+fn hypot_regime_plain(g: &Graph, r: Id) -> Option<Id> {
+    let Node::Select(m, plain, _) = g.nodes[r] else {
+        return None;
+    };
+    let Node::Unary(Un::Sqrt, s) = g.nodes[plain] else {
+        return None;
+    };
+    let (u, _) = square_plus_const(g, s)?;
+    let Node::Cmp(Cmp::Le, au, switch) = g.nodes[m] else {
+        return None;
+    };
+    (g.nodes[au] == Node::Unary(Un::Abs, u) && g.value(switch) == Some(HYPOT_SWITCH))
+        .then_some(plain)
+}
+
+/// The written form `exp(a) − exp(b)` under `exp_difference`'s select, if `id` is one (as
+/// built by that rule: the sides are the same function).
+fn exp_difference_written(g: &Graph, id: Id) -> Option<Id> {
+    let Node::Select(m, near, orig) = g.nodes[id] else {
+        return None;
+    };
+    let Node::Binary(Bin::Sub, p, q) = g.nodes[orig] else {
+        return None;
+    };
+    let (a, b) = (exp_of(g, p)?, exp_of(g, q)?);
+    let Node::Binary(Bin::Sub, ea, eb) = g.nodes[near] else {
+        return None;
+    };
+    let in_range = |c: Id, v: Id| match g.nodes[c] {
+        Node::Cmp(Cmp::Le, av, one) => {
+            g.nodes[av] == Node::Unary(Un::Abs, v) && g.value(one) == Some(1.0)
+        }
+        _ => false,
+    };
+    let ok = g.nodes[ea] == Node::Unary(Un::ExpM1, a)
+        && g.nodes[eb] == Node::Unary(Un::ExpM1, b)
+        && matches!(g.nodes[m], Node::And(ca, cb) if in_range(ca, a) && in_range(cb, b));
+    ok.then_some(orig)
 }
 
 /// `(u, k)` if `r` is `sqrt(u + k)` (either order) with `k` the constant `c²` exactly, in f64
@@ -495,10 +535,7 @@ fn divide(g: &mut Graph, num: Id, den: Id) -> Option<(Id, &'static str)> {
     // tanh_exp: (exp(u) − exp(−u))/(exp(u) + exp(−u)) → tanh(u)   (the numerator was
     // rewritten first, bottom-up, by exp_difference: its original form is the select's other
     // side)
-    let num_orig = match g.nodes[num] {
-        Node::Select(_, _, orig) if matches!(g.nodes[orig], Node::Binary(Bin::Sub, ..)) => orig,
-        _ => num,
-    };
+    let num_orig = exp_difference_written(g, num).unwrap_or(num);
     if let (Node::Binary(Bin::Sub, p, q), Node::Binary(Bin::Add, r, s)) =
         (g.nodes[num_orig], g.nodes[den])
         && let (Some(u), Some(v)) = (exp_of(g, p), exp_of(g, q))
@@ -604,6 +641,14 @@ mod tests {
         assert_eq!(rw("x + (x * x + 4.0).sqrt()"),
                    "{ let t1 = if abs(x) <= 1152921504606847000.0 { sqrt(x * x + 4.0) } else { abs(x) * sqrt(1.0 + 4.0 / x / x) }; \
                     if x < 0.0 { if x >= -1152921504606847000.0 { 4.0 / (t1 - x) } else { 0.5 * (4.0 / -x) } } else { x + t1 } }");
+        // A select the user wrote is not seen through: its sides are different functions
+        // (before this test the first was rewritten as if the select were the square root:
+        // x/(x + 2) for x in [−4, 0] instead of x − 2).
+        assert_eq!(rw("(if x > 0.0 { (x + 4.0).sqrt() } else { x }) - 2.0"),
+                   "(if x > 0.0 { sqrt(x + 4.0) } else { x }) - 2.0");
+        assert_eq!(rw("(if x > 0.0 { x } else { x.exp() - (-x).exp() }) / (x.exp() + (-x).exp())"),
+                   "(if x > 0.0 { x } else { if abs(x) <= 1.0 && abs(-x) <= 1.0 { exp_m1(x) - exp_m1(-x) } \
+                    else { exp(x) - exp(-x) } }) / (exp(x) + exp(-x))");
         // Forms that are already stable are left alone.
         assert_eq!(rw("(2.0 + x.exp()).ln()"),                           "ln(2.0 + exp(x))");
         // 3 is not 2²; 2 is not (√2)² in f32 and f64 both.
