@@ -1,9 +1,10 @@
 //! Expansion: the pipeline in one place, and the code it emits.
 //!
-//! `parse → lower → check → rewrite → differentiate → guards → emit`. On any error the original function
+//! `parse → lower → check → rewrite → differentiate → analyse (and patch) → guards → emit`. On any error the original function
 //! is still emitted (with the `#[default]` attributes removed) next to the `compile_error!`s, so
 //! the IDE keeps working and the user sees only the mistakes.
 
+use crate::accuracy::{Exprs, analyse};
 use crate::diff::{Var, diff};
 use crate::guards::{Flags, flags};
 use crate::ir::{Bin, Cmp, Graph, Id, Node, Un};
@@ -104,16 +105,39 @@ pub fn activation(attr: TokenStream, item: TokenStream) -> TokenStream {
             .collect();
         return emit_multi(&model, &g, root, &partials, &rewrites);
     }
-    let dx = diff(&mut g, root, Var::Input(0));
-    let dx = stable(&mut g, dx);
-    let dps: Vec<Id> = (0..params.len())
-        .map(|i| {
-            let d = diff(&mut g, root, Var::Param(i));
-            stable(&mut g, d)
-        })
-        .collect();
-    let d2 = diff(&mut g, dx, Var::Input(0));
-    let d2 = stable(&mut g, d2);
+    // The derivatives, as a function of the forward expression: the error analysis calls it
+    // again on the forward it patches.
+    let nparams = params.len();
+    let mut derive = |g: &mut Graph, root: Id| {
+        let dx = diff(g, root, Var::Input(0));
+        let dx = stable(g, dx);
+        let dps = (0..nparams)
+            .map(|i| {
+                let d = diff(g, root, Var::Param(i));
+                stable(g, d)
+            })
+            .collect();
+        let d2 = diff(g, dx, Var::Input(0));
+        let d2 = stable(g, d2);
+        Exprs { root, dx, dps, d2 }
+    };
+    let exprs = derive(&mut g, root);
+    let defaults: Vec<f64> = model.params.iter().map(|p| p.default).collect();
+    let outcome = analyse(&mut g, exprs, &defaults, (&inputs[0], &params), &mut derive);
+    if model.strict && !outcome.misses.is_empty() {
+        let msg = format!(
+            "`strict`: the f32 kernels of `{}` miss the accuracy targets (forward within {} ULP, \
+             derivatives within {:.0e} relative) after every repair the macro has: {}",
+            model.func.sig.ident,
+            crate::analysis::FWD_ULP,
+            crate::analysis::DERIV_REL,
+            outcome.misses.join("; ")
+        );
+        let err = syn::Error::new(model.func.sig.ident.span(), msg).to_compile_error();
+        let original = original_fn(&model);
+        return quote!(#err #original);
+    }
+    let Exprs { root, dx, dps, d2 } = outcome.exprs;
     let ranges: Vec<(f64, f64)> = model.params.iter().map(|p| p.range).collect();
     let from_output = crate::output::from_output(&mut g, root, &ranges, &params);
     if let (true, Err(why)) = (model.require_from_output, &from_output) {
@@ -130,7 +154,7 @@ pub fn activation(attr: TokenStream, item: TokenStream) -> TokenStream {
         &g,
         [root, dx, d2],
         &dps,
-        &rewrites,
+        (&rewrites, &outcome.doc),
         from_output.ok(),
     )
 }
@@ -175,7 +199,7 @@ fn emit(
     g: &Graph,
     values: [Id; 3],
     dps: &[Id],
-    rewrites: &[&'static str],
+    (rewrites, accuracy_doc): (&[&'static str], &str),
     from_output: Option<Id>,
 ) -> TokenStream {
     let [root, dx, d2] = values;
@@ -218,6 +242,7 @@ fn emit(
         ));
     }
     doc.push_str(&rewrites_doc(rewrites));
+    doc.push_str(accuracy_doc);
     let new_doc = new_doc(&param_names);
 
     // Kernel bodies, and their checked forms where the ±inf guard needs them (elsewhere a form
@@ -564,6 +589,7 @@ fn emit_multi(
         doc.push_str(&format!("- ∂f/∂{v} = `{d}`\n"));
     }
     doc.push_str(&rewrites_doc(rewrites));
+    doc.push_str("\nAccuracy not measured at expansion time: the error analysis covers formulas of one input.\n");
     let new_doc = new_doc(&param_names);
 
     let with_checked = |roots: &[Id], exact: bool| {

@@ -3,9 +3,13 @@
 //! Use it through the `actigen` crate, which re-exports it and provides the runtime the
 //! generated code calls. Pipeline, one module each: `parse` the function, `lower` its body to an
 //! arena `ir`, apply the stability `rewrite`s, `diff`erentiate symbolically (and find the
-//! derivative in terms of the `output` where one exists), decide the kernels' `guards`, and
+//! derivative in terms of the `output` where one exists), measure the accuracy (`analysis`,
+//! against the `dd` reference) and patch a loss at 0 with a `series` (`accuracy`), decide the kernels' `guards`, and
 //! `expand` into the original function, a parameter struct and SIMD-generic kernel bodies.
 
+mod accuracy;
+mod analysis;
+mod dd;
 mod diff;
 mod expand;
 #[cfg(test)]
@@ -20,6 +24,7 @@ mod print;
 #[cfg(test)]
 mod proptests;
 mod rewrite;
+mod series;
 
 use proc_macro::TokenStream;
 
@@ -39,7 +44,9 @@ use proc_macro::TokenStream;
 /// `#[default(value)]`. `#[activation(name = MyName)]` renames the generated struct (by
 /// default the function's name in UpperCamelCase); `#[activation(from_output)]` requires the
 /// backward pass from the output (a compile error says why where f′ cannot be written in terms
-/// of f); `#[activation(crate = path)]` names the runtime crate where it is not `::actigen`
+/// of f); `#[activation(strict)]` fails the build where the macro's accuracy analysis finds the
+/// f32 kernels of the forward or a first derivative missing its targets after every repair;
+/// `#[activation(crate = path)]` names the runtime crate where it is not `::actigen`
 /// (a renamed dependency, a framework's re-export). The formula language, the attributes and
 /// what the kernels guarantee are in `actigen::guide`
 /// (<https://docs.rs/actigen/latest/actigen/guide/index.html>), with runnable examples.

@@ -25,7 +25,7 @@ pub const MAX_PARAMS: usize = 7;
 /// `MAX_PARAMS` is).
 pub const MAX_INPUTS: usize = 4;
 
-/// `#[activation(name = Foo, from_output, crate = path)]`.
+/// `#[activation(name = Foo, from_output, strict, crate = path)]`.
 #[derive(Default)]
 pub struct Args {
     pub name: Option<Ident>,
@@ -35,6 +35,9 @@ pub struct Args {
     /// Require `backward_from_output` (a compile error, with the reason, if f′ cannot be
     /// written in terms of the output).
     pub from_output: bool,
+    /// Fail the build where the error analysis finds the f32 kernels of the forward or a first
+    /// derivative missing the accuracy targets.
+    pub strict: bool,
 }
 
 impl Parse for Args {
@@ -96,12 +99,18 @@ impl Parse for Args {
                     }
                     args.from_output = true;
                 }
+                "strict" => {
+                    if args.strict {
+                        return Err(syn::Error::new(key.span(), "duplicate `strict` argument"));
+                    }
+                    args.strict = true;
+                }
                 other => {
                     return Err(syn::Error::new(
                         key.span(),
                         format!(
-                            "unknown argument `{other}`; expected `name = <Identifier>`, `from_output` or \
-                             `crate = <path>`"
+                            "unknown argument `{other}`; expected `name = <Identifier>`, `from_output`, \
+                             `strict` or `crate = <path>`"
                         ),
                     ));
                 }
@@ -128,6 +137,8 @@ pub struct Model {
     pub func: ItemFn,
     /// `#[activation(from_output)]` was given.
     pub require_from_output: bool,
+    /// `#[activation(strict)]` was given.
+    pub strict: bool,
     /// The inputs, in order (at least one: a placeholder `x` after an error).
     pub inputs: Vec<Ident>,
     pub params: Vec<Param>,
@@ -375,6 +386,7 @@ pub fn parse(args: Args, mut func: ItemFn, errors: &mut Vec<syn::Error>) -> Mode
     Model {
         func,
         require_from_output: args.from_output,
+        strict: args.strict,
         inputs,
         params,
         struct_name,
