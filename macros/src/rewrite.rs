@@ -78,7 +78,21 @@ pub const RULES: &[(&str, &str, &str)] = &[
         "sqrt(u*u + k) - u, u + sqrt(u*u + k)",
         "k/(sqrt(u*u + k) + u) where u > 0, k/(sqrt(u*u + k) - u) where u < 0",
     ),
+    (
+        "ln_difference",
+        "ln(a) - ln(b)",
+        "ln_1p((a - b)/b) where |a - b| <= |b|/2",
+    ),
+    (
+        "square_denominator",
+        "p/(u*u + k), p/(u*u)",
+        "(p/u)/u where |u| > 2^60 (and, for p/(u*u), where |u| < 2^-60)",
+    ),
 ];
+
+/// Where `square_denominator` also divides twice for p/(u·u): below it u·u is under 2⁻¹²⁰,
+/// near f32's subnormals (2⁻¹²⁶), where it loses digits and then underflows to 0.
+const TINY_SWITCH: f64 = 8.673_617_379_884_035e-19; // 2^-60
 
 /// Where `hypot_regime` switches to the rescaled form: u·u is far from overflow below it in
 /// f32 (2¹²⁰ < 2¹²⁸), and above it k/u/u is below f32's ε for any k < 2⁹⁶.
@@ -335,6 +349,27 @@ fn sqrt_of_plus_square(g: &Graph, r: Id, c: Id) -> Option<(Id, Id)> {
     }
 }
 
+/// `a` if `id` is `ln(a)`.
+fn ln_of(g: &Graph, id: Id) -> Option<Id> {
+    match g.nodes[id] {
+        Node::Unary(Un::Ln, a) => Some(a),
+        _ => None,
+    }
+}
+
+/// `(u, k)` if `den` is `u·u + k` with `k` a constant ≥ 0, or `(u, None)` if it is `u·u` or
+/// `u.powi(2)`.
+fn square_den(g: &Graph, den: Id) -> Option<(Id, Option<Id>)> {
+    if let Some((u, k)) = square_plus_const(g, den) {
+        return Some((u, Some(k)));
+    }
+    match g.nodes[den] {
+        Node::Binary(Bin::Mul, x, y) if x == y => Some((x, None)),
+        Node::Powi(x, 2) => Some((x, None)),
+        _ => None,
+    }
+}
+
 /// One rule applied at `id`, if any matches.
 fn apply(g: &mut Graph, id: Id) -> Option<(Id, &'static str)> {
     match g.nodes[id] {
@@ -489,6 +524,20 @@ fn apply(g: &mut Graph, id: Id) -> Option<(Id, &'static str)> {
             let conj = g.select(small, near, far);
             Some((g.select(neg, conj, id), "sqrt_conjugate"))
         }
+        // ln_difference: ln(a) − ln(b) → ln_1p((a − b)/b) where |a − b| ≤ |b|/2
+        //   (there a − b is exact, by Sterbenz's lemma, and ln_1p keeps the small result's
+        //   digits, which the difference of two logarithms of size ln(a) loses)
+        Node::Binary(Bin::Sub, p, q) if ln_of(g, p).is_some() && ln_of(g, q).is_some() => {
+            let (a, b) = (ln_of(g, p)?, ln_of(g, q)?);
+            let d = g.sub(a, b);
+            let r = g.div(d, b);
+            let near = g.unary(Un::Ln1p, r);
+            let (ad, ab) = (g.unary(Un::Abs, d), g.unary(Un::Abs, b));
+            let half = g.constant(0.5);
+            let hb = g.mul(half, ab);
+            let m = g.cmp(Cmp::Le, ad, hb);
+            Some((g.select(m, near, id), "ln_difference"))
+        }
         // hypot_regime: sqrt(u·u + k) → |u|·sqrt(1 + (k/u)/u) where |u| > 2⁶⁰
         Node::Unary(Un::Sqrt, s) if square_plus_const(g, s).is_some() => {
             let (u, k) = square_plus_const(g, s)?;
@@ -560,6 +609,23 @@ fn divide(g: &mut Graph, num: Id, den: Id) -> Option<(Id, &'static str)> {
             "sigmoid_mul"
         };
         return Some((g.mul(num, s), rule));
+    }
+    // square_denominator: p/(u·u + k) → (p/u)/u where |u| > 2⁶⁰ (u·u overflows f32 beyond
+    //   1.8e19, and the quotient went to 0 or NaN where it is finite); p/(u·u) also where
+    //   |u| < 2⁻⁶⁰ (u·u underflows)
+    if let Some((u, k)) = square_den(g, den) {
+        let id = g.div(num, den);
+        let pu = g.div(num, u);
+        let far = g.div(pu, u);
+        let au = g.unary(Un::Abs, u);
+        let big = g.constant(HYPOT_SWITCH);
+        let mut m = g.cmp(Cmp::Gt, au, big);
+        if k.is_none() {
+            let tiny = g.constant(TINY_SWITCH);
+            let small = g.cmp(Cmp::Lt, au, tiny);
+            m = g.or(m, small);
+        }
+        return Some((g.select(m, far, id), "square_denominator"));
     }
     None
 }
@@ -649,6 +715,13 @@ mod tests {
         assert_eq!(rw("(if x > 0.0 { x } else { x.exp() - (-x).exp() }) / (x.exp() + (-x).exp())"),
                    "(if x > 0.0 { x } else { if abs(x) <= 1.0 && abs(-x) <= 1.0 { exp_m1(x) - exp_m1(-x) } \
                     else { exp(x) - exp(-x) } }) / (exp(x) + exp(-x))");
+        assert_eq!(rw("(x + 2.0).ln() - x.ln()"),
+                   "if abs(x + 2.0 - x) <= 0.5 * abs(x) { ln_1p((x + 2.0 - x) / x) } else { ln(x + 2.0) - ln(x) }");
+        assert_eq!(rw("x / (x * x + 1.0)"),
+                   "if abs(x) > 1152921504606847000.0 { x / x / x } else { x / (x * x + 1.0) }");
+        assert_eq!(rw("x.sin() / x.powi(2)"),
+                   "if abs(x) > 1152921504606847000.0 || abs(x) < 0.0000000000000000008673617379884035 { sin(x) / x / x } \
+                    else { sin(x) / powi(x, 2) }");
         // Forms that are already stable are left alone.
         assert_eq!(rw("(2.0 + x.exp()).ln()"),                           "ln(2.0 + exp(x))");
         // 3 is not 2²; 2 is not (√2)² in f32 and f64 both.
