@@ -324,7 +324,8 @@ pub fn base_samples() -> Vec<f64> {
 /// `roots`' expressions changes sign between two base samples (at most `MAX_ROOTS` of them):
 /// each point r found by bisection in f64, then r·(1 ± 2^−k) for k = 3, 6, …, 21 and r itself.
 ///
-/// The zero crossings of `roots` themselves away from 0 (|x| > 2^−8) are not approached: the
+/// The zero crossings of `roots` themselves away from 0 (|x| > 2^−8) are not approached (nor
+/// a sign change inside the same interval, which is usually the same point): the
 /// relative error of any rounded evaluation is unbounded at a simple root (swish′ at
 /// x = −1.278), which says nothing about the formula's form.
 fn refine(g: &Graph, live: &[bool], env: &Env, xs: &[f64], roots: &[Id]) -> Vec<f64> {
@@ -349,10 +350,17 @@ fn refine(g: &Graph, live: &[bool], env: &Env, xs: &[f64], roots: &[Id]) -> Vec<
     let mut brackets = Vec::new();
     for &x in xs {
         eval(g, live, (Prec::F64, false), x, env, &mut vals);
-        let signs: Vec<f64> = watched.iter().map(|&id| sign_of(&vals, id)).collect();
+        let signs: Vec<f64> = watched
+            .iter()
+            .chain(roots)
+            .map(|&id| sign_of(&vals, id))
+            .collect();
         if let Some((px, ps)) = &prev {
-            for (k, (&s, &p)) in signs.iter().zip(ps).enumerate() {
-                let own = roots.contains(&watched[k]) && x.abs() > 2f64.powi(-8);
+            let n = watched.len();
+            // Where a scored expression crosses 0 itself (away from 0), the interval is left.
+            let own = x.abs() > 2f64.powi(-8)
+                && signs[n..].iter().zip(&ps[n..]).any(|(s, p)| s * p < 0.0);
+            for (k, (&s, &p)) in signs[..n].iter().zip(ps).enumerate() {
                 if s * p < 0.0 && (*px > 0.0) == (x > 0.0) && !own && brackets.len() < MAX_ROOTS {
                     brackets.push((*px, x, watched[k]));
                 }
