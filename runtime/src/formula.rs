@@ -35,8 +35,11 @@ pub struct Guard {
     /// A stand-in's value counts only if no intermediate it depends on overflowed, was NaN or
     /// lost digits to a subnormal (`x/√(x² + 1)` at MAX is MAX/inf = 0, where the limit is 1),
     /// and it is taken only where the next smaller stand-in's value also counts and agrees
-    /// with it within 8 ε relative: a finite limit, not growth. Otherwise the lane stays NaN,
-    /// so every value the guard returns is the limit or NaN (an infinite limit stays NaN).
+    /// with it within 8 ε relative: a finite limit, not growth. A value that shrinks toward 0
+    /// at least as fast as |x|^(−1/2) over two successive steps (`ln_1p(x)/x`, `sin(x)/x`)
+    /// gives ±0, and one that at least doubles over two successive steps, with one sign,
+    /// gives ±inf (`x − sin x`, `x − x²`). Otherwise the lane stays NaN, so every value the
+    /// guard returns is the limit or NaN.
     pub inf: bool,
 }
 
@@ -190,6 +193,32 @@ fn take_limit<V: Vector>(
     V::select(bad & prev_ok & now_ok & settled(previous, now), previous, r)
 }
 
+/// Lanes where the value at one stand-in (`previous`, at the larger stand-in `s_prev`) is
+/// smaller in magnitude than at the next (`now`, at `s_now`) by at least √(s_now/s_prev), both
+/// counting and `now` not 0: decay at least as fast as |x|^(−1/2), over one step of the search.
+#[inline(always)]
+fn decays<V: Vector>(
+    (previous, prev_ok, s_prev): (V, V::Mask, V),
+    (now, now_ok, s_now): (V, V::Mask, V),
+) -> V::Mask {
+    let ratio = (s_now.abs() / s_prev.abs()).sqrt();
+    let zero = now.splat(0.0);
+    prev_ok & now_ok & now.abs().gt(zero) & previous.abs().le(now.abs() * ratio)
+}
+
+/// ±0 for NaN lanes at infinite inputs where the value decayed over two successive steps of
+/// the stand-in search (`decayed_twice`, see [`decays`]): the limit is 0 (`ln_1p(x)/x`,
+/// `sin(x)/x`, `x/(x² + 1)` at ±inf, where the bodies compute inf/inf or MAX·0). With the
+/// sign both values share, else +0. The stand-ins grow by squares, so √ of their ratio is at
+/// least 10⁻², and a bounded function without a limit (sin x) shrinks that much twice in a
+/// row only where it passes within that fraction of 0 at two stand-ins in succession.
+#[inline(always)]
+fn take_zero<V: Vector>(inf: V::Mask, r: V, previous: V, now: V, decayed_twice: V::Mask) -> V {
+    let zero = r.splat(0.0);
+    let z = V::select((previous * now).gt(zero), zero.copysign(previous), zero);
+    V::select(r.is_nan() & inf & decayed_twice, z, r)
+}
+
 /// The lanes of a checked value that count: not flagged, and finite.
 #[inline(always)]
 fn counts<V: Vector>(v: V, flagged: V::Mask) -> V::Mask {
@@ -207,8 +236,9 @@ fn grows<V: Vector>(previous: V, prev_ok: V::Mask, now: V, now_ok: V::Mask) -> V
 /// ±inf for NaN lanes at infinite inputs where the value grew over two successive steps of
 /// the stand-in search (`grew_twice`, see [`grows`]): the stand-ins shrink by square roots,
 /// so this holds for growth as slow as a logarithm's, and a value that settles or oscillates
-/// does not halve twice in a row. With several inputs, partials that grow with an infinite
-/// input are common: ∂(silu(g)·u)/∂g at g = u = +inf is silu′(+inf)·(+inf) = +inf, where the
+/// does not halve twice in a row (`x − sin x` and `x − x²` at ±inf, where the bodies compute
+/// inf − NaN and inf − inf). With several inputs, partials that grow with an infinite input
+/// are common: ∂(silu(g)·u)/∂g at g = u = +inf is silu′(+inf)·(+inf) = +inf, where the
 /// body computes (1 + inf·0)·inf = NaN.
 #[inline(always)]
 fn take_divergence<V: Vector>(inf: V::Mask, r: V, previous: V, grew_twice: V::Mask) -> V {
@@ -256,6 +286,8 @@ macro_rules! fix_limits {
         // One evaluation site (the checked body is long): at k = 0 nothing counts yet.
         let mut previous = r;
         let mut prev_ok = !(x.eq(x) | x.is_nan());
+        let mut prev_stand_in = stand_in;
+        let (mut decayed, mut grew) = (prev_ok, prev_ok);
         let mut k = 0;
         while bad.any() && k < STAND_IN_TRIES {
             let (now, now_ok) = {
@@ -264,9 +296,16 @@ macro_rules! fix_limits {
                 (value, counts(value, flagged))
             };
             r = take_limit(inf, r, previous, prev_ok, now, now_ok);
+            let d = decays((previous, prev_ok, prev_stand_in), (now, now_ok, stand_in));
+            r = take_zero(inf, r, previous, now, d & decayed);
+            decayed = d;
+            let g = grows(previous, prev_ok, now, now_ok);
+            r = take_divergence(inf, r, previous, g & grew);
+            grew = g;
             bad = r.is_nan() & inf;
             previous = now;
             prev_ok = now_ok;
+            prev_stand_in = stand_in;
             stand_in = smaller_stand_in(k, stand_in);
             k += 1;
         }
@@ -482,6 +521,9 @@ fn grads_limit_search<F: Formula, V: Vector>(f: &F, io: &mut (V, Grads<V>)) {
     let mut previous = r;
     let none = !(x.eq(x) | x.is_nan());
     let mut prev_ok = [none; MAX_PARAMS + 1];
+    let mut prev_stand_in = stand_in;
+    let mut decayed = [none; MAX_PARAMS + 1];
+    let mut grew = [none; MAX_PARAMS + 1];
     let mut k = 0;
     while bad.any() && k < STAND_IN_TRIES {
         let (now, flagged) = f.grads_checked(stand_in);
@@ -489,10 +531,20 @@ fn grads_limit_search<F: Formula, V: Vector>(f: &F, io: &mut (V, Grads<V>)) {
         for i in 0..n {
             now_ok[i] = counts_multi(now[i], flagged[i]);
             r[i] = take_limit(inf, r[i], previous[i], prev_ok[i], now[i], now_ok[i]);
+            let d = decays(
+                (previous[i], prev_ok[i], prev_stand_in),
+                (now[i], now_ok[i], stand_in),
+            );
+            r[i] = take_zero(inf, r[i], previous[i], now[i], d & decayed[i]);
+            decayed[i] = d;
+            let g = grows(previous[i], prev_ok[i], now[i], now_ok[i]);
+            r[i] = take_divergence(inf, r[i], previous[i], g & grew[i]);
+            grew[i] = g;
         }
         bad = any_nan(&r) & inf;
         previous = now;
         prev_ok = now_ok;
+        prev_stand_in = stand_in;
         stand_in = smaller_stand_in(k, stand_in);
         k += 1;
     }
