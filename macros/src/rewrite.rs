@@ -84,6 +84,11 @@ pub const RULES: &[(&str, &str, &str)] = &[
         "ln_1p((a - b)/b) where |a - b| <= |b|/2",
     ),
     (
+        "expm1_quotient",
+        "a/exp_m1(u), exp_m1(u)/a",
+        "a*exp(-u/2)*exp(-u/2)/(-exp_m1(-u)), exp(u/2)/a*exp(u/2)*(-exp_m1(-u)) where u > 1",
+    ),
+    (
         "square_denominator",
         "p/(u*u + k), p/(u*u)",
         "(p/u)/u where |u| > 2^60 (and, for p/(u*u), where |u| < 2^-60)",
@@ -610,6 +615,40 @@ fn divide(g: &mut Graph, num: Id, den: Id) -> Option<(Id, &'static str)> {
         };
         return Some((g.mul(num, s), rule));
     }
+    // expm1_quotient: a/exp_m1(u) → (a·exp(−u/2))·exp(−u/2)/(−exp_m1(−u)) where u > 1
+    //   (exp_m1(u) overflows beyond u = 88.7 where the quotient is a·e⁻ᵘ, finite; the two
+    //   halves keep e⁻ᵘ out of the subnormals, which would cost it its digits, until the
+    //   result itself is subnormal)
+    if let Node::Unary(Un::ExpM1, u) = g.nodes[den] {
+        let id = g.div(num, den);
+        let (half, one) = (g.constant(-0.5), g.constant(1.0));
+        let h = g.mul(half, u);
+        let e = g.unary(Un::Exp, h);
+        let ae = g.mul(num, e);
+        let top = g.mul(ae, e);
+        let nu = g.neg(u);
+        let em = g.unary(Un::ExpM1, nu);
+        let bottom = g.neg(em);
+        let far = g.div(top, bottom);
+        let m = g.cmp(Cmp::Gt, u, one);
+        return Some((g.select(m, far, id), "expm1_quotient"));
+    }
+    // (and exp_m1(u)/a → (exp(u/2)/a)·exp(u/2)·(−exp_m1(−u)) where u > 1: exp_m1(u)
+    //   overflows while e^u/a may not)
+    if let Node::Unary(Un::ExpM1, u) = g.nodes[num] {
+        let id = g.div(num, den);
+        let (half, one) = (g.constant(0.5), g.constant(1.0));
+        let h = g.mul(half, u);
+        let e = g.unary(Un::Exp, h);
+        let ea = g.div(e, den);
+        let prod = g.mul(ea, e);
+        let nu = g.neg(u);
+        let em = g.unary(Un::ExpM1, nu);
+        let factor = g.neg(em);
+        let far = g.mul(prod, factor);
+        let m = g.cmp(Cmp::Gt, u, one);
+        return Some((g.select(m, far, id), "expm1_quotient"));
+    }
     // square_denominator: p/(u·u + k) → (p/u)/u where |u| > 2⁶⁰ (u·u overflows f32 beyond
     //   1.8e19, and the quotient went to 0 or NaN where it is finite); p/(u·u) also where
     //   |u| < 2⁻⁶⁰ (u·u underflows)
@@ -722,6 +761,10 @@ mod tests {
         assert_eq!(rw("x.sin() / x.powi(2)"),
                    "if abs(x) > 1152921504606847000.0 || abs(x) < 0.0000000000000000008673617379884035 { sin(x) / x / x } \
                     else { sin(x) / powi(x, 2) }");
+        assert_eq!(rw("x / x.exp_m1()"),
+                   "if x > 1.0 { exp(-0.5 * x) * (x * exp(-0.5 * x)) / -exp_m1(-x) } else { x / exp_m1(x) }");
+        assert_eq!(rw("x.exp_m1() / x"),
+                   "if x > 1.0 { -(exp(0.5 * x) * (exp(0.5 * x) / x) * exp_m1(-x)) } else { exp_m1(x) / x }");
         // Forms that are already stable are left alone.
         assert_eq!(rw("(2.0 + x.exp()).ln()"),                           "ln(2.0 + exp(x))");
         // 3 is not 2²; 2 is not (√2)² in f32 and f64 both.
