@@ -89,6 +89,11 @@ pub const RULES: &[(&str, &str, &str)] = &[
         "a*exp(-u/2)*exp(-u/2)/(-exp_m1(-u)), exp(u/2)/a*exp(u/2)*(-exp_m1(-u)) where u > 1",
     ),
     (
+        "log_cosh",
+        "ln((exp(u) + exp(-u)) * 0.5), ln((exp(u) + exp(-u)) / 2)",
+        "ln_1p(2 s^2), s = (exp_m1(u/2) - exp_m1(-u/2))/2, where |u| <= 1, else |u| + ln_1p(exp(-2|u|)) - ln 2",
+    ),
+    (
         "square_denominator",
         "p/(u*u + k), p/(u*u)",
         "(p/u)/u where |u| > 2^60 (and, for p/(u*u), where |u| < 2^-60)",
@@ -362,6 +367,26 @@ fn ln_of(g: &Graph, id: Id) -> Option<Id> {
     }
 }
 
+/// `u` if `id` is `(exp(u) + exp(−u))·½` or `(exp(u) + exp(−u))/2` (cosh u as written).
+fn half_cosh(g: &Graph, id: Id) -> Option<Id> {
+    let sum = match g.nodes[id] {
+        Node::Binary(Bin::Mul, c, s) if g.value(c) == Some(0.5) => s,
+        Node::Binary(Bin::Div, s, c) if g.value(c) == Some(2.0) => s,
+        _ => return None,
+    };
+    let Node::Binary(Bin::Add, p, q) = g.nodes[sum] else {
+        return None;
+    };
+    let (a, b) = (exp_of(g, p)?, exp_of(g, q)?);
+    if g.nodes[b] == Node::Unary(Un::Neg, a) {
+        Some(a)
+    } else if g.nodes[a] == Node::Unary(Un::Neg, b) {
+        Some(b)
+    } else {
+        None
+    }
+}
+
 /// `(u, k)` if `den` is `u·u + k` with `k` a constant ≥ 0, or `(u, None)` if it is `u·u` or
 /// `u.powi(2)`.
 fn square_den(g: &Graph, den: Id) -> Option<(Id, Option<Id>)> {
@@ -542,6 +567,35 @@ fn apply(g: &mut Graph, id: Id) -> Option<(Id, &'static str)> {
             let hb = g.mul(half, ab);
             let m = g.cmp(Cmp::Le, ad, hb);
             Some((g.select(m, near, id), "ln_difference"))
+        }
+        // log_cosh: ln((exp(u) + exp(−u))·½) → ln_1p(2s²), s = (exp_m1(u/2) − exp_m1(−u/2))/2,
+        //   where |u| ≤ 1 (cosh u − 1 = 2 sinh²(u/2), no cancellation), else
+        //   |u| + ln_1p(exp(−2|u|)) − ln 2 (no overflow of exp(|u|) beyond 88.7)
+        Node::Unary(Un::Ln, a) if half_cosh(g, a).is_some() => {
+            let u = half_cosh(g, a)?;
+            let (half, mhalf, two, one) = (
+                g.constant(0.5),
+                g.constant(-0.5),
+                g.constant(2.0),
+                g.constant(1.0),
+            );
+            let (h, mh) = (g.mul(half, u), g.mul(mhalf, u));
+            let (e1, e2) = (g.unary(Un::ExpM1, h), g.unary(Un::ExpM1, mh));
+            let d = g.sub(e1, e2);
+            let sh = g.mul(half, d);
+            let sq = g.mul(sh, sh);
+            let t = g.mul(two, sq);
+            let near = g.unary(Un::Ln1p, t);
+            let au = g.unary(Un::Abs, u);
+            let m2 = g.constant(-2.0);
+            let arg = g.mul(m2, au);
+            let e = g.unary(Un::Exp, arg);
+            let l = g.unary(Un::Ln1p, e);
+            let ln2 = g.constant(std::f64::consts::LN_2);
+            let s1 = g.add(au, l);
+            let far = g.sub(s1, ln2);
+            let m = g.cmp(Cmp::Le, au, one);
+            Some((g.select(m, near, far), "log_cosh"))
         }
         // hypot_regime: sqrt(u·u + k) → |u|·sqrt(1 + (k/u)/u) where |u| > 2⁶⁰
         Node::Unary(Un::Sqrt, s) if square_plus_const(g, s).is_some() => {
@@ -765,6 +819,9 @@ mod tests {
                    "if x > 1.0 { exp(-0.5 * x) * (x * exp(-0.5 * x)) / -exp_m1(-x) } else { x / exp_m1(x) }");
         assert_eq!(rw("x.exp_m1() / x"),
                    "if x > 1.0 { -(exp(0.5 * x) * (exp(0.5 * x) / x) * exp_m1(-x)) } else { exp_m1(x) / x }");
+        assert_eq!(rw("((x.exp() + (-x).exp()) * 0.5).ln()"),
+                   "if abs(x) <= 1.0 { ln_1p(2.0 * (0.5 * (exp_m1(0.5 * x) - exp_m1(-0.5 * x)) * (0.5 * (exp_m1(0.5 * x) - exp_m1(-0.5 * x))))) } \
+                    else { abs(x) + ln_1p(exp(-2.0 * abs(x))) - 0.6931471805599453 }");
         // Forms that are already stable are left alone.
         assert_eq!(rw("(2.0 + x.exp()).ln()"),                           "ln(2.0 + exp(x))");
         // 3 is not 2²; 2 is not (√2)² in f32 and f64 both.
