@@ -128,28 +128,12 @@ pub fn unary(prec: Prec, op: Un, a: Dd) -> Dd {
             Un::Erfc => a.erfc(),
         };
     }
-    let v = a.hi;
-    let r = match op {
-        Un::Neg => -v,
-        Un::Exp => v.exp(),
-        Un::ExpM1 => v.exp_m1(),
-        Un::Ln => v.ln(),
-        Un::Ln1p => v.ln_1p(),
-        Un::Tanh => v.tanh(),
-        Un::Abs => v.abs(),
-        Un::Sqrt => v.sqrt(),
-        Un::Sigmoid => {
-            if v >= 0.0 {
-                1.0 / (1.0 + (-v).exp())
-            } else {
-                v.exp() / (1.0 + v.exp())
-            }
-        }
-        Un::Softplus => v.max(0.0) + (-v.abs()).exp().ln_1p(),
-        Un::Sin => v.sin(),
-        Un::Cos => v.cos(),
-        Un::Erf => a.erf().hi,
-        Un::Erfc => a.erfc().hi,
+    // The f64 functions constant folding uses (erf and erfc, which std lacks, from the
+    // reference).
+    let r = match crate::ir::fold_unary(op, a.hi) {
+        Some(r) => r,
+        None if op == Un::Erf => a.erf().hi,
+        None => a.erfc().hi,
     };
     if prec == Prec::F32 {
         r32(r)

@@ -405,7 +405,7 @@ impl Graph {
 }
 
 /// `op` applied to a constant in f64; `None` where the compiler leaves it to the kernel.
-fn fold_unary(op: Un, v: f64) -> Option<f64> {
+pub fn fold_unary(op: Un, v: f64) -> Option<f64> {
     Some(match op {
         Un::Neg => -v,
         Un::Exp => v.exp(),

@@ -367,6 +367,23 @@ fn ln_of(g: &Graph, id: Id) -> Option<Id> {
     }
 }
 
+/// `(exp(k·u), −exp_m1(−u))`: the half exponential and the factor 1 − e⁻ᵘ of
+/// `expm1_quotient`.
+fn half_exp_parts(g: &mut Graph, u: Id, k: f64) -> (Id, Id) {
+    let k = g.constant(k);
+    let h = g.mul(k, u);
+    let e = g.unary(Un::Exp, h);
+    let nu = g.neg(u);
+    let em = g.unary(Un::ExpM1, nu);
+    (e, g.neg(em))
+}
+
+/// The mask `u > 1`.
+fn above_one(g: &mut Graph, u: Id) -> Id {
+    let one = g.constant(1.0);
+    g.cmp(Cmp::Gt, u, one)
+}
+
 /// `u` if `id` is `(exp(u) + exp(−u))·½` or `(exp(u) + exp(−u))/2` (cosh u as written).
 fn half_cosh(g: &Graph, id: Id) -> Option<Id> {
     let sum = match g.nodes[id] {
@@ -673,34 +690,28 @@ fn divide(g: &mut Graph, num: Id, den: Id) -> Option<(Id, &'static str)> {
     //   (exp_m1(u) overflows beyond u = 88.7 where the quotient is a·e⁻ᵘ, finite; the two
     //   halves keep e⁻ᵘ out of the subnormals, which would cost it its digits, until the
     //   result itself is subnormal)
-    if let Node::Unary(Un::ExpM1, u) = g.nodes[den] {
+    let expm1_den = match g.nodes[den] {
+        Node::Unary(Un::ExpM1, u) => Some(u),
+        _ => None,
+    };
+    if let Some(u) = expm1_den {
         let id = g.div(num, den);
-        let (half, one) = (g.constant(-0.5), g.constant(1.0));
-        let h = g.mul(half, u);
-        let e = g.unary(Un::Exp, h);
+        let (e, c) = half_exp_parts(g, u, -0.5);
         let ae = g.mul(num, e);
         let top = g.mul(ae, e);
-        let nu = g.neg(u);
-        let em = g.unary(Un::ExpM1, nu);
-        let bottom = g.neg(em);
-        let far = g.div(top, bottom);
-        let m = g.cmp(Cmp::Gt, u, one);
+        let far = g.div(top, c);
+        let m = above_one(g, u);
         return Some((g.select(m, far, id), "expm1_quotient"));
     }
     // (and exp_m1(u)/a → (exp(u/2)/a)·exp(u/2)·(−exp_m1(−u)) where u > 1: exp_m1(u)
     //   overflows while e^u/a may not)
     if let Node::Unary(Un::ExpM1, u) = g.nodes[num] {
         let id = g.div(num, den);
-        let (half, one) = (g.constant(0.5), g.constant(1.0));
-        let h = g.mul(half, u);
-        let e = g.unary(Un::Exp, h);
+        let (e, c) = half_exp_parts(g, u, 0.5);
         let ea = g.div(e, den);
         let prod = g.mul(ea, e);
-        let nu = g.neg(u);
-        let em = g.unary(Un::ExpM1, nu);
-        let factor = g.neg(em);
-        let far = g.mul(prod, factor);
-        let m = g.cmp(Cmp::Gt, u, one);
+        let far = g.mul(prod, c);
+        let m = above_one(g, u);
         return Some((g.select(m, far, id), "expm1_quotient"));
     }
     // square_denominator: p/(u·u + k) → (p/u)/u where |u| > 2⁶⁰ (u·u overflows f32 beyond
@@ -818,7 +829,7 @@ mod tests {
         assert_eq!(rw("x / x.exp_m1()"),
                    "if x > 1.0 { exp(-0.5 * x) * (x * exp(-0.5 * x)) / -exp_m1(-x) } else { x / exp_m1(x) }");
         assert_eq!(rw("x.exp_m1() / x"),
-                   "if x > 1.0 { -(exp(0.5 * x) * (exp(0.5 * x) / x) * exp_m1(-x)) } else { exp_m1(x) / x }");
+                   "if x > 1.0 { -(exp_m1(-x) * (exp(0.5 * x) * (exp(0.5 * x) / x))) } else { exp_m1(x) / x }");
         assert_eq!(rw("((x.exp() + (-x).exp()) * 0.5).ln()"),
                    "if abs(x) <= 1.0 { ln_1p(2.0 * (0.5 * (exp_m1(0.5 * x) - exp_m1(-0.5 * x)) * (0.5 * (exp_m1(0.5 * x) - exp_m1(-0.5 * x))))) } \
                     else { abs(x) + ln_1p(exp(-2.0 * abs(x))) - 0.6931471805599453 }");
