@@ -292,8 +292,10 @@ mod tests {
     /// The analysis's share of the build: times the expansion of the accuracy suite's 27
     /// formulas (`examples/accuracy_suite.rs`) with the analysis and without it, and prints
     /// both per formula. A measurement, so not run by default (shared machines are noisy):
-    /// `cargo test -p actigen-macros --lib -- --ignored --nocapture analysis_time`. The
-    /// macro runs unoptimised here, as in users' builds (cargo's default for proc macros).
+    /// `cargo test -p actigen-macros --lib -- --ignored --nocapture analysis_time`, the macro
+    /// at opt-level 2 as the workspace's dev profile builds it; add `--config
+    /// 'profile.dev.package.actigen-macros.opt-level=0'` (after `--lib`) for the unoptimised
+    /// macro of users' builds (cargo's default for proc macros).
     #[test]
     #[ignore]
     fn analysis_time_per_formula() {
