@@ -3,7 +3,10 @@
 //! measured in the generated docs (and, under `strict`, fail the build where a target is missed).
 
 use crate::analysis::{self, Env, Measured, show};
+use crate::diff::{Var, diff};
 use crate::ir::{Graph, Id};
+use crate::repair::repair;
+use crate::rewrite::rewrite;
 use crate::series::{self, Patch};
 
 /// The expressions of a one-input formula: the forward, ∂f/∂x, each ∂f/∂pᵢ and ∂²f/∂x².
@@ -103,8 +106,50 @@ pub fn analyse(
         .chain(std::iter::repeat_n(true, exprs.dps.len() + 2))
         .collect();
     let list = exprs.list();
-    let xs = analysis::samples(g, &list, &env);
-    let before = analysis::measure(g, &list, &deriv, &env, &xs);
+    let mut xs = analysis::samples(g, &list, &env);
+    let mut before = analysis::measure(g, &list, &deriv, &env, &xs);
+
+    // The gated repairs, where the forward or a first derivative loses in f32 at an input
+    // whose true value is a normal f32 or beyond. (Not for a loss in the subnormals alone: the
+    // built-ins' derivatives lose there, tanh′ = 4σ(2x)σ(−2x) below x = −44, and their kernels
+    // must stay as they are.)
+    let mut exprs = exprs;
+    let mut repairs = Vec::new();
+    if before[..list.len() - 1]
+        .iter()
+        .any(|m| m.lossy32_normal > 0)
+    {
+        let (root, mut fired) = repair(g, exprs.root);
+        let mut repaired = derive(g, root);
+        repair_derived(g, &mut repaired, &mut fired);
+        if !fired.is_empty() {
+            // Both measured on the samples of both (the repaired forms have intermediates of
+            // their own, whose overflow points the first sample did not approach).
+            let rlist = repaired.list();
+            xs.extend(analysis::samples(g, &rlist, &env));
+            xs.sort_by(f64::total_cmp);
+            xs.dedup();
+            before = analysis::measure(g, &list, &deriv, &env, &xs);
+            let after = analysis::measure(g, &rlist, &deriv, &env, &xs);
+            let lost = |m: &[Measured]| m.iter().map(|m| m.lossy32.len()).collect::<Vec<_>>();
+            let (b, a) = (lost(&before), lost(&after));
+            // Kept where no expression loses more and one loses less.
+            if a.iter().zip(&b).all(|(a, b)| a <= b) && a != b {
+                exprs = repaired;
+                before = after;
+                repairs = fired;
+            }
+        }
+    }
+    // The derivatives of a patched forward get the same repairs.
+    let mut derive = |g: &mut Graph, root: Id| {
+        let mut e = derive(g, root);
+        if !repairs.is_empty() {
+            repair_derived(g, &mut e, &mut Vec::new());
+        }
+        e
+    };
+    let list = exprs.list();
 
     // A patch at 0, if the forward or ∂f/∂x loses accuracy around 0 in f32 (not for a loss in
     // ∂²f/∂x² alone: the built-ins' second derivatives cancel around 0, σ″ = σ′(1 − 2σ), and
@@ -187,6 +232,15 @@ pub fn analyse(
             ));
         }
     }
+    if !repairs.is_empty() {
+        doc.push_str(&format!(
+            "\nRepaired where the analysis found a loss (kept as they left fewer inputs losing):\n{}",
+            repairs
+                .iter()
+                .map(|r| format!("- `{}`\n", crate::repair::describe(r)))
+                .collect::<String>()
+        ));
+    }
     if let Some(p) = &patch {
         let pow2 = |r: f64| format!("2^{} ({:.2e})", r.log2().round(), r);
         doc.push_str(&format!(
@@ -198,6 +252,31 @@ pub fn analyse(
         ));
     }
     Outcome { exprs, doc, misses }
+}
+
+/// Applies the repairs to each first derivative of `e`, then derives ∂²f/∂x² again from the
+/// repaired ∂f/∂x (the derivative of a cancelling form cancels too) and repairs it; adds the
+/// names of the repairs that fired.
+fn repair_derived(g: &mut Graph, e: &mut Exprs, fired: &mut Vec<&'static str>) {
+    let mut one = |g: &mut Graph, id: &mut Id| {
+        let (new, f) = repair(g, *id);
+        *id = new;
+        for r in f {
+            if !fired.contains(&r) {
+                fired.push(r);
+            }
+        }
+    };
+    let dx = e.dx;
+    one(g, &mut e.dx);
+    for d in &mut e.dps {
+        one(g, d);
+    }
+    if e.dx != dx {
+        let d2 = diff(g, e.dx, Var::Input(0));
+        e.d2 = rewrite(g, d2).0;
+    }
+    one(g, &mut e.d2);
 }
 
 /// The largest |x| < 1 where an f64 result misses its target (see [`DERIV_REL_64`]), if any.
@@ -261,23 +340,52 @@ mod tests {
 
     #[test]
     fn strict_fails_the_build_where_a_target_is_missed_and_says_where() {
-        // ISRU's derivative, (1 − (x/s)·(x/s))/s with s = sqrt(x·x + 1), cancels for large
-        // |x| (the quotient rule's difference; no repair for it yet).
-        let item = "fn isru(x: f32) -> f32 { x / (x * x + 1.0).sqrt() }";
+        // GELU's tanh form: the f32 rounding of tanh's argument, amplified in the tail where
+        // 1 + tanh u = 2σ(2u) ≈ 2e^(2u) (no repair for it).
+        let item = "fn gelu_tanh(x: f32) -> f32 { 0.5 * x * (1.0 + (0.797_884_6 * (x + 0.044715 * x * x * x)).tanh()) }";
         let out = expand("", item);
         assert!(!out.contains("compile_error"), "{out}");
         assert!(out.contains("(misses the target)"), "{out}");
         let out = expand("strict", item);
         assert!(out.contains("compile_error"), "{out}");
         assert!(
-            out.contains("`strict`: the f32 kernels of `isru` miss the accuracy targets"),
+            out.contains("`strict`: the f32 kernels of `gelu_tanh` miss the accuracy targets"),
             "{out}"
         );
-        assert!(out.contains("∂f/∂x: "), "{out}");
+        assert!(out.contains("f: "), "{out}");
         // x/(x·x + 1), which lost everything once x·x overflowed, meets the targets since
-        // `square_denominator`.
-        let out = expand("strict", "fn r(x: f32) -> f32 { x / (x * x + 1.0) }");
-        assert!(!out.contains("compile_error"), "{out}");
+        // `square_denominator`; ISRU, whose derivative cancelled, since the repairs.
+        for item in [
+            "fn r(x: f32) -> f32 { x / (x * x + 1.0) }",
+            "fn isru(x: f32) -> f32 { x / (x * x + 1.0).sqrt() }",
+        ] {
+            let out = expand("strict", item);
+            assert!(!out.contains("compile_error"), "{out}");
+        }
+    }
+
+    #[test]
+    fn the_repairs_are_kept_where_they_help_and_listed() {
+        // ISRU's derivative: the quotient rule's 1 − (x/r)², r = √(x² + 1).
+        let out = expand("", "fn isru(x: f32) -> f32 { x / (x * x + 1.0).sqrt() }");
+        assert!(
+            out.contains("Repaired where the analysis found a loss"),
+            "{out}"
+        );
+        assert!(
+            out.contains("1.0 / (x * x + 1.0) / sqrt(x * x + 1.0)"),
+            "{out}"
+        );
+        // squareplus: x + √(x² + 4) overflowed at 1.7e38 before the halving.
+        let out = expand(
+            "",
+            "fn sp(x: f32) -> f32 { (x + (x * x + 4.0).sqrt()) / 2.0 }",
+        );
+        assert!(out.contains("p/c ± q/c"), "{out}");
+        // A formula that loses only where its values are subnormal is left as it is (tanh′ =
+        // 4σ(2x)σ(−2x) below x = −44, the built-in's kernel).
+        let out = expand("", "fn t(x: f32) -> f32 { x.tanh() }");
+        assert!(!out.contains("Repaired"), "{out}");
     }
 
     #[test]

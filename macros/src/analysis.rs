@@ -312,8 +312,20 @@ pub fn base_samples() -> Vec<f64> {
 /// a sign change inside the same interval, which is usually the same point): the
 /// relative error of any rounded evaluation is unbounded at a simple root (swish′ at
 /// x = −1.278), which says nothing about the formula's form.
+///
+/// Likewise where an intermediate value leaves f32's range between two base samples of one
+/// sign (at most `MAX_OVERFLOWS` of them): the threshold t found by bisection, and
+/// t·(1 ± 2^−k) (k = 3, 6, …, 21). Past an intermediate's overflow the result is often still
+/// finite for a while (e^x·e^x·e^−x/x…), where a form that overflows early loses it all.
 fn refine(g: &Graph, live: &[bool], env: &Env, xs: &[f64], roots: &[Id]) -> Vec<f64> {
     const MAX_ROOTS: usize = 16;
+    const MAX_OVERFLOWS: usize = 24;
+    let big = |v: f64| v.abs() > f64::from(f32::MAX);
+    let values: Vec<Id> = (0..g.nodes.len())
+        .filter(|&id| live[id] && !matches!(g.nodes[id], Node::Cmp(..) | Node::Const(..)))
+        .collect();
+    let mut overflows: Vec<(f64, f64, Id)> = Vec::new();
+    let mut prev_big: Option<(f64, Vec<bool>)> = None;
     let watched: Vec<Id> = (0..g.nodes.len())
         .filter(|&id| {
             live[id]
@@ -339,6 +351,24 @@ fn refine(g: &Graph, live: &[bool], env: &Env, xs: &[f64], roots: &[Id]) -> Vec<
             .chain(roots)
             .map(|&id| sign_of(&vals, id))
             .collect();
+        let bigs: Vec<bool> = values.iter().map(|&id| big(vals[id].hi)).collect();
+        if let Some((px, pb)) = &prev_big
+            && (*px > 0.0) == (x > 0.0)
+        {
+            // At most two nodes per interval (nodes that overflow together, as every use of
+            // one exponential, share a threshold), and one interval per node and side of 0.
+            let mut here = 0;
+            for (k, (&b, &p)) in bigs.iter().zip(pb).enumerate() {
+                let seen = overflows
+                    .iter()
+                    .any(|o| o.2 == values[k] && (o.0 > 0.0) == (x > 0.0));
+                if b != p && !seen && here < 2 && overflows.len() < MAX_OVERFLOWS {
+                    overflows.push((*px, x, values[k]));
+                    here += 1;
+                }
+            }
+        }
+        prev_big = Some((x, bigs));
         if let Some((px, ps)) = &prev {
             let n = watched.len();
             // Where a scored expression crosses 0 itself (away from 0), the interval is left.
@@ -353,6 +383,28 @@ fn refine(g: &Graph, live: &[bool], env: &Env, xs: &[f64], roots: &[Id]) -> Vec<
         prev = Some((x, signs));
     }
     let mut extra = Vec::new();
+    let around = |r: f64, extra: &mut Vec<f64>| {
+        extra.push(r as f32 as f64);
+        for k in (3..=21).step_by(3) {
+            let d = 2f64.powi(-k);
+            extra.push((r * (1.0 + d)) as f32 as f64);
+            extra.push((r * (1.0 - d)) as f32 as f64);
+        }
+    };
+    for (mut lo, mut hi, id) in overflows {
+        eval(g, live, (Prec::F64, false), lo, env, &mut vals);
+        let big_lo = big(vals[id].hi);
+        for _ in 0..60 {
+            let mid = 0.5 * (lo + hi);
+            eval(g, live, (Prec::F64, false), mid, env, &mut vals);
+            if big(vals[id].hi) == big_lo {
+                lo = mid;
+            } else {
+                hi = mid;
+            }
+        }
+        around(0.5 * (lo + hi), &mut extra);
+    }
     for (mut lo, mut hi, id) in brackets {
         eval(g, live, (Prec::F64, false), lo, env, &mut vals);
         let s_lo = sign_of(&vals, id);
@@ -365,13 +417,7 @@ fn refine(g: &Graph, live: &[bool], env: &Env, xs: &[f64], roots: &[Id]) -> Vec<
                 hi = mid;
             }
         }
-        let r = 0.5 * (lo + hi);
-        extra.push(r as f32 as f64);
-        for k in (3..=21).step_by(3) {
-            let d = 2f64.powi(-k);
-            extra.push((r * (1.0 + d)) as f32 as f64);
-            extra.push((r * (1.0 - d)) as f32 as f64);
-        }
+        around(0.5 * (lo + hi), &mut extra);
     }
     extra
 }
@@ -437,6 +483,10 @@ pub struct Measured {
     pub worst64: (f64, f64),
     /// The sample inputs where the f32 error exceeds the target, ascending.
     pub lossy32: Vec<f64>,
+    /// How many of `lossy32` have a true value of normal f32 magnitude or beyond: the losses
+    /// a rewrite can repair (a value in the subnormals has lost digits to the format itself,
+    /// which only a fused operation returns).
+    pub lossy32_normal: usize,
     /// The f32 errors that are not 0, with their inputs.
     pub errors32: Vec<(f64, f64)>,
     /// The f64 errors that are not 0, with their inputs.
@@ -472,6 +522,7 @@ pub fn measure(g: &Graph, roots: &[Id], deriv: &[bool], env: &Env, xs: &[f64]) -
             worst32: (0.0, 0.0),
             worst64: (0.0, 0.0),
             lossy32: Vec::new(),
+            lossy32_normal: 0,
             errors32: Vec::new(),
             errors64: Vec::new(),
             deriv: d,
@@ -518,6 +569,9 @@ pub fn measure(g: &Graph, roots: &[Id], deriv: &[bool], env: &Env, xs: &[f64]) -
                 }
                 if e > bound {
                     m.lossy32.push(x);
+                    if ref32[r].hi.abs() >= f64::from(f32::MIN_POSITIVE) {
+                        m.lossy32_normal += 1;
+                    }
                 }
                 if e > 0.0 {
                     m.errors32.push((x, e));

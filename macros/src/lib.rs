@@ -23,6 +23,7 @@ mod paths;
 mod print;
 #[cfg(test)]
 mod proptests;
+mod repair;
 mod rewrite;
 mod series;
 

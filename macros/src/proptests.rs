@@ -6,6 +6,7 @@
 use crate::diff::{Var, diff};
 use crate::fuzz::Rng;
 use crate::ir::{Bin, Cmp, Graph, Id, Node, Un};
+use crate::repair::repair;
 use crate::rewrite::rewrite;
 
 /// A hyper-dual number a + b·ε₁ + c·ε₂ + d·ε₁ε₂ (ε₁² = ε₂² = 0): seeded with b = c = 1 at x,
@@ -443,5 +444,92 @@ fn rewrites_preserve_values() {
                 }
             }
         }
+    }
+}
+
+#[test]
+fn repairs_preserve_values() {
+    // The gated repairs on random formulas and on their derivatives (whose quotient and
+    // product rules give common factors and sums to split), and on forms made to match each:
+    // the repaired IR has the values of the unrepaired one.
+    let mut r = Rng(0xD1B5_4A32_D192_ED03);
+    let mut fired = Vec::new();
+    let mut checked = 0;
+    for case in 0..400 {
+        let u = random_formula(&mut r, 4);
+        let v = random_formula(&mut r, 3);
+        let b = |t: &T| Box::new(t.clone());
+        let e = |k: f64, t: &T| {
+            let arg = T::Bin(Bin::Mul, Box::new(T::C(k)), Box::new(t.clone()));
+            Box::new(T::Un(Un::Exp, Box::new(T::Un(Un::Tanh, Box::new(arg)))))
+        };
+        let t = match case % 6 {
+            0 => u,
+            1 => T::Bin(
+                Bin::Div,
+                Box::new(T::Bin(Bin::Add, b(&u), b(&v))),
+                Box::new(T::C(2.0)),
+            ),
+            2 => T::Bin(
+                Bin::Mul,
+                Box::new(T::Bin(Bin::Mul, e(0.5, &u), e(0.5, &u))),
+                Box::new(T::Bin(Bin::Mul, e(-1.0, &u), b(&v))),
+            ),
+            3 => T::Bin(
+                Bin::Sub,
+                Box::new(T::Bin(Bin::Mul, b(&u), b(&v))),
+                Box::new(T::Bin(Bin::Mul, b(&v), Box::new(T::C(0.75)))),
+            ),
+            // ISRU of u (hypot_regime's select, whose derivative holds it again).
+            4 => {
+                let sq = T::Bin(Bin::Mul, b(&u), b(&u));
+                let s = T::Bin(Bin::Add, Box::new(sq), Box::new(T::C(1.0)));
+                T::Bin(Bin::Div, b(&u), Box::new(T::Un(Un::Sqrt, Box::new(s))))
+            }
+            // A select inside a select of the same condition.
+            _ => T::If(
+                b(&u),
+                b(&v),
+                Box::new(T::If(b(&u), b(&v), b(&v), Box::new(T::X))),
+                b(&u),
+            ),
+        };
+        let mut g = Graph::default();
+        g.input();
+        g.param(0);
+        let f = build(&mut g, &t);
+        let (f, _) = rewrite(&mut g, f);
+        let dx = diff(&mut g, f, Var::Input(0));
+        let dxx = diff(&mut g, dx, Var::Input(0));
+        let exprs = [f, dx, dxx];
+        let repaired: Vec<Id> = exprs
+            .iter()
+            .map(|&id| {
+                let (id, names) = repair(&mut g, id);
+                for n in names {
+                    if !fired.contains(&n) {
+                        fired.push(n);
+                    }
+                }
+                id
+            })
+            .collect();
+        for _ in 0..6 {
+            let (x, p) = (r.unit() * 6.0 - 3.0, r.unit() * 3.0 - 1.5);
+            for (&a, &b) in exprs.iter().zip(&repaired) {
+                let (want, got) = (eval(&g, a, x, p), eval(&g, b, x, p));
+                if want.is_finite() {
+                    assert!(
+                        (got - want).abs() <= 1e-9 * want.abs().max(1.0),
+                        "case {case}: {t:?} at x = {x}, p = {p}: {got} vs {want}"
+                    );
+                    checked += 1;
+                }
+            }
+        }
+    }
+    assert!(checked > 5000, "only {checked} values were checked");
+    for (name, _, _) in crate::repair::REPAIRS {
+        assert!(fired.contains(name), "{name} never fired");
     }
 }

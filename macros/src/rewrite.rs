@@ -22,10 +22,15 @@
 //! | `sqrt_minus_const` | sqrt(u + c²) − c | u/(sqrt(u + c²) + c) where \|u\| ≤ c² | cancellation near u = 0 (squareplus-like forms) |
 //! | `hypot_regime` | sqrt(u·u + k) | \|u\|·sqrt(1 + (k/u)/u) where \|u\| > 2⁶⁰ | u·u overflows above 1.8e19 in f32 (ISRU, √(x² + 1)) |
 //! | `sqrt_conjugate` | sqrt(u·u + k) − u, u + sqrt(u·u + k) | k/(sqrt(u·u + k) + u) where u > 0, k/(sqrt(u·u + k) − u) where u < 0 | cancellation as u → +∞, −∞ (squareplus) |
+//! | `erfc` | 1 − erf(u), 1 + erf(u) | erfc(u), erfc(−u) | cancellation as erf → ±1 (GELU's tail) |
+//! | `ln_difference` | ln a − ln b | ln_1p((a − b)/b) where \|a − b\| ≤ \|b\|/2 | cancellation as a → b |
+//! | `expm1_quotient` | a/exp_m1(u), exp_m1(u)/a | a·e^(−u/2)·e^(−u/2)/(−exp_m1(−u)), (e^(u/2)/a)·e^(u/2)·(−exp_m1(−u)) where u > 1 | exp_m1 overflows beyond 88.7 where the quotient does not |
+//! | `log_cosh` | ln((eᵘ + e⁻ᵘ)/2) | ln_1p(2s²), s = (exp_m1(u/2) − exp_m1(−u/2))/2, where \|u\| ≤ 1, else \|u\| + ln_1p(e^(−2\|u\|)) − ln 2 | cancellation near 0, overflow beyond 88.7 |
+//! | `square_denominator` | p/(u·u + k), p/(u·u) | (p/u)/u where \|u\| > 2⁶⁰ (and \|u\| < 2⁻⁶⁰ for p/(u·u)) | u·u overflows (underflows) |
 //!
-//! `1 + e` matches either operand order. Every rule strictly reduces the expression, or (the
-//! last four) puts the matched node itself as the other side of a select, which no rule
-//! matches, so the pass terminates. Those four keep the original form outside the region
+//! `1 + e` matches either operand order. Every rule strictly reduces the expression, or (those
+//! with a `where`) puts the matched node itself as the other side of a select, which no rule
+//! matches, so the pass terminates. Those keep the original form outside the region
 //! where it fails: there the rewritten one is the worse (exp_m1 of two large negative
 //! arguments is −1 − −1; u/(sqrt + c) is inf/inf where u overflows; the rescaled hypot costs a
 //! division and a square root more). The rules that look for a `sqrt` see through
@@ -41,6 +46,11 @@ pub const RULES: &[(&str, &str, &str)] = &[
     ("sigmoid_mul", "a/(1 + exp(-u))", "a * sigmoid(u)"),
     ("sigmoid_ratio", "exp(u)/(1 + exp(u))", "sigmoid(u)"),
     ("sigmoid_complement", "1 - sigmoid(u)", "sigmoid(-u)"),
+    (
+        "tanh_complement",
+        "1 + tanh(u), 1 - tanh(u)",
+        "2 * sigmoid(2u), 2 * sigmoid(-2u)",
+    ),
     (
         "tanh_exp",
         "(exp(u) - exp(-u))/(exp(u) + exp(-u))",
@@ -119,6 +129,16 @@ pub fn describe(name: &str) -> String {
 /// Rebuilds the expression under `root` with the rules applied bottom-up; returns the new root
 /// and the names of the rules that fired.
 pub fn rewrite(g: &mut Graph, root: Id) -> (Id, Vec<&'static str>) {
+    rewrite_with(g, root, apply)
+}
+
+/// One rule of a table applied at a node: the new node and the rule's name, if one matches.
+pub type Rule = fn(&mut Graph, Id) -> Option<(Id, &'static str)>;
+
+/// Rebuilds the expression under `root` with `apply`'s rules applied bottom-up (each node's
+/// rules again on what a rule built there, until none matches); returns the new root and the
+/// names of the rules that fired.
+pub fn rewrite_with(g: &mut Graph, root: Id, apply: Rule) -> (Id, Vec<&'static str>) {
     let mut fired = Vec::new();
     let live = g.reachable(&[root]);
     let mut map: Vec<Id> = (0..g.nodes.len()).collect();
@@ -276,7 +296,7 @@ fn half_ratio(g: &mut Graph, k: Id, v: Id) -> Id {
 
 /// `k` if `r` is `sqrt(u·u + k)` (as written, see [`as_written_sqrt`]) for this `u`, with
 /// `k` a constant > 0.
-fn hypot_of(g: &Graph, r: Id, u: Id) -> Option<Id> {
+pub fn hypot_of(g: &Graph, r: Id, u: Id) -> Option<Id> {
     let Node::Unary(Un::Sqrt, s) = g.nodes[as_written_sqrt(g, r)] else {
         return None;
     };
@@ -286,7 +306,7 @@ fn hypot_of(g: &Graph, r: Id, u: Id) -> Option<Id> {
 
 /// The `sqrt(s)` as written under `r`: `r` itself, or the plain side of `hypot_regime`'s
 /// select.
-fn as_written_sqrt(g: &Graph, r: Id) -> Id {
+pub fn as_written_sqrt(g: &Graph, r: Id) -> Id {
     hypot_regime_plain(g, r).unwrap_or(r)
 }
 
@@ -754,6 +774,19 @@ mod tests {
             params: &params,
         };
         print(&g, &names, root)
+    }
+
+    /// Every name an arm returns is in the table (so the docs describe it).
+    #[test]
+    fn every_rule_an_arm_names_is_listed() {
+        let src = include_str!("rewrite.rs");
+        let body = &src[src.find("fn apply(").unwrap()..src.find("#[cfg(test)]").unwrap()];
+        for piece in body.split('"').skip(1).step_by(2) {
+            assert!(
+                RULES.iter().any(|r| r.0 == piece),
+                "the rule {piece} is not in RULES"
+            );
+        }
     }
 
     /// The table in the docs and the match arms stay in step.

@@ -1,0 +1,438 @@
+//! Repairs the error analysis applies: rewrites that are not always better, so they are tried
+//! only on an expression where the analysis finds the f32 kernels losing (the forward or a first
+//! derivative missing its target), and kept only where the analysis then finds fewer losing
+//! inputs (`accuracy`). A formula that loses nowhere, as every built-in, never sees them.
+//!
+//! | rule | from | to | why |
+//! |---|---|---|---|
+//! | `quotient_split` | (p ± q)/c, c·(p ± q) with \|c\| < 1, also through the sides of a select | p/c ± q/c, c·p ± c·q | p ± q overflows where the scaled sum does not (squareplus's x + √(x² + 4) at 1.7e38) |
+//! | `common_factor` | f·p ± f·q (f a factor of both products, not a constant) | f·(p ± q) | f overflows to inf where f·(p ± q) is inf but f·p − f·q is inf − inf = NaN (the quotient rule's (½eᵘ − eᵘ/x)/x, eᵘ = inf) |
+//! | `exp_cancel` | a product of exp(a·u), exp(b·u), … (·, /) with a + b + … = 0 | the product without them | e^(u/2)·e^(u/2)·e^(−u) is inf·0 = NaN where e^(u/2)² overflows (the derivative of `expm1_quotient`'s far side) |
+//! | `select_merge` | select(m, select(m, a, b), c), select(m, a, select(m, b, c)) | select(m, a, c) | (exact) the derivative of a regime's select holds the same select again |
+//! | `select_lift` | op(select(m, a, b), c), op(select(m, a, b)) | select(m, op(a, c), op(b, c)), select(m, op(a), op(b)) | (exact) each regime's expression whole, for the rules below |
+//! | `ratio_double` | (a + a)/(b + b), (2ᵏ·a)/(2ᵏ·b) | a/b | (exact) the chain rule's 2u/(2r) of √(u² + k)′, for the rule below |
+//! | `pythagorean` | 1 − (u·u)/(r·r), r = √(u·u + k) | k/(u·u + k) | cancellation as \|u\| grows (ISRU's derivative, 1 − (x/r)², relative error 1 at x = 1e4) |
+//!
+//! The rules run bottom-up as the stability rewrites do, then again on the result while it
+//! changes (at most four passes: a lifted select's sides are built after the pass visited the
+//! node). The exact ones restructure; they are kept, like the others, only where the analysis
+//! finds the whole set of repairs leaves fewer inputs losing.
+
+use crate::ir::{Bin, Cmp, Graph, Id, Node, Un};
+use crate::rewrite::{hypot_of, rewrite_with};
+
+/// The repairs, for docs and tests: (name, from, to).
+pub const REPAIRS: &[(&str, &str, &str)] = &[
+    (
+        "quotient_split",
+        "(p ± q)/c, c*(p ± q) with |c| < 1",
+        "p/c ± q/c, c*p ± c*q",
+    ),
+    ("common_factor", "f*p ± f*q (f not a constant)", "f*(p ± q)"),
+    (
+        "exp_cancel",
+        "exp(a*u) * exp(b*u) * ... with a + b + ... = 0",
+        "1",
+    ),
+    (
+        "select_merge",
+        "select(m, select(m, a, b), c), select(m, a, select(m, b, c))",
+        "select(m, a, c)",
+    ),
+    (
+        "select_lift",
+        "op(select(m, a, b), c)",
+        "select(m, op(a, c), op(b, c))",
+    ),
+    ("ratio_double", "(a + a)/(b + b), (2^k*a)/(2^k*b)", "a/b"),
+    (
+        "pythagorean",
+        "1 - (u*u)/(r*r), r = sqrt(u*u + k)",
+        "k/(u*u + k)",
+    ),
+];
+
+/// `from → to` of a repair, for the generated docs.
+pub fn describe(name: &str) -> String {
+    REPAIRS.iter().find(|r| r.0 == name).map_or_else(
+        || name.to_string(),
+        |(_, from, to)| format!("{from} → {to}"),
+    )
+}
+
+/// Rebuilds the expression under `root` with the repairs applied bottom-up; returns the new
+/// root and the names of the repairs that fired.
+pub fn repair(g: &mut Graph, root: Id) -> (Id, Vec<&'static str>) {
+    // Again on the result while it changes (a rule builds nodes the pass does not revisit:
+    // the sides of a lifted select), at most four passes.
+    let (mut root, mut fired) = rewrite_with(g, root, apply);
+    for _ in 1..PASSES {
+        let (next, more) = rewrite_with(g, root, apply);
+        if next == root {
+            break;
+        }
+        root = next;
+        for r in more {
+            if !fired.contains(&r) {
+                fired.push(r);
+            }
+        }
+    }
+    (root, fired)
+}
+
+/// How many times [`repair`] runs the rules over an expression at most.
+const PASSES: usize = 4;
+
+/// One repair applied at `id`, if any matches: the first of [`TABLE`] that does.
+fn apply(g: &mut Graph, id: Id) -> Option<(Id, &'static str)> {
+    TABLE
+        .iter()
+        .find_map(|&(name, rule)| rule(g, id).map(|r| (r, name)))
+}
+
+/// A repair at a node: the new node, if it matches.
+type Repair = fn(&mut Graph, Id) -> Option<Id>;
+
+/// The repairs in the order they are tried at a node.
+const TABLE: &[(&str, Repair)] = &[
+    ("quotient_split", quotient_split),
+    ("common_factor", common_factor),
+    ("exp_cancel", exp_cancel),
+    ("select_merge", select_merge),
+    ("select_lift", select_lift),
+    ("ratio_double", ratio_double),
+    ("pythagorean", pythagorean),
+];
+
+// quotient_split: (p ± q)/c → p/c ± q/c (c a constant other than 0), and c·(p ± q) → c·p ± c·q
+// for |c| < 1 (the constructors put constants first).
+fn quotient_split(g: &mut Graph, id: Id) -> Option<Id> {
+    match g.nodes[id] {
+        Node::Binary(Bin::Div, num, c) if g.value(c).is_some_and(|v| v != 0.0) => {
+            split(g, num, c, Bin::Div)
+        }
+        Node::Binary(Bin::Mul, c, num) if g.value(c).is_some_and(|v| v != 0.0 && v.abs() < 1.0) => {
+            split(g, num, c, Bin::Mul)
+        }
+        _ => None,
+    }
+}
+
+/// `num` scaled by `c` (`op` is `/` or `·`) with the scaling moved onto each term of a sum or
+/// difference, through the sides of selects; `None` where there is no sum to split.
+fn split(g: &mut Graph, num: Id, c: Id, op: Bin) -> Option<Id> {
+    let scale = |g: &mut Graph, t: Id| match op {
+        Bin::Div => g.div(t, c),
+        _ => g.mul(c, t),
+    };
+    match g.nodes[num] {
+        Node::Binary(sum @ (Bin::Add | Bin::Sub), p, q) => {
+            let (p, q) = (scale(g, p), scale(g, q));
+            Some(g.binary(sum, p, q))
+        }
+        Node::Select(m, a, b) => {
+            let (sa, sb) = (split(g, a, c, op), split(g, b, c, op));
+            if sa.is_none() && sb.is_none() {
+                return None;
+            }
+            let a = sa.unwrap_or_else(|| scale(g, a));
+            let b = sb.unwrap_or_else(|| scale(g, b));
+            Some(g.select(m, a, b))
+        }
+        _ => None,
+    }
+}
+
+/// The factors of the product `id` (through `·`, `/` and negation): pushed onto `num` or
+/// `den`, with `neg` flipped for each negation.
+fn factors(g: &Graph, id: Id, inv: bool, parts: &mut (Vec<Id>, Vec<Id>, bool)) {
+    match g.nodes[id] {
+        Node::Binary(Bin::Mul, a, b) => {
+            factors(g, a, inv, parts);
+            factors(g, b, inv, parts);
+        }
+        Node::Binary(Bin::Div, a, b) => {
+            factors(g, a, inv, parts);
+            factors(g, b, !inv, parts);
+        }
+        Node::Unary(Un::Neg, a) => {
+            parts.2 = !parts.2;
+            factors(g, a, inv, parts);
+        }
+        _ if inv => parts.1.push(id),
+        _ => parts.0.push(id),
+    }
+}
+
+/// The product of `num` over the product of `den`, negated if `neg`.
+fn product(g: &mut Graph, num: &[Id], den: &[Id], neg: bool) -> Id {
+    let one = g.constant(1.0);
+    let top = num.iter().fold(one, |p, &f| g.mul(p, f));
+    let r = den.iter().fold(top, |p, &f| g.div(p, f));
+    if neg { g.neg(r) } else { r }
+}
+
+// common_factor: f·p ± f·q → f·(p ± q) for a factor f that is not a constant (`p` and `q`
+// are what remains of the two products, denominators included). (Not a common denominator,
+// p/f ± q/f → (p ± q)/f: dividing last lets p ± q overflow where the quotients do not.)
+fn common_factor(g: &mut Graph, id: Id) -> Option<Id> {
+    let Node::Binary(op @ (Bin::Add | Bin::Sub), p, q) = g.nodes[id] else {
+        return None;
+    };
+    let (mut a, mut b) = (
+        (Vec::new(), Vec::new(), false),
+        (Vec::new(), Vec::new(), false),
+    );
+    factors(g, p, false, &mut a);
+    factors(g, q, false, &mut b);
+    let shared = |x: &[Id], y: &[Id]| {
+        x.iter()
+            .copied()
+            .find(|&f| g.consts(f).is_none() && y.contains(&f))
+    };
+    let remove = |v: &mut Vec<Id>, f: Id| {
+        let i = v.iter().position(|&e| e == f).expect("a shared factor");
+        v.remove(i);
+    };
+    let f = shared(&a.0, &b.0)?;
+    remove(&mut a.0, f);
+    remove(&mut b.0, f);
+    let pa = product(g, &a.0, &a.1, a.2);
+    let pb = product(g, &b.0, &b.1, b.2);
+    let rest = g.binary(op, pa, pb);
+    Some(g.mul(f, rest))
+}
+
+/// `(a, u)` (a in f64 and f32) if `id` is `exp(a·u)`, `exp(u)` (a = 1) or `exp(−u)` (a = −1).
+fn exp_linear(g: &Graph, id: Id) -> Option<((f64, f32), Id)> {
+    let Node::Unary(Un::Exp, w) = g.nodes[id] else {
+        return None;
+    };
+    Some(match g.nodes[w] {
+        Node::Binary(Bin::Mul, c, u) if g.consts(c).is_some() => (g.consts(c)?, u),
+        Node::Unary(Un::Neg, u) => ((-1.0, -1.0), u),
+        _ => ((1.0, 1.0), w),
+    })
+}
+
+// exp_cancel: exp(a·u)·exp(b·u)·… → 1 where a + b + … = 0 exactly, in f64 and in f32 (the
+// product `id` without that set of its exponential factors).
+fn exp_cancel(g: &mut Graph, id: Id) -> Option<Id> {
+    if !matches!(g.nodes[id], Node::Binary(Bin::Mul | Bin::Div, _, _)) {
+        return None;
+    }
+    let mut parts = (Vec::new(), Vec::new(), false);
+    factors(g, id, false, &mut parts);
+    let (num, den, neg) = parts;
+    let signed: Vec<(Id, (f64, f32), Id)> = num
+        .iter()
+        .map(|&f| (f, 1.0))
+        .chain(den.iter().map(|&f| (f, -1.0)))
+        .filter_map(|(f, s)| {
+            let ((a64, a32), u) = exp_linear(g, f)?;
+            Some((f, (s * a64, s as f32 * a32), u))
+        })
+        .collect();
+    let u = signed.iter().map(|e| e.2).find(|&u| {
+        let group = signed.iter().filter(|e| e.2 == u);
+        group.clone().count() >= 2
+            && group.clone().map(|e| e.1.0).sum::<f64>() == 0.0
+            && group.map(|e| e.1.1).sum::<f32>() == 0.0
+    })?;
+    let keep = |fs: &[Id]| -> Vec<Id> {
+        fs.iter()
+            .copied()
+            .filter(|&f| exp_linear(g, f).is_none_or(|(_, v)| v != u))
+            .collect()
+    };
+    let (num, den) = (keep(&num), keep(&den));
+    Some(product(g, &num, &den, neg))
+}
+
+// select_merge: select(m, select(m, a, b), c) → select(m, a, c), and
+// select(m, a, select(m, b, c)) → select(m, a, c); also select(m, select(m′, a, b), c) →
+// select(m, b, c) where m′ is the opposite comparison (|u| > s inside |u| ≤ s: on the side
+// where a comparison holds, its operands are not NaN, so the opposite one fails).
+fn select_merge(g: &mut Graph, id: Id) -> Option<Id> {
+    let Node::Select(m, a, b) = g.nodes[id] else {
+        return None;
+    };
+    match (g.nodes[a], g.nodes[b]) {
+        (Node::Select(ma, a1, _), _) if ma == m => Some(g.select(m, a1, b)),
+        (_, Node::Select(mb, _, b2)) if mb == m => Some(g.select(m, a, b2)),
+        (Node::Select(ma, _, b1), _) if opposite(g, m, ma) => Some(g.select(m, b1, b)),
+        _ => None,
+    }
+}
+
+/// Whether the comparisons `m` and `n` are opposites (a ≤ b and a > b, or b < a, …): where
+/// one holds, the other fails.
+fn opposite(g: &Graph, m: Id, n: Id) -> bool {
+    let (Node::Cmp(p, a, b), Node::Cmp(q, c, d)) = (g.nodes[m], g.nodes[n]) else {
+        return false;
+    };
+    let not = |op: Cmp| match op {
+        Cmp::Lt => Cmp::Ge,
+        Cmp::Le => Cmp::Gt,
+        Cmp::Gt => Cmp::Le,
+        Cmp::Ge => Cmp::Lt,
+    };
+    let swap = |op: Cmp| match op {
+        Cmp::Lt => Cmp::Gt,
+        Cmp::Le => Cmp::Ge,
+        Cmp::Gt => Cmp::Lt,
+        Cmp::Ge => Cmp::Le,
+    };
+    ((a, b) == (c, d) && q == not(p)) || ((a, b) == (d, c) && q == swap(not(p)))
+}
+
+/// `(m, a, b)` if `id` is `select(m, a, b)`.
+fn select_of(g: &Graph, id: Id) -> Option<(Id, Id, Id)> {
+    match g.nodes[id] {
+        Node::Select(m, a, b) => Some((m, a, b)),
+        _ => None,
+    }
+}
+
+// select_lift: op(select(m, a, b)) → select(m, op(a), op(b)), and op(select(m, a, b), c) →
+// select(m, op(a, c), op(b, c)) (either side; a select on the other side with the same mask
+// splits too): each side of the select then holds its own regime's expression, where the
+// other repairs can see it whole.
+fn select_lift(g: &mut Graph, id: Id) -> Option<Id> {
+    match g.nodes[id] {
+        Node::Unary(op, s) => {
+            let (m, a, b) = select_of(g, s)?;
+            let (a, b) = (g.unary(op, a), g.unary(op, b));
+            Some(g.select(m, a, b))
+        }
+        Node::Powi(s, k) => {
+            let (m, a, b) = select_of(g, s)?;
+            let (a, b) = (g.powi(a, k), g.powi(b, k));
+            Some(g.select(m, a, b))
+        }
+        Node::Binary(op, p, q) => {
+            let m = select_of(g, p).or_else(|| select_of(g, q))?.0;
+            let sides = |g: &Graph, e: Id| match select_of(g, e) {
+                Some((me, a, b)) if me == m => (a, b),
+                _ => (e, e),
+            };
+            let ((pa, pb), (qa, qb)) = (sides(g, p), sides(g, q));
+            let (a, b) = (g.binary(op, pa, qa), g.binary(op, pb, qb));
+            Some(g.select(m, a, b))
+        }
+        _ => None,
+    }
+}
+
+// ratio_double: (a + a)/(b + b) → a/b, and (c·a)/(c·b) → a/b for c a power of two (exact in
+// floating point where the doubled terms do not overflow, and right where they do).
+fn ratio_double(g: &mut Graph, id: Id) -> Option<Id> {
+    let Node::Binary(Bin::Div, n, d) = g.nodes[id] else {
+        return None;
+    };
+    let pow2 = |c: Id| {
+        g.consts(c).is_some_and(|(c64, c32)| {
+            c64 != 0.0 && c64.abs().log2().fract() == 0.0 && f64::from(c32) == c64
+        })
+    };
+    match (g.nodes[n], g.nodes[d]) {
+        (Node::Binary(Bin::Add, a, a2), Node::Binary(Bin::Add, b, b2)) if a == a2 && b == b2 => {
+            Some(g.div(a, b))
+        }
+        (Node::Binary(Bin::Mul, c, a), Node::Binary(Bin::Mul, c2, b)) if c == c2 && pow2(c) => {
+            Some(g.div(a, b))
+        }
+        _ => None,
+    }
+}
+
+// pythagorean: 1 − (u·u)/(r·r) → k/(u·u + k) where r = sqrt(u·u + k) (as a product of
+// factors: u twice over r twice): the difference of 1 and a ratio that tends to 1 as |u|
+// grows, the quotient rule's cancellation in the derivative of u/sqrt(u·u + k).
+fn pythagorean(g: &mut Graph, id: Id) -> Option<Id> {
+    let Node::Binary(Bin::Sub, one, p) = g.nodes[id] else {
+        return None;
+    };
+    if g.value(one) != Some(1.0) {
+        return None;
+    }
+    let mut parts = (Vec::new(), Vec::new(), false);
+    factors(g, p, false, &mut parts);
+    let (num, den, neg) = parts;
+    if neg || num.len() != 2 || den.len() != 2 || num[0] != num[1] || den[0] != den[1] {
+        return None;
+    }
+    let (u, r) = (num[0], den[0]);
+    // r itself the square root (not the select of `hypot_regime`, whose other side is
+    // rescaled because u·u overflows there).
+    let Node::Unary(Un::Sqrt, s) = g.nodes[r] else {
+        return None;
+    };
+    let k = hypot_of(g, r, u)?;
+    Some(g.div(k, s))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::lower::Lowerer;
+    use crate::print::{Names, print};
+
+    /// Lowers a Rust expression over `x`, applies the repairs, prints.
+    fn rp(src: &str) -> String {
+        let inputs = ["x".to_string()];
+        let mut l = Lowerer::new(&inputs, &[]);
+        let e: syn::Expr = syn::parse_str(src).expect("valid Rust");
+        let root = l.expr(&e);
+        assert!(l.errors.is_empty(), "{src}: lowering failed");
+        let mut g = l.g;
+        let (root, _) = repair(&mut g, root);
+        let names = Names {
+            inputs: &inputs,
+            params: &[],
+        };
+        print(&g, &names, root)
+    }
+
+    /// The table in the docs and the match arms stay in step.
+    #[test]
+    fn every_listed_repair_has_an_arm() {
+        let src = include_str!("repair.rs");
+        for (name, from, to) in REPAIRS {
+            assert!(
+                src.contains(&format!("// {name}:")),
+                "repair {name} ({from} → {to}) has no arm"
+            );
+        }
+    }
+
+    #[rustfmt::skip]
+    #[test]
+    fn repairs() {
+        assert_eq!(rp("(x + x.sin()) / 2.0"),                    "x / 2.0 + sin(x) / 2.0");
+        assert_eq!(rp("0.5 * (x - x.sin())"),                    "0.5 * x - 0.5 * sin(x)");
+        assert_eq!(rp("(if x > 0.0 { x + 1.0 } else { x }) / 4.0"),
+                   "if x > 0.0 { x / 4.0 + 0.25 } else { x / 4.0 }");
+        assert_eq!(rp("(0.5 * x).exp() * ((0.5 * x).exp() / x) * (-x).exp()"), "1.0 / x");
+        assert_eq!(rp("-(x.exp() * x.sin() / x.exp())"),         "-sin(x)");
+        assert_eq!(rp("0.5 * x.exp() - x.exp() / x"),            "exp(x) * (0.5 - 1.0 / x)");
+        assert_eq!(rp("x.sin() / x.exp() + x.cos() / x.exp()"),  "sin(x) / exp(x) + cos(x) / exp(x)");
+        assert_eq!(rp("if x > 1.0 { if x <= 1.0 { x } else { x.sin() } } else { x.cos() }"),
+                   "if x > 1.0 { sin(x) } else { cos(x) }");
+        assert_eq!(rp("if x > 1.0 { if x > 1.0 { x } else { x.sin() } } else { x.cos() }"),
+                   "if x > 1.0 { x } else { cos(x) }");
+        assert_eq!(rp("((x + x) / ((x * x + 1.0).sqrt() + (x * x + 1.0).sqrt()))"),
+                   "x / sqrt(x * x + 1.0)");
+        assert_eq!(rp("1.0 - x / (x * x + 4.0).sqrt() * (x / (x * x + 4.0).sqrt())"),
+                   "4.0 / (x * x + 4.0)");
+        assert_eq!(rp("(if x > 0.0 { x } else { -x }).sqrt()"),
+                   "if x > 0.0 { sqrt(x) } else { sqrt(-x) }");
+        // Not a sum, not exactly cancelling, a scale of 1 or more: left alone.
+        assert_eq!(rp("x.sin() / 2.0"),                          "sin(x) / 2.0");
+        assert_eq!(rp("(0.5 * x).exp() * (-0.4 * x).exp()"),     "exp(0.5 * x) * exp(-0.4 * x)");
+        assert_eq!(rp("x.exp() * (-x.sin()).exp()"),             "exp(x) * exp(-sin(x))");
+        assert_eq!(rp("2.0 * (x + 1.0)"),                        "2.0 * (x + 1.0)");
+        assert_eq!(rp("2.0 * x.sin() + 2.0 * x.cos()"),          "2.0 * sin(x) + 2.0 * cos(x)");
+    }
+}
