@@ -31,15 +31,16 @@ pub struct Guard {
     /// The body may produce NaN at x = ±inf although the limit exists (inf·0, inf − inf,
     /// inf/inf): such lanes are re-evaluated, with the checked body, at finite stand-ins for
     /// ±inf: ±MAX, ±MAX/4, then each the square root of the one before (f32: 9.2e18, 3.0e9,
-    /// 5.5e4, 234, 15).
+    /// 5.5e4, 234, 15, 3.9).
     /// A stand-in's value counts only if no intermediate it depends on overflowed, was NaN or
     /// lost digits to a subnormal (`x/√(x² + 1)` at MAX is MAX/inf = 0, where the limit is 1),
     /// and it is taken only where the next smaller stand-in's value also counts and agrees
     /// with it within 8 ε relative: a finite limit, not growth. A value that shrinks toward 0
     /// at least as fast as |x|^(−1/2) over two successive steps (`ln_1p(x)/x`, `sin(x)/x`)
     /// gives ±0, and one that at least doubles over two successive steps, with one sign,
-    /// gives ±inf (`x − sin x`, `x − x²`). Otherwise the lane stays NaN, so every value the
-    /// guard returns is the limit or NaN.
+    /// gives ±inf (`x − sin x`, `x − x²`; a step from a stand-in whose value overflowed to
+    /// ±inf, to a smaller one whose value counts and has its sign, is growth too: e^x/x).
+    /// Otherwise the lane stays NaN, so every value the guard returns is the limit or NaN.
     pub inf: bool,
 }
 
@@ -165,9 +166,11 @@ fn finite_stand_in<V: Vector>(x: V) -> V {
     x.splat_elem(V::Elem::MAX).copysign(x)
 }
 
-/// How many finite stand-ins the ±inf guard evaluates: ±MAX, ±MAX/4 and five successive
-/// square roots (f32: 3.4e38, 8.5e37, 9.2e18, 3.0e9, 5.5e4, 234, 15).
-const STAND_IN_TRIES: usize = 7;
+/// How many finite stand-ins the ±inf guard evaluates: ±MAX, ±MAX/4 and six successive
+/// square roots (f32: 3.4e38, 8.5e37, 9.2e18, 3.0e9, 5.5e4, 234, 15, 3.9). The last is there
+/// for growth past f32's range: e^x/x overflows at every stand-in down to 234, and grows
+/// from 3.9 to 15 (see [`grows`]).
+const STAND_IN_TRIES: usize = 8;
 
 /// Lanes where `a` (at a stand-in) agrees with `b` (at the next smaller one) within 8 ε
 /// relative to `a`: values that have settled on a limit.
@@ -225,12 +228,19 @@ fn counts<V: Vector>(v: V, flagged: V::Mask) -> V::Mask {
     !flagged & !crate::math::unreliable(v)
 }
 
-/// Lanes where a K-input formula's value at one stand-in (`previous`) is at least twice its
-/// value at the next smaller one (`now`), with the same sign, both counting.
+/// Lanes where a formula's value at one stand-in (`previous`) is at least twice its value at
+/// the next smaller one (`now`), with the same sign, both counting; or where `previous` has
+/// overflowed to ±inf (not NaN) with the sign of a `now` that counts (e^x/x at 8.5e37, whose
+/// values grow past f32's range well before the largest stand-ins, so that none of those
+/// counts).
 #[inline(always)]
 fn grows<V: Vector>(previous: V, prev_ok: V::Mask, now: V, now_ok: V::Mask) -> V::Mask {
     let zero = now.splat(0.0);
-    prev_ok & now_ok & (now.abs() * now.splat(2.0)).le(previous.abs()) & (previous * now).gt(zero)
+    let overflowed = previous.abs().eq(previous.splat_elem(V::Elem::INFINITY));
+    (prev_ok | overflowed)
+        & now_ok
+        & (now.abs() * now.splat(2.0)).le(previous.abs())
+        & (previous * now).gt(zero)
 }
 
 /// ±inf for NaN lanes at infinite inputs where the value grew over two successive steps of
