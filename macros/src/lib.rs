@@ -13,6 +13,8 @@ mod dd;
 mod diff;
 mod expand;
 #[cfg(test)]
+mod expand_print;
+#[cfg(test)]
 mod fuzz;
 mod guards;
 mod ir;
