@@ -115,17 +115,31 @@ pub fn analyse(
     // must stay as they are.)
     let mut exprs = exprs;
     let mut repairs = Vec::new();
+    let mut lifted = false;
     if before[..list.len() - 1]
         .iter()
         .any(|m| m.lossy32_normal > 0)
     {
-        let (root, mut fired) = repair(g, exprs.root);
-        let mut repaired = derive(g, root);
-        repair_derived(g, &mut repaired, &mut fired);
-        if !fired.is_empty() {
+        let size = |g: &Graph, l: &[Id]| g.reachable(l).iter().filter(|&&b| b).count();
+        let first_order =
+            |m: &[Measured]| -> usize { m[..m.len() - 1].iter().map(|m| m.lossy32.len()).sum() };
+        let base_size = size(g, &list);
+        // The smaller set first; all of them only where it leaves a first-order loss.
+        let mut best: Option<Candidate> = None;
+        for lift in [false, true] {
+            if best.as_ref().is_some_and(|b| b.0 == 0) {
+                break;
+            }
+            let (root, mut fired) = repair(g, exprs.root, lift);
+            let mut repaired = derive(g, root);
+            repair_derived(g, &mut repaired, &mut fired, lift);
+            let rlist = repaired.list();
+            // (Not where the kernels would grow beyond three times their size.)
+            if fired.is_empty() || size(g, &rlist) > 3 * base_size {
+                continue;
+            }
             // Both measured on the samples of both (the repaired forms have intermediates of
             // their own, whose overflow points the first sample did not approach).
-            let rlist = repaired.list();
             xs.extend(analysis::samples(g, &rlist, &env));
             xs.sort_by(f64::total_cmp);
             xs.dedup();
@@ -133,19 +147,28 @@ pub fn analyse(
             let after = analysis::measure(g, &rlist, &deriv, &env, &xs);
             let lost = |m: &[Measured]| m.iter().map(|m| m.lossy32.len()).collect::<Vec<_>>();
             let (b, a) = (lost(&before), lost(&after));
-            // Kept where no expression loses more and one loses less.
-            if a.iter().zip(&b).all(|(a, b)| a <= b) && a != b {
-                exprs = repaired;
-                before = after;
-                repairs = fired;
+            // Kept where no expression loses more and one loses less (and, of the two sets,
+            // the one leaving fewer first-order losses).
+            let fewer = first_order(&after);
+            if a.iter().zip(&b).all(|(a, b)| a <= b)
+                && a != b
+                && best.as_ref().is_none_or(|b| fewer < b.0)
+            {
+                best = Some((fewer, repaired, after, fired, lift));
             }
+        }
+        if let Some((_, repaired, after, fired, lift)) = best {
+            exprs = repaired;
+            before = after;
+            repairs = fired;
+            lifted = lift;
         }
     }
     // The derivatives of a patched forward get the same repairs.
     let mut derive = |g: &mut Graph, root: Id| {
         let mut e = derive(g, root);
         if !repairs.is_empty() {
-            repair_derived(g, &mut e, &mut Vec::new());
+            repair_derived(g, &mut e, &mut Vec::new(), lifted);
         }
         e
     };
@@ -254,12 +277,16 @@ pub fn analyse(
     Outcome { exprs, doc, misses }
 }
 
+/// A set of repairs tried: its first-order losses, the repaired expressions, their
+/// measurements, the repairs that fired, and whether `select_lift` was among them.
+type Candidate = (usize, Exprs, Vec<Measured>, Vec<&'static str>, bool);
+
 /// Applies the repairs to each first derivative of `e`, then derives ∂²f/∂x² again from the
 /// repaired ∂f/∂x (the derivative of a cancelling form cancels too) and repairs it; adds the
 /// names of the repairs that fired.
-fn repair_derived(g: &mut Graph, e: &mut Exprs, fired: &mut Vec<&'static str>) {
+fn repair_derived(g: &mut Graph, e: &mut Exprs, fired: &mut Vec<&'static str>, lift: bool) {
     let mut one = |g: &mut Graph, id: &mut Id| {
-        let (new, f) = repair(g, *id);
+        let (new, f) = repair(g, *id, lift);
         *id = new;
         for r in f {
             if !fired.contains(&r) {

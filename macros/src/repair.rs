@@ -19,7 +19,7 @@
 //! finds the whole set of repairs leaves fewer inputs losing.
 
 use crate::ir::{Bin, Cmp, Graph, Id, Node, Un};
-use crate::rewrite::{hypot_of, rewrite_with};
+use crate::rewrite::{Rule, hypot_of, rewrite_with};
 
 /// The repairs, for docs and tests: (name, from, to).
 pub const REPAIRS: &[(&str, &str, &str)] = &[
@@ -61,13 +61,15 @@ pub fn describe(name: &str) -> String {
 }
 
 /// Rebuilds the expression under `root` with the repairs applied bottom-up; returns the new
-/// root and the names of the repairs that fired.
-pub fn repair(g: &mut Graph, root: Id) -> (Id, Vec<&'static str>) {
+/// root and the names of the repairs that fired. Without `lift`, `select_lift` is left out
+/// (it grows the expression most: each lifted operation is built once per side).
+pub fn repair(g: &mut Graph, root: Id, lift: bool) -> (Id, Vec<&'static str>) {
+    let rules: Rule = if lift { apply } else { apply_unlifted };
     // Again on the result while it changes (a rule builds nodes the pass does not revisit:
     // the sides of a lifted select), at most four passes.
-    let (mut root, mut fired) = rewrite_with(g, root, apply);
+    let (mut root, mut fired) = rewrite_with(g, root, rules);
     for _ in 1..PASSES {
-        let (next, more) = rewrite_with(g, root, apply);
+        let (next, more) = rewrite_with(g, root, rules);
         if next == root {
             break;
         }
@@ -88,6 +90,14 @@ const PASSES: usize = 4;
 fn apply(g: &mut Graph, id: Id) -> Option<(Id, &'static str)> {
     TABLE
         .iter()
+        .find_map(|&(name, rule)| rule(g, id).map(|r| (r, name)))
+}
+
+/// As [`apply`] without `select_lift`.
+fn apply_unlifted(g: &mut Graph, id: Id) -> Option<(Id, &'static str)> {
+    TABLE
+        .iter()
+        .filter(|r| r.0 != "select_lift")
         .find_map(|&(name, rule)| rule(g, id).map(|r| (r, name)))
 }
 
@@ -387,7 +397,7 @@ mod tests {
         let root = l.expr(&e);
         assert!(l.errors.is_empty(), "{src}: lowering failed");
         let mut g = l.g;
-        let (root, _) = repair(&mut g, root);
+        let (root, _) = repair(&mut g, root, true);
         let names = Names {
             inputs: &inputs,
             params: &[],
