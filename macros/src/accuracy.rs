@@ -1,6 +1,7 @@
-//! The error analysis applied: measure the formula and its derivatives (`analysis`), patch a
-//! loss around x = 0 with the Taylor polynomial (`series`) where that helps, and say what was
-//! measured in the generated docs (and, under `strict`, fail the build where a target is missed).
+//! The error analysis applied: measure the formula and its derivatives (`analysis`), try the
+//! gated repairs (`repair`) where the forward or a first derivative loses, patch a loss around
+//! x = 0 with the Taylor polynomial (`series`) where that helps, and say what was measured in
+//! the generated docs (and, under `strict`, fail the build where a target is missed).
 
 use crate::analysis::{self, Env, Measured, show};
 use crate::diff::{Var, diff};

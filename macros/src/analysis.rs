@@ -7,7 +7,8 @@
 //! floating point breaks: every power of two of the f32 range (so 0 is approached through the
 //! subnormals), the same times 1.5, a fine grid on ±10, ±`f32::MAX`, and points closing in on
 //! each place where a sum, a difference or a comparison of the expression changes sign (where
-//! terms cancel or a branch switches). Points where the reference itself is NaN (an undefined
+//! terms cancel or a branch switches) and where any intermediate value leaves f32's range
+//! (past which the result may still be finite). Points where the reference itself is NaN (an undefined
 //! value, or inf − inf in double-double at the ends of the range) are not scored.
 //!
 //! It is a measurement, not a proof: a loss between samples, or one the reference shares (a

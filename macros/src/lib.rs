@@ -4,7 +4,8 @@
 //! generated code calls. Pipeline, one module each: `parse` the function, `lower` its body to an
 //! arena `ir`, apply the stability `rewrite`s, `diff`erentiate symbolically (and find the
 //! derivative in terms of the `output` where one exists), measure the accuracy (`analysis`,
-//! against the `dd` reference) and patch a loss at 0 with a `series` (`accuracy`), decide the kernels' `guards`, and
+//! against the `dd` reference), apply the gated `repair`s where it finds a loss and patch one
+//! at 0 with a `series` (`accuracy`), decide the kernels' `guards`, and
 //! `expand` into the original function, a parameter struct and SIMD-generic kernel bodies.
 
 mod accuracy;
