@@ -108,72 +108,7 @@ pub fn analyse(
         .collect();
     let list = exprs.list();
     let mut xs = analysis::samples(g, &list, &env);
-    let mut before = analysis::measure(g, &list, &deriv, &env, &xs);
-
-    // The gated repairs, where the forward or a first derivative loses in f32 at an input
-    // whose true value is a normal f32 or beyond. (Not for a loss in the subnormals alone: the
-    // built-ins' derivatives lose there, tanh′ = 4σ(2x)σ(−2x) below x = −44, and their kernels
-    // must stay as they are.)
-    let mut exprs = exprs;
-    let mut repairs = Vec::new();
-    let mut lifted = false;
-    if before[..list.len() - 1]
-        .iter()
-        .any(|m| m.lossy32_normal > 0)
-    {
-        let size = |g: &Graph, l: &[Id]| g.reachable(l).iter().filter(|&&b| b).count();
-        let first_order =
-            |m: &[Measured]| -> usize { m[..m.len() - 1].iter().map(|m| m.lossy32.len()).sum() };
-        let base_size = size(g, &list);
-        // The smaller set first; all of them only where it leaves a first-order loss.
-        let mut best: Option<Candidate> = None;
-        for lift in [false, true] {
-            if best.as_ref().is_some_and(|b| b.0 == 0) {
-                break;
-            }
-            let (root, mut fired) = repair(g, exprs.root, lift);
-            let mut repaired = derive(g, root);
-            repair_derived(g, &mut repaired, &mut fired, lift);
-            let rlist = repaired.list();
-            // (Not where the kernels would grow beyond three times their size.)
-            if fired.is_empty() || size(g, &rlist) > 3 * base_size {
-                continue;
-            }
-            // Both measured on the samples of both (the repaired forms have intermediates of
-            // their own, whose overflow points the first sample did not approach).
-            xs.extend(analysis::samples(g, &rlist, &env));
-            xs.sort_by(f64::total_cmp);
-            xs.dedup();
-            before = analysis::measure(g, &list, &deriv, &env, &xs);
-            let after = analysis::measure(g, &rlist, &deriv, &env, &xs);
-            let lost = |m: &[Measured]| m.iter().map(|m| m.lossy32.len()).collect::<Vec<_>>();
-            let (b, a) = (lost(&before), lost(&after));
-            // Kept where no expression loses more and one loses less (and, of the two sets,
-            // the one leaving fewer first-order losses).
-            let fewer = first_order(&after);
-            if a.iter().zip(&b).all(|(a, b)| a <= b)
-                && a != b
-                && best.as_ref().is_none_or(|b| fewer < b.0)
-            {
-                best = Some((fewer, repaired, after, fired, lift));
-            }
-        }
-        if let Some((_, repaired, after, fired, lift)) = best {
-            exprs = repaired;
-            before = after;
-            repairs = fired;
-            lifted = lift;
-        }
-    }
-    // The derivatives of a patched forward get the same repairs.
-    let mut derive = |g: &mut Graph, root: Id| {
-        let mut e = derive(g, root);
-        if !repairs.is_empty() {
-            repair_derived(g, &mut e, &mut Vec::new(), lifted);
-        }
-        e
-    };
-    let list = exprs.list();
+    let before = analysis::measure(g, &list, &deriv, &env, &xs);
 
     // A patch at 0, if the forward or ∂f/∂x loses accuracy around 0 in f32 (not for a loss in
     // ∂²f/∂x² alone: the built-ins' second derivatives cancel around 0, σ″ = σ′(1 − 2σ), and
@@ -218,7 +153,62 @@ pub fn analyse(
             }
         }
     }
-    let (exprs, measured, patch) = chosen;
+    let (mut exprs, mut before, patch) = chosen;
+
+    // The gated repairs, where the forward or a first derivative still loses in f32 at an input
+    // whose true value is a normal f32 or beyond. (Not for a loss in the subnormals alone: the
+    // built-ins' derivatives lose there, tanh′ = 4σ(2x)σ(−2x) below x = −44, and their kernels
+    // must stay as they are.)
+    let mut repairs = Vec::new();
+    let list = exprs.list();
+    if before[..list.len() - 1]
+        .iter()
+        .any(|m| m.lossy32_normal > 0)
+    {
+        let size = |g: &Graph, l: &[Id]| g.reachable(l).iter().filter(|&&b| b).count();
+        let first_order =
+            |m: &[Measured]| -> usize { m[..m.len() - 1].iter().map(|m| m.lossy32.len()).sum() };
+        let base_size = size(g, &list);
+        // The smaller set first; all of them only where it leaves a first-order loss.
+        let mut best: Option<Candidate> = None;
+        for lift in [false, true] {
+            if best.as_ref().is_some_and(|b| b.0 == 0) {
+                break;
+            }
+            let (root, mut fired) = repair(g, exprs.root, lift);
+            let mut repaired = derive(g, root);
+            repair_derived(g, &mut repaired, &mut fired, lift);
+            let rlist = repaired.list();
+            // (Not where the kernels would grow beyond three times their size.)
+            if fired.is_empty() || size(g, &rlist) > 3 * base_size {
+                continue;
+            }
+            // Both measured on the samples of both (the repaired forms have intermediates of
+            // their own, whose overflow points the first sample did not approach).
+            xs.extend(analysis::samples(g, &rlist, &env));
+            xs.sort_by(f64::total_cmp);
+            xs.dedup();
+            before = analysis::measure(g, &list, &deriv, &env, &xs);
+            let after = analysis::measure(g, &rlist, &deriv, &env, &xs);
+            let lost = |m: &[Measured]| m.iter().map(|m| m.lossy32.len()).collect::<Vec<_>>();
+            let (b, a) = (lost(&before), lost(&after));
+            // Kept where no expression loses more and one loses less (and, of the two sets,
+            // the one leaving fewer first-order losses).
+            let fewer = first_order(&after);
+            if a.iter().zip(&b).all(|(a, b)| a <= b)
+                && a != b
+                && best.as_ref().is_none_or(|b| fewer < b.0)
+            {
+                best = Some((fewer, repaired, after, fired));
+            }
+        }
+        if let Some((_, repaired, after, fired)) = best {
+            exprs = repaired;
+            before = after;
+            repairs = fired;
+        }
+    }
+    let measured = before;
 
     let mut label = vec!["f".to_string(), format!("∂f/∂{input}")];
     label.extend(pnames.iter().map(|p| format!("∂f/∂{p}")));
@@ -279,8 +269,8 @@ pub fn analyse(
 }
 
 /// A set of repairs tried: its first-order losses, the repaired expressions, their
-/// measurements, the repairs that fired, and whether `select_lift` was among them.
-type Candidate = (usize, Exprs, Vec<Measured>, Vec<&'static str>, bool);
+/// measurements, and the repairs that fired.
+type Candidate = (usize, Exprs, Vec<Measured>, Vec<&'static str>);
 
 /// Applies the repairs to each first derivative of `e`, then derives ∂²f/∂x² again from the
 /// repaired ∂f/∂x (the derivative of a cancelling form cancels too) and repairs it; adds the

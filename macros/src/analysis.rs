@@ -320,7 +320,7 @@ pub fn base_samples() -> Vec<f64> {
 /// finite for a while (e^x·e^x·e^−x/x…), where a form that overflows early loses it all.
 fn refine(g: &Graph, live: &[bool], env: &Env, xs: &[f64], roots: &[Id]) -> Vec<f64> {
     const MAX_ROOTS: usize = 16;
-    const MAX_OVERFLOWS: usize = 24;
+    const MAX_OVERFLOWS: usize = 16;
     let big = |v: f64| v.abs() > f64::from(f32::MAX);
     let values: Vec<Id> = (0..g.nodes.len())
         .filter(|&id| live[id] && !matches!(g.nodes[id], Node::Cmp(..) | Node::Const(..)))
@@ -395,7 +395,8 @@ fn refine(g: &Graph, live: &[bool], env: &Env, xs: &[f64], roots: &[Id]) -> Vec<
     for (mut lo, mut hi, id) in overflows {
         eval(g, live, (Prec::F64, false), lo, env, &mut vals);
         let big_lo = big(vals[id].hi);
-        for _ in 0..60 {
+        // (30 halvings: the threshold to 2⁻³⁰ of the interval, beyond f32's precision.)
+        for _ in 0..30 {
             let mid = 0.5 * (lo + hi);
             eval(g, live, (Prec::F64, false), mid, env, &mut vals);
             if big(vals[id].hi) == big_lo {
