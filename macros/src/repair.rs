@@ -6,7 +6,7 @@
 //! | rule | from | to | why |
 //! |---|---|---|---|
 //! | `quotient_split` | (p ± q)/c, c·(p ± q) with \|c\| < 1, also through the sides of a select | p/c ± q/c, c·p ± c·q | p ± q overflows where the scaled sum does not (squareplus's x + √(x² + 4) at 1.7e38) |
-//! | `common_factor` | f·p ± f·q (f a factor of both products, not a constant) | f·(p ± q) | f overflows to inf where f·(p ± q) is inf but f·p − f·q is inf − inf = NaN (the quotient rule's (½eᵘ − eᵘ/x)/x, eᵘ = inf) |
+//! | `common_factor` | f·p ± f·q (f a factor of both products, not a constant, nor a σ(u) beside σ(−u)) | f·(p ± q) | f overflows to inf where f·(p ± q) is inf but f·p − f·q is inf − inf = NaN (the quotient rule's (½eᵘ − eᵘ/x)/x, eᵘ = inf) |
 //! | `exp_cancel` | a product of exp(a·u), exp(b·u), … (·, /) with a + b + … = 0 | the product without them | e^(u/2)·e^(u/2)·e^(−u) is inf·0 = NaN where e^(u/2)² overflows (the derivative of `expm1_quotient`'s far side) |
 //! | `select_merge` | select(m, select(m, a, b), c), select(m, a, select(m, b, c)) | select(m, a, c) | (exact) the derivative of a regime's select holds the same select again |
 //! | `select_lift` | op(select(m, a, b), c), op(select(m, a, b)) | select(m, op(a, c), op(b, c)), select(m, op(a), op(b)) | (exact) each regime's expression whole, for the rules below |
@@ -176,9 +176,32 @@ fn factors(g: &Graph, id: Id, inv: bool, parts: &mut (Vec<Id>, Vec<Id>, bool)) {
 }
 
 /// The product of `num` over the product of `den`, negated if `neg`.
+/// A pair σ(u)·σ(−u) among the factors is multiplied first, as one node: the kernels compute
+/// that product with one exponential.
 fn product(g: &mut Graph, num: &[Id], den: &[Id], neg: bool) -> Id {
+    let mut num = num.to_vec();
+    let pair = num.iter().enumerate().find_map(|(i, &a)| {
+        let Node::Unary(Un::Sigmoid, u) = g.nodes[a] else {
+            return None;
+        };
+        let j = num.iter().position(|&b| match g.nodes[b] {
+            Node::Unary(Un::Sigmoid, w) => g.nodes[w] == Node::Unary(Un::Neg, u),
+            _ => false,
+        })?;
+        Some((i, j))
+    });
     let one = g.constant(1.0);
-    let top = num.iter().fold(one, |p, &f| g.mul(p, f));
+    let mut top = one;
+    if let Some((i, j)) = pair {
+        top = g.mul(num[i], num[j]);
+        num = num
+            .iter()
+            .enumerate()
+            .filter(|&(k, _)| k != i && k != j)
+            .map(|(_, &f)| f)
+            .collect();
+    }
+    let top = num.iter().fold(top, |p, &f| g.mul(p, f));
     let r = den.iter().fold(top, |p, &f| g.div(p, f));
     if neg { g.neg(r) } else { r }
 }
@@ -196,10 +219,23 @@ fn common_factor(g: &mut Graph, id: Id) -> Option<Id> {
     );
     factors(g, p, false, &mut a);
     factors(g, q, false, &mut b);
+    // (Not a σ(u) that shares a product with σ(−u): the kernels compute that pair with one
+    // exponential, which pulling σ(u) out would split into two.)
+    let paired = |f: Id, v: &[Id]| {
+        let Node::Unary(Un::Sigmoid, u) = g.nodes[f] else {
+            return false;
+        };
+        v.iter().any(|&e| match g.nodes[e] {
+            Node::Unary(Un::Sigmoid, w) => {
+                g.nodes[w] == Node::Unary(Un::Neg, u) || g.nodes[u] == Node::Unary(Un::Neg, w)
+            }
+            _ => false,
+        })
+    };
     let shared = |x: &[Id], y: &[Id]| {
         x.iter()
             .copied()
-            .find(|&f| g.consts(f).is_none() && y.contains(&f))
+            .find(|&f| g.consts(f).is_none() && y.contains(&f) && !paired(f, x) && !paired(f, y))
     };
     let remove = |v: &mut Vec<Id>, f: Id| {
         let i = v.iter().position(|&e| e == f).expect("a shared factor");
@@ -427,6 +463,9 @@ mod tests {
         assert_eq!(rp("(0.5 * x).exp() * ((0.5 * x).exp() / x) * (-x).exp()"), "1.0 / x");
         assert_eq!(rp("-(x.exp() * x.sin() / x.exp())"),         "-sin(x)");
         assert_eq!(rp("0.5 * x.exp() - x.exp() / x"),            "exp(x) * (0.5 - 1.0 / x)");
+        // (σ(x) stays with σ(−x): one exponential for the pair in the kernels.)
+        assert_eq!(rp("sigmoid(x) + sigmoid(-x) * (x * sigmoid(x))"),
+                   "sigmoid(x) + sigmoid(-x) * (x * sigmoid(x))");
         assert_eq!(rp("x.sin() / x.exp() + x.cos() / x.exp()"),  "sin(x) / exp(x) + cos(x) / exp(x)");
         assert_eq!(rp("if x > 1.0 { if x <= 1.0 { x } else { x.sin() } } else { x.cos() }"),
                    "if x > 1.0 { sin(x) } else { cos(x) }");
