@@ -342,6 +342,19 @@ fn eval(g: &Graph, id: Id, x: f64, p: f64) -> f64 {
     v[id]
 }
 
+/// `t` built through the simplifying constructors and rewritten, with its first and second
+/// derivatives in x.
+fn derived(t: &T) -> (Graph, [Id; 3]) {
+    let mut g = Graph::default();
+    g.input();
+    g.param(0);
+    let f = build(&mut g, t);
+    let (f, _) = rewrite(&mut g, f);
+    let dx = diff(&mut g, f, Var::Input(0));
+    let dxx = diff(&mut g, dx, Var::Input(0));
+    (g, [f, dx, dxx])
+}
+
 fn close(a: f64, b: f64) -> bool {
     (a - b).abs() <= 1e-9 * a.abs().max(b.abs()).max(1.0) || (a.is_nan() && b.is_nan())
 }
@@ -352,13 +365,7 @@ fn derivatives_match_hyper_duals_on_random_formulas() {
     let mut checked = 0;
     for case in 0..600 {
         let t = random_formula(&mut r, 5);
-        let mut g = Graph::default();
-        g.input();
-        g.param(0);
-        let f = build(&mut g, &t);
-        let (f, _) = rewrite(&mut g, f);
-        let dx = diff(&mut g, f, Var::Input(0));
-        let dxx = diff(&mut g, dx, Var::Input(0));
+        let (mut g, [f, dx, dxx]) = derived(&t);
         let dp = diff(&mut g, f, Var::Param(0));
         for _ in 0..8 {
             let x = r.unit() * 6.0 - 3.0;
@@ -494,14 +501,7 @@ fn repairs_preserve_values() {
                 b(&u),
             ),
         };
-        let mut g = Graph::default();
-        g.input();
-        g.param(0);
-        let f = build(&mut g, &t);
-        let (f, _) = rewrite(&mut g, f);
-        let dx = diff(&mut g, f, Var::Input(0));
-        let dxx = diff(&mut g, dx, Var::Input(0));
-        let exprs = [f, dx, dxx];
+        let (mut g, exprs) = derived(&t);
         let repaired: Vec<Id> = exprs
             .iter()
             .map(|&id| {
