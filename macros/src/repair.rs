@@ -1,7 +1,8 @@
 //! Repairs the error analysis applies: rewrites that are not always better, so they are tried
 //! only on an expression where the analysis finds the f32 kernels losing (the forward or a first
 //! derivative missing its target), and kept only where the analysis then finds fewer losing
-//! inputs (`accuracy`). A formula that loses nowhere, as every built-in, never sees them.
+//! inputs (`accuracy`). A formula that loses nowhere (at an input whose value is a normal
+//! f32 or larger), as every built-in, never sees them.
 //!
 //! | rule | from | to | why |
 //! |---|---|---|---|
@@ -21,43 +22,18 @@
 use crate::ir::{Bin, Cmp, Graph, Id, Node, Un};
 use crate::rewrite::{Rule, hypot_of, rewrite_with};
 
-/// The repairs, for docs and tests: (name, from, to).
-pub const REPAIRS: &[(&str, &str, &str)] = &[
-    (
-        "quotient_split",
-        "(p ± q)/c, c*(p ± q) with |c| < 1",
-        "p/c ± q/c, c*p ± c*q",
-    ),
-    ("common_factor", "f*p ± f*q (f not a constant)", "f*(p ± q)"),
-    (
-        "exp_cancel",
-        "exp(a*u) * exp(b*u) * ... with a + b + ... = 0",
-        "1",
-    ),
-    (
-        "select_merge",
-        "select(m, select(m, a, b), c), select(m, a, select(m, b, c))",
-        "select(m, a, c)",
-    ),
-    (
-        "select_lift",
-        "op(select(m, a, b), c)",
-        "select(m, op(a, c), op(b, c))",
-    ),
-    ("ratio_double", "(a + a)/(b + b), (2^k*a)/(2^k*b)", "a/b"),
-    (
-        "pythagorean",
-        "1 - (u*u)/(r*r), r = sqrt(u*u + k)",
-        "k/(u*u + k)",
-    ),
-];
-
 /// `from → to` of a repair, for the generated docs.
 pub fn describe(name: &str) -> String {
-    REPAIRS.iter().find(|r| r.0 == name).map_or_else(
+    TABLE.iter().find(|r| r.0 == name).map_or_else(
         || name.to_string(),
-        |(_, from, to)| format!("{from} → {to}"),
+        |(_, from, to, _)| format!("{from} → {to}"),
     )
+}
+
+/// The repairs' names, in the order they are tried.
+#[cfg(test)]
+pub fn names() -> impl Iterator<Item = &'static str> {
+    TABLE.iter().map(|r| r.0)
 }
 
 /// Rebuilds the expression under `root` with the repairs applied bottom-up; returns the new
@@ -90,7 +66,7 @@ const PASSES: usize = 4;
 fn apply(g: &mut Graph, id: Id) -> Option<(Id, &'static str)> {
     TABLE
         .iter()
-        .find_map(|&(name, rule)| rule(g, id).map(|r| (r, name)))
+        .find_map(|&(name, _, _, rule)| rule(g, id).map(|r| (r, name)))
 }
 
 /// As [`apply`] without `select_lift`.
@@ -98,21 +74,57 @@ fn apply_unlifted(g: &mut Graph, id: Id) -> Option<(Id, &'static str)> {
     TABLE
         .iter()
         .filter(|r| r.0 != "select_lift")
-        .find_map(|&(name, rule)| rule(g, id).map(|r| (r, name)))
+        .find_map(|&(name, _, _, rule)| rule(g, id).map(|r| (r, name)))
 }
 
 /// A repair at a node: the new node, if it matches.
 type Repair = fn(&mut Graph, Id) -> Option<Id>;
 
-/// The repairs in the order they are tried at a node.
-const TABLE: &[(&str, Repair)] = &[
-    ("quotient_split", quotient_split),
-    ("common_factor", common_factor),
-    ("exp_cancel", exp_cancel),
-    ("select_merge", select_merge),
-    ("select_lift", select_lift),
-    ("ratio_double", ratio_double),
-    ("pythagorean", pythagorean),
+/// The repairs in the order they are tried at a node: (name, from, to — for the generated
+/// docs —, the rule).
+const TABLE: &[(&str, &str, &str, Repair)] = &[
+    (
+        "quotient_split",
+        "(p ± q)/c, c*(p ± q) with |c| < 1",
+        "p/c ± q/c, c*p ± c*q",
+        quotient_split,
+    ),
+    (
+        "common_factor",
+        "f*p ± f*q (f not a constant)",
+        "f*(p ± q)",
+        common_factor,
+    ),
+    (
+        "exp_cancel",
+        "exp(a*u) * exp(b*u) * ... with a + b + ... = 0",
+        "1",
+        exp_cancel,
+    ),
+    (
+        "select_merge",
+        "select(m, select(m, a, b), c), select(m, a, select(m, b, c))",
+        "select(m, a, c)",
+        select_merge,
+    ),
+    (
+        "select_lift",
+        "op(select(m, a, b), c)",
+        "select(m, op(a, c), op(b, c))",
+        select_lift,
+    ),
+    (
+        "ratio_double",
+        "(a + a)/(b + b), (2^k*a)/(2^k*b)",
+        "a/b",
+        ratio_double,
+    ),
+    (
+        "pythagorean",
+        "1 - (u*u)/(r*r), r = sqrt(u*u + k)",
+        "k/(u*u + k)",
+        pythagorean,
+    ),
 ];
 
 // quotient_split: (p ± q)/c → p/c ± q/c (c a constant other than 0), and c·(p ± q) → c·p ± c·q
@@ -441,14 +453,15 @@ mod tests {
         print(&g, &names, root)
     }
 
-    /// The table in the docs and the match arms stay in step.
+    /// Every repair has its `// name:` comment at the rule (the table in the module docs
+    /// follows those).
     #[test]
-    fn every_listed_repair_has_an_arm() {
+    fn every_repair_is_documented_at_its_rule() {
         let src = include_str!("repair.rs");
-        for (name, from, to) in REPAIRS {
+        for (name, from, to, _) in TABLE {
             assert!(
                 src.contains(&format!("// {name}:")),
-                "repair {name} ({from} → {to}) has no arm"
+                "repair {name} ({from} → {to}) is not documented at its rule"
             );
         }
     }
