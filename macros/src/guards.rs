@@ -87,8 +87,15 @@ fn scaled_input(g: &Graph, id: Id, any_factor: bool) -> Option<usize> {
 }
 
 /// Per node: does a NaN in input `k` always give NaN here?
+///
+/// A select takes the branch its condition picks when the input is NaN, where that is known:
+/// every comparison (`<`, `<=`, `>`, `>=`, on every path) is false when an operand is NaN, so
+/// `if x > 0.0 { 1.0 } else { α·eˣ }` is `α·eˣ` at NaN, which is NaN (elu's derivative: no
+/// fix-up needed), while `if x > 0.0 { x } else { 0.0 }` is 0 there (relu: fixed up).
 fn propagation(g: &Graph, k: usize) -> Vec<bool> {
     let mut p = vec![false; g.nodes.len()];
+    // Per mask node: its value whenever input k is NaN, where the expression decides it.
+    let mut at_nan: Vec<Option<bool>> = vec![None; g.nodes.len()];
     for id in 0..g.nodes.len() {
         p[id] = match g.nodes[id] {
             Node::Input(j) => j == k,
@@ -96,8 +103,27 @@ fn propagation(g: &Graph, k: usize) -> Vec<bool> {
             Node::Unary(_, a) | Node::Powi(a, _) => p[a],
             Node::Binary(Bin::Max | Bin::Min, ..) => false,
             Node::Binary(_, a, b) => p[a] || p[b],
-            Node::Select(_, a, b) => p[a] && p[b],
+            Node::Select(m, a, b) => match at_nan[m] {
+                Some(true) => p[a],
+                Some(false) => p[b],
+                None => p[a] && p[b],
+            },
             Node::Cmp(..) | Node::And(..) | Node::Or(..) | Node::Not(..) => false,
+        };
+        at_nan[id] = match g.nodes[id] {
+            Node::Cmp(_, a, b) if p[a] || p[b] => Some(false),
+            Node::Not(m) => at_nan[m].map(|v| !v),
+            Node::And(a, b) => match (at_nan[a], at_nan[b]) {
+                (Some(false), _) | (_, Some(false)) => Some(false),
+                (Some(true), Some(true)) => Some(true),
+                _ => None,
+            },
+            Node::Or(a, b) => match (at_nan[a], at_nan[b]) {
+                (Some(true), _) | (_, Some(true)) => Some(true),
+                (Some(false), Some(false)) => Some(false),
+                _ => None,
+            },
+            _ => None,
         };
     }
     p
@@ -199,5 +225,68 @@ fn may_make_nan(g: &Graph, f: &[Fact], id: Id) -> bool {
         // inf/inf, 0/0
         Node::Binary(Bin::Div, a, b) => (inf(a) && inf(b)) || (f[a].zero && f[b].zero),
         _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ir::Cmp;
+
+    /// `if cond(x) { a } else { b }` over one input, with `b` NaN-propagating or not.
+    fn select(cond: impl Fn(&mut Graph, Id) -> Id, a_is_x: bool, b_is_x: bool) -> bool {
+        let mut g = Graph::default();
+        let x = g.input();
+        let zero = g.constant(0.0);
+        let one = g.constant(1.0);
+        let m = cond(&mut g, x);
+        let a = if a_is_x { g.unary(Un::Exp, x) } else { one };
+        let b = if b_is_x { g.unary(Un::Exp, x) } else { zero };
+        let r = g.select(m, a, b);
+        propagation(&g, 0)[r]
+    }
+
+    #[test]
+    fn a_select_propagates_nan_through_the_branch_a_nan_input_takes() {
+        let gt = |g: &mut Graph, x: Id| {
+            let zero = g.constant(0.0);
+            g.cmp(Cmp::Gt, x, zero)
+        };
+        // Comparisons with a NaN operand are false: the else branch is taken.
+        assert!(select(gt, false, true));
+        assert!(!select(gt, true, false));
+        assert!(select(gt, true, true));
+        assert!(!select(gt, false, false));
+        // Negated: the then branch.
+        let not_gt = |g: &mut Graph, x: Id| {
+            let m = gt(g, x);
+            g.not(m)
+        };
+        assert!(select(not_gt, true, false));
+        assert!(!select(not_gt, false, true));
+        // And / Or of a known and an unknown condition (a parameter's comparison).
+        let with_param = |or: bool| {
+            move |g: &mut Graph, x: Id| {
+                let m = gt(g, x);
+                let p = g.param(0);
+                let zero = g.constant(0.0);
+                let q = g.cmp(Cmp::Lt, p, zero);
+                if or { g.or(m, q) } else { g.and(m, q) }
+            }
+        };
+        assert!(select(with_param(false), false, true));
+        assert!(!select(with_param(false), true, false));
+        // x > 0 || p < 0 at NaN is p < 0: unknown, both branches must propagate.
+        assert!(!select(with_param(true), false, true));
+        assert!(!select(with_param(true), true, false));
+        assert!(select(with_param(true), true, true));
+        // A condition that does not depend on the input decides nothing.
+        let on_param = |g: &mut Graph, _x: Id| {
+            let p = g.param(0);
+            let zero = g.constant(0.0);
+            g.cmp(Cmp::Gt, p, zero)
+        };
+        assert!(!select(on_param, false, true));
+        assert!(select(on_param, true, true));
     }
 }
