@@ -25,8 +25,10 @@ pub type GradMasks<V> = [<V as Vector>::Mask; MAX_PARAMS + 1];
 /// Which fix-ups a kernel body needs, as decided by the macro's analysis of the expression.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Guard {
-    /// The body may not propagate a NaN input (it uses a select, `max` or `min`): lanes whose
-    /// input is NaN are set to NaN afterwards.
+    /// The body may not propagate a NaN input (it uses `max`, `min`, or a select that may take
+    /// a branch without the NaN: every comparison is false at NaN, so the macro knows which
+    /// branch a comparison of the input takes there): lanes whose input is NaN are set to NaN
+    /// afterwards.
     pub nan: bool,
     /// The body may produce NaN at x = ±inf although the limit exists (inf·0, inf − inf,
     /// inf/inf): such lanes are re-evaluated, with the checked body, at finite stand-ins for
