@@ -13,6 +13,7 @@
 //! | `select_lift` | op(select(m, a, b), c), op(select(m, a, b)) | select(m, op(a, c), op(b, c)), select(m, op(a), op(b)) | (exact) each regime's expression whole, for the rules below |
 //! | `ratio_double` | (a + a)/(b + b), (2ᵏ·a)/(2ᵏ·b) | a/b | (exact) the chain rule's 2u/(2r) of √(u² + k)′, for the rule below |
 //! | `pythagorean` | 1 − (u·u)/(r·r), r = √(u·u + k) | k/(u·u + k) | cancellation as \|u\| grows (ISRU's derivative, 1 − (x/r)², relative error 1 at x = 1e4) |
+//! | `decay_product` | d·g, d decaying (σ(u)·σ(−u), times bounded factors, sums of such), g a factor that may overflow | select(\|d\| ≤ 0, 0, d·g) | where d has underflowed to 0 the product is 0, not 0·inf = NaN where g overflowed (GELU-tanh's derivative, σ(u)σ(−u)·(1 + 3a·x²), beyond \|x\| ≈ 5e19) |
 //!
 //! The rules run bottom-up as the stability rewrites do, then again on the result while it
 //! changes (at most four passes: a lifted select's sides are built after the pass visited the
@@ -124,6 +125,12 @@ const TABLE: &[(&str, &str, &str, Repair)] = &[
         "1 - (u*u)/(r*r), r = sqrt(u*u + k)",
         "k/(u*u + k)",
         pythagorean,
+    ),
+    (
+        "decay_product",
+        "d*g, d decaying as sigmoid(u)*sigmoid(-u), g a factor that may overflow",
+        "if |d| <= 0 { 0 } else { d*g }",
+        decay_product,
     ),
 ];
 
@@ -431,6 +438,109 @@ fn pythagorean(g: &mut Graph, id: Id) -> Option<Id> {
     Some(g.div(k, s))
 }
 
+// decay_product: d·g → select(|d| ≤ 0, 0, d·g) where d decays (σ(u)·σ(−u), products of it
+// with bounded factors, sums and negations of such) and g may overflow (a product of two
+// factors that depend on the input, an exponential, a division by such a factor…). Where d has underflowed to
+// 0, d·g is 0 (or 0·inf = NaN where g overflowed, the case this repairs: the true product of
+// an exponentially decaying factor and a polynomially growing one is 0 there); elsewhere the
+// select gives d·g itself. Kept, like the others, only where the analysis measures fewer
+// losing inputs.
+fn decay_product(g: &mut Graph, id: Id) -> Option<Id> {
+    let Node::Binary(Bin::Mul, a, b) = g.nodes[id] else {
+        return None;
+    };
+    let facts = growth(g, id);
+    let d = if facts[a].decays && facts[b].overflows {
+        a
+    } else if facts[b].decays && facts[a].overflows {
+        b
+    } else {
+        return None;
+    };
+    let zero = g.constant(0.0);
+    let size = g.unary(Un::Abs, d);
+    let underflowed = g.cmp(Cmp::Le, size, zero);
+    Some(g.select(underflowed, zero, id))
+}
+
+/// What [`decay_product`] needs to know of a node.
+#[derive(Clone, Copy, Default)]
+struct Growth {
+    /// Depends on an input. (Not a parameter alone: β·x overflows only where |β| > 1 and x
+    /// is near the largest float, which `common_factor` repairs without a select: e-swish's
+    /// β·(σ(x) + x·σ(x)σ(−x)).)
+    varies: bool,
+    /// Bounded by a moderate constant whatever the input (σ, tanh, erf, sin, cos, constants,
+    /// and their sums, products and negations).
+    bounded: bool,
+    /// Goes to 0 as fast as an exponential where its argument grows, and is bounded:
+    /// σ(u)·σ(−u), its products with bounded factors, sums and negations of such.
+    decays: bool,
+    /// May overflow for some finite input (conservatively).
+    overflows: bool,
+}
+
+/// [`Growth`] of every node up to `id` (children come before their parents in the arena).
+fn growth(g: &Graph, id: Id) -> Vec<Growth> {
+    let mut f: Vec<Growth> = Vec::with_capacity(id + 1);
+    for k in 0..=id {
+        let node = g.nodes[k];
+        let varies = match node {
+            Node::Input(_) => true,
+            Node::Const(..) | Node::Named(_) | Node::Param(_) => false,
+            n => crate::ir::children(n).iter().any(|&c| f[c].varies),
+        };
+        let pair = |a: Id, b: Id| match (g.nodes[a], g.nodes[b]) {
+            (Node::Unary(Un::Sigmoid, u), Node::Unary(Un::Sigmoid, w)) => {
+                g.nodes[w] == Node::Unary(Un::Neg, u) || g.nodes[u] == Node::Unary(Un::Neg, w)
+            }
+            _ => false,
+        };
+        let decays = match node {
+            Node::Binary(Bin::Mul, a, b) => {
+                pair(a, b) || (f[a].decays && f[b].bounded) || (f[a].bounded && f[b].decays)
+            }
+            Node::Binary(Bin::Add | Bin::Sub, a, b) => f[a].decays && f[b].decays,
+            Node::Unary(Un::Neg, a) => f[a].decays,
+            _ => false,
+        };
+        let bounded = decays
+            || match node {
+                Node::Const(..) | Node::Named(_) => true,
+                Node::Unary(Un::Sigmoid | Un::Tanh | Un::Erf | Un::Erfc | Un::Sin | Un::Cos, _) => {
+                    true
+                }
+                Node::Unary(Un::Neg | Un::Abs, a) => f[a].bounded,
+                Node::Binary(Bin::Add | Bin::Sub | Bin::Mul | Bin::Max | Bin::Min, a, b) => {
+                    f[a].bounded && f[b].bounded
+                }
+                Node::Select(_, a, b) => f[a].bounded && f[b].bounded,
+                _ => false,
+            };
+        let overflows = !bounded
+            && match node {
+                Node::Binary(Bin::Mul, a, b) => {
+                    (f[a].varies && f[b].varies) || f[a].overflows || f[b].overflows
+                }
+                Node::Binary(Bin::Div, a, b) => f[b].varies || f[a].overflows,
+                Node::Binary(Bin::Powf, a, b) => f[a].varies || f[b].varies,
+                Node::Binary(_, a, b) => f[a].overflows || f[b].overflows,
+                Node::Unary(Un::Exp | Un::ExpM1 | Un::Ln | Un::Ln1p, a) => f[a].varies,
+                Node::Unary(_, a) => f[a].overflows,
+                Node::Powi(a, n) => (f[a].varies && !(0..=1).contains(&n)) || f[a].overflows,
+                Node::Select(_, a, b) => f[a].overflows || f[b].overflows,
+                _ => false,
+            };
+        f.push(Growth {
+            varies,
+            bounded,
+            decays,
+            overflows,
+        });
+    }
+    f
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -496,5 +606,13 @@ mod tests {
         assert_eq!(rp("x.exp() * (-x.sin()).exp()"),             "exp(x) * exp(-sin(x))");
         assert_eq!(rp("2.0 * (x + 1.0)"),                        "2.0 * (x + 1.0)");
         assert_eq!(rp("2.0 * x.sin() + 2.0 * x.cos()"),          "2.0 * sin(x) + 2.0 * cos(x)");
+        // A decaying factor times one that may overflow; not where the other factor cannot
+        // overflow (x alone), nor where nothing decays.
+        assert_eq!(rp("sigmoid(x) * sigmoid(-x) * (x * x)"),
+                   "if abs(sigmoid(x) * sigmoid(-x)) <= 0.0 { 0.0 } else { sigmoid(x) * sigmoid(-x) * (x * x) }");
+        assert_eq!(rp("(sigmoid(x) * sigmoid(-x) * sigmoid(x)) * x.exp()"),
+                   "if abs(sigmoid(x) * (sigmoid(x) * sigmoid(-x))) <= 0.0 { 0.0 } else { sigmoid(x) * (sigmoid(x) * sigmoid(-x)) * exp(x) }");
+        assert_eq!(rp("sigmoid(x) * sigmoid(-x) * x"),           "x * (sigmoid(x) * sigmoid(-x))");
+        assert_eq!(rp("sigmoid(x) * (x * x)"),                   "sigmoid(x) * (x * x)");
     }
 }
