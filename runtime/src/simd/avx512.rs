@@ -252,9 +252,10 @@ macro_rules! avx512_vector {
 }
 
 /// The f32 vector types: one `avx512_vector!` call with the f32 intrinsics, the binary16
-/// conversions (AVX-512F has them) and the bfloat16 load; `store_bf16` is the caller's.
+/// conversions (AVX-512F has them) and the bfloat16 load; `store_bf16` (and `store2_bf16`,
+/// where the default does not do) are the caller's, in braces (rustfmt leaves a block alone).
 macro_rules! avx512_f32 {
-    ($ty:ident, $($store_bf16:tt)*) => {
+    ($ty:ident, { $($store_bf16:tt)* }) => {
         binops!($ty, _mm512_add_ps, _mm512_sub_ps, _mm512_mul_ps, _mm512_div_ps);
         impl Neg for $ty {
             type Output = Self;
@@ -343,8 +344,7 @@ unsafe fn bf16_bits_by_integer(v: __m512) -> __m512i {
 }
 
 // AVX-512F: bfloat16 by integer arithmetic.
-avx512_f32!(
-    Avx512F32,
+avx512_f32!(Avx512F32, {
     #[inline(always)]
     unsafe fn store_bf16(self, ptr: *mut u16) {
         // SAFETY: the caller guarantees 16 writable u16s; `self` proves AVX-512F.
@@ -355,14 +355,13 @@ avx512_f32!(
             )
         }
     }
-);
+});
 
 // AVX512-BF16: `vcvtneps2bf16` rounds to nearest even and quiets NaNs as the integer
 // arithmetic does, but reads subnormal inputs as zero (where rounding gives a bfloat16
 // subnormal): a vector holding one (AVX512-DQ's `vfpclassps`, rare in activations' outputs)
 // takes the integer path.
-avx512_f32!(
-    Avx512Bf16F32,
+avx512_f32!(Avx512Bf16F32, {
     #[inline(always)]
     unsafe fn store_bf16(self, ptr: *mut u16) {
         // SAFETY: the caller guarantees 16 writable u16s; `self` proves AVX-512F, AVX512-BF16
@@ -377,7 +376,24 @@ avx512_f32!(
             _mm256_storeu_si256(ptr.cast(), bits)
         }
     }
-);
+    #[inline(always)]
+    unsafe fn store2_bf16(self, next: Self, ptr: *mut u16) {
+        // SAFETY: the caller guarantees 32 writable u16s; `self` proves AVX-512F, AVX512-BF16
+        // and AVX512-DQ. `__m512bh` and `__m512i` are both 64 bytes of plain bits.
+        unsafe {
+            let subnormal = _mm512_fpclass_ps_mask::<SUBNORMAL>(self.0)
+                | _mm512_fpclass_ps_mask::<SUBNORMAL>(next.0);
+            if subnormal == 0 {
+                // `vcvtne2ps2bf16` puts its second operand's lanes first.
+                let bits = _mm512_cvtne2ps_pbh(next.0, self.0);
+                _mm512_storeu_si512(ptr.cast(), core::mem::transmute::<__m512bh, __m512i>(bits))
+            } else {
+                self.store_bf16(ptr);
+                next.store_bf16(ptr.add(16));
+            }
+        }
+    }
+});
 
 /// `vfpclassps`'s class bit for subnormal (denormal) values.
 const SUBNORMAL: i32 = 0x20;

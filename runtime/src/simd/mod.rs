@@ -379,6 +379,21 @@ pub trait Vector:
         // SAFETY: as the caller promised.
         unsafe { store_lanes(self, ptr, Self::Elem::to_bf16_bits) }
     }
+    /// Stores the lanes of `self`, then those of `next`, rounded to bfloat16, as bits to `ptr`
+    /// (`2·LANES` of them): two [`Vector::store_bf16`]s, or one conversion of both vectors
+    /// where the ISA has it (AVX512-BF16's `vcvtne2ps2bf16`, one instruction and one store for
+    /// 32 lanes; the drivers' loops store two vectors at a time).
+    ///
+    /// # Safety
+    /// `ptr` must be valid for writing `2·LANES` `u16`s.
+    #[inline(always)]
+    unsafe fn store2_bf16(self, next: Self, ptr: *mut u16) {
+        // SAFETY: as the caller promised: LANES u16s at ptr and LANES more after them.
+        unsafe {
+            self.store_bf16(ptr);
+            next.store_bf16(ptr.add(Self::LANES));
+        }
+    }
 
     /// A vector of this type with every lane equal to `v`.
     fn splat_elem(self, v: Self::Elem) -> Self;
