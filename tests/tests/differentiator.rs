@@ -218,6 +218,12 @@ fn value_matches_the_slice_path_and_f64_matches_f32() {
         let x64: Vec<f64> = xs.iter().map(|&v| v as f64).collect();
         let mut y64 = vec![0f64; xs.len()];
         act.forward(&x64, &mut y64);
+        // Without FMA (the portable path on the x86-64 baseline: tolerance above 1 ULP), the
+        // derivative's cancellations near its zeros (swish′ at x ≈ −1.28, σ + x·σσ) also allow
+        // 4e−6 of the largest |f′| (as in `isa_paths.rs`): the scalar API's kernel is fused and
+        // evaluates its polynomials by Horner's rule, the unfused path in pairs.
+        let unfused = actigen_tests::scalar_vs_slice_ulps() > 1;
+        let scale = dx.iter().fold(0f32, |m, d| m.max(d.abs())) as f64;
         for i in 0..xs.len() {
             let (v, d) = (
                 Activation::<f32>::value(&*act, xs[i]),
@@ -229,8 +235,9 @@ fn value_matches_the_slice_path_and_f64_matches_f32() {
                 xs[i],
                 y[i]
             );
+            let near = unfused && (dx[i] as f64 - d as f64).abs() <= 4e-6 * scale;
             assert!(
-                actigen_tests::close(dx[i] as f64, d as f64, 1e-6, 1e-30),
+                near || actigen_tests::close(dx[i] as f64, d as f64, 1e-6, 1e-30),
                 "{name}: derivative({}) = {d} vs slice {}",
                 xs[i],
                 dx[i]
