@@ -249,6 +249,18 @@ fn emit(
     // that is never called: the plain body and an all-false mask).
     let mut grad_roots = vec![dx];
     grad_roots.extend_from_slice(dps);
+    let ir = crate::export::ir_tokens(
+        g,
+        &crate::export::Roots {
+            inputs: 1,
+            params: dps.len(),
+            forward: root,
+            partials: &grad_roots,
+            second: Some(d2),
+            from_output,
+        },
+        &rt,
+    );
     let with_checked = |roots: &[Id], exact: bool, params: Params| {
         let (plain, flags) = body(g, roots, model, exact, false, params);
         let checked = if flags.inf {
@@ -401,6 +413,7 @@ fn emit(
             const SECOND_DERIVATIVE: &'static str = #second;
             const FROM_OUTPUT: ::core::option::Option<&'static str> = #fo_const;
             const PARAM_RANGES: &'static [(f64, f64)] = &[#( (#range_lo, #range_hi) ),*];
+            const IR: #rt::ir::Ir = #ir;
             const GUARDS: #rt::Guards = #rt::Guards {
                 forward: #gf,
                 derivative: #gd,
@@ -604,6 +617,18 @@ fn emit_multi(
     };
     let (fwd_body, fwd_checked, fwd_flags) = with_checked(&[root], true);
     let (grads_body, grads_checked, grads_flags) = with_checked(partials, false);
+    let ir = crate::export::ir_tokens(
+        g,
+        &crate::export::Roots {
+            inputs: k,
+            params: model.params.len(),
+            forward: root,
+            partials,
+            second: None,
+            from_output: None,
+        },
+        &rt,
+    );
     let (gf, gg) = (guard_tokens(&rt, fwd_flags), guard_tokens(&rt, grads_flags));
 
     // `let [__x, __x1, …] = __xs;`: the bodies name input 0 `__x` (also their template for
@@ -687,6 +712,7 @@ fn emit_multi(
             const PARAM_RANGES: &'static [(f64, f64)] = &[#( (#range_lo, #range_hi) ),*];
             const FORMULA: &'static str = #formula;
             const DERIVATIVES: &'static [&'static str] = &[#( #derivs ),*];
+            const IR: #rt::ir::Ir = #ir;
             const GUARDS: #rt::MultiGuards = #rt::MultiGuards {
                 forward: #gf,
                 grads: #gg,
@@ -793,7 +819,7 @@ fn defaults(model: &Model) -> Vec<Literal> {
 /// `v` as a literal of type `ty` (`f32` or `f64`, `v` exactly representable in it): a suffixed
 /// literal when finite, else the type's `INFINITY`, `NEG_INFINITY` or `NAN` (a literal such as
 /// `1e39` under `#[allow(overflowing_literals)]` is inf in f32).
-fn float_tokens(v: f64, ty: &str) -> TokenStream {
+pub(crate) fn float_tokens(v: f64, ty: &str) -> TokenStream {
     let ty = format_ident!("{}", ty);
     if v.is_nan() {
         quote!(#ty::NAN)
@@ -888,7 +914,7 @@ fn tracking(
 
 /// A product emitted as one runtime call instead of its IR operands.
 #[derive(Clone, Copy)]
-enum Fused {
+pub(crate) enum Fused {
     /// σ(a)·σ(−a) → `sigmoid_product(a)`: one exponential, no cancellation.
     SigmoidProduct(Id),
     /// a·σ(u) → `mul_sigmoid(a, u)`: rounded once, exact where σ(u) alone is subnormal.
@@ -899,7 +925,7 @@ enum Fused {
 }
 
 impl Fused {
-    fn operands(self) -> Vec<Id> {
+    pub(crate) fn operands(self) -> Vec<Id> {
         match self {
             Fused::SigmoidProduct(a) => vec![a],
             Fused::MulSigmoid(a, u) | Fused::LinearMulSigmoid(a, u) => vec![a, u],
@@ -908,7 +934,7 @@ impl Fused {
 }
 
 /// The products of `g` to fuse; `a·σ(u)` only with `exact_products`.
-fn fused_products(g: &Graph, exact_products: bool) -> HashMap<Id, Fused> {
+pub(crate) fn fused_products(g: &Graph, exact_products: bool) -> HashMap<Id, Fused> {
     let sigmoid_arg = |id: Id| match g.nodes[id] {
         Node::Unary(Un::Sigmoid, u) => Some(u),
         _ => None,
@@ -944,6 +970,26 @@ fn mul_sigmoid(g: &Graph, a: Id, u: Id) -> Fused {
     } else {
         Fused::MulSigmoid(a, u)
     }
+}
+
+/// A named constant's value as an `f32` and as an `f64` expression: the path as written, and
+/// for `std::f32::consts::*` the `f64` constant of that name (else the `f32` value widened).
+pub(crate) fn named_tokens(g: &Graph, i: usize) -> (TokenStream, TokenStream) {
+    let text = &g.named[i];
+    // Lowering admits only plain paths (identifiers and `::`), which re-parse.
+    let p32: TokenStream = text.parse().unwrap_or_default();
+    let plain = text.strip_prefix("::").unwrap_or(text);
+    let p64: TokenStream = match plain
+        .strip_prefix("std::f32::consts::")
+        .or_else(|| plain.strip_prefix("core::f32::consts::"))
+    {
+        Some(c) => {
+            let c = format_ident!("{}", c);
+            quote!(::core::f64::consts::#c)
+        }
+        None => quote!((#p32 as f64)),
+    };
+    (p32, p64)
 }
 
 /// Straight-line code computing `roots` into `__r0, __r1, …`, and its guard flags.
@@ -1013,20 +1059,7 @@ fn body(
                 quote!(__x.lit(#s, #d))
             }
             Node::Named(i) => {
-                let text = &g.named[i];
-                // Lowering admits only plain paths (identifiers and `::`), which re-parse.
-                let p32: TokenStream = text.parse().unwrap_or_default();
-                let plain = text.strip_prefix("::").unwrap_or(text);
-                let p64: TokenStream = match plain
-                    .strip_prefix("std::f32::consts::")
-                    .or_else(|| plain.strip_prefix("core::f32::consts::"))
-                {
-                    Some(c) => {
-                        let c = format_ident!("{}", c);
-                        quote!(::core::f64::consts::#c)
-                    }
-                    None => quote!((#p32 as f64)),
-                };
+                let (p32, p64) = named_tokens(g, i);
                 quote_spanned!(span=> __x.lit(#p32, #p64))
             }
             Node::Input(0) => quote!(__x),

@@ -13,6 +13,7 @@ mod analysis;
 mod dd;
 mod diff;
 mod expand;
+mod export;
 #[cfg(test)]
 mod expand_print;
 #[cfg(test)]

@@ -83,6 +83,8 @@ pub trait Formula: Copy + Send + Sync + core::fmt::Debug + 'static {
     const PARAM_RANGES: &'static [(f64, f64)];
     /// The fix-ups each body needs.
     const GUARDS: Guards;
+    /// The formula and its derived expressions as data (see [`crate::ir`]).
+    const IR: crate::ir::Ir;
 
     /// Parameter `i` (declaration order). By name, with checks:
     /// [`ActivationInfo::param`](crate::ActivationInfo::param).
@@ -634,6 +636,8 @@ pub trait MultiFormula<const K: usize>: Copy + Send + Sync + core::fmt::Debug + 
     const DERIVATIVES: &'static [&'static str];
     /// The fix-ups each body needs.
     const GUARDS: MultiGuards;
+    /// The formula and its partial derivatives as data (see [`crate::ir`]).
+    const IR: crate::ir::Ir;
 
     /// Parameter `i` (declaration order).
     ///

@@ -48,6 +48,8 @@
 //!   of any dimension and layout;
 //! - (feature `candle`) `actigen::candle`: activations as candle ops with a backward, learnable
 //!   parameters as tensors;
+//! - each activation's expressions as data ([`ir`], [`Formula::IR`]): the graph the macro
+//!   derived, for backends other than the CPU kernels, with an interpreter;
 //! - the vector layer ([`simd`]) and the vector math ([`math`]), for code that wants them.
 
 #![warn(missing_docs)]
@@ -57,6 +59,7 @@ pub(crate) mod tables; // the vector math's constants (data only)
 pub mod simd; // the vector trait and one file per ISA
 mod dispatch; // the ISA table: detection, per-ISA vector types, trampolines
 pub mod math; // the vector math over `simd::Vector`
+pub mod ir; // the formula as data (`Formula::IR`), for backends other than the CPU kernels
 mod functions; // scalar functions a formula may call
 mod formula; // the `Formula` trait the macro implements, and the guards
 mod error; // `Error`
@@ -101,6 +104,7 @@ pub mod __private {
         GradMasks, Grads, Guard, Guards, MAX_INPUTS, MAX_PARAMS, MultiGradMasks, MultiGrads,
         MultiGuards, ParamVectors,
     };
+    pub use crate::ir;
     pub use crate::simd::{Mask, Vector};
     pub use crate::{
         Activation, ActivationInfo, Error, Float, Formula, MultiFormula, Storage, try_active_isa,

@@ -1,0 +1,315 @@
+//! The formula as data: the expression graph `#[activation]` derived, after its rewrites, as
+//! a `const` every generated activation carries ([`Formula::IR`](crate::Formula::IR),
+//! [`MultiFormula::IR`](crate::MultiFormula::IR)).
+//!
+//! The macro emits the CPU kernels itself; a backend for another target (the WGSL backend,
+//! feature `gpu`) reads this description instead, so the macro stays free of every backend.
+//! The graph holds the forward expression and every derived one (the partial derivatives, the
+//! second derivative, the derivative in terms of the output), sharing their common
+//! subexpressions, children before parents. It is the graph the CPU kernels are generated
+//! from, with one difference: every product with a sigmoid the forward kernel rounds once
+//! ([`Node::MulSigmoid`]) is rounded once here in whichever expression it appears.
+//!
+//! ```
+//! use actigen::{Formula, Swish, ir::Node};
+//!
+//! let ir = <Swish as Formula>::IR;
+//! // swish(x) = x·σ(β·x), one rounding: a fused product of x and σ(β·x).
+//! assert!(matches!(ir.nodes[ir.forward], Node::LinearMulSigmoid(..)));
+//! let (x, beta) = (1.5f64, 1.0f64);
+//! let y = ir.eval_f64(ir.forward, &[x], &[beta]);
+//! assert!((y - x / (1.0 + (-beta * x).exp())).abs() < 1e-15);
+//! ```
+
+use crate::simd::{Element, Scalar, Vector};
+
+/// Unary operations of [`Node::Unary`]: the runtime's vector math of the same name
+/// ([`crate::math`]), or the vector operation.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Unary {
+    /// −a.
+    Neg,
+    /// |a|.
+    Abs,
+    /// √a.
+    Sqrt,
+    /// eᵃ.
+    Exp,
+    /// eᵃ − 1.
+    ExpM1,
+    /// ln a.
+    Ln,
+    /// ln(1 + a).
+    Ln1p,
+    /// tanh a.
+    Tanh,
+    /// σ(a) = 1/(1 + e⁻ᵃ).
+    Sigmoid,
+    /// ln(1 + eᵃ).
+    Softplus,
+    /// sin a.
+    Sin,
+    /// cos a.
+    Cos,
+    /// The error function.
+    Erf,
+    /// The complementary error function.
+    Erfc,
+}
+
+/// Binary operations of [`Node::Binary`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Binary {
+    /// a + b.
+    Add,
+    /// a − b.
+    Sub,
+    /// a · b.
+    Mul,
+    /// a / b.
+    Div,
+    /// `a.max(b)` with Rust's semantics: a NaN operand is ignored ([`crate::math::max_num`]).
+    Max,
+    /// `a.min(b)` with Rust's semantics ([`crate::math::min_num`]).
+    Min,
+    /// `a.powf(b)` ([`crate::math::powf`]).
+    Powf,
+}
+
+/// Comparisons of [`Node::Compare`] (ordered: false when an operand is NaN).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Compare {
+    /// a < b.
+    Lt,
+    /// a ≤ b.
+    Le,
+    /// a > b.
+    Gt,
+    /// a ≥ b.
+    Ge,
+}
+
+/// One node of the graph. Operands are indices of earlier nodes. Value nodes and mask nodes
+/// (`Compare`, `And`, `Or`, `Not`: a truth value per element) share the graph; a `Select`'s
+/// first operand and the operands of `And`, `Or`, `Not` are masks, every other operand a value.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Node {
+    /// A constant: its value in `f32` kernels, then in `f64` kernels (a folded expression can
+    /// differ between the two precisions beyond rounding).
+    Const(f32, f64),
+    /// Input `k` (the output y in [`Ir::from_output`]).
+    Input(usize),
+    /// Parameter `i` (declaration order).
+    Param(usize),
+    /// A unary operation.
+    Unary(Unary, usize),
+    /// A binary operation.
+    Binary(Binary, usize, usize),
+    /// `a.powi(n)`, by repeated squaring ([`crate::math::powi`]).
+    Powi(usize, i32),
+    /// A comparison (a mask).
+    Compare(Compare, usize, usize),
+    /// Both masks.
+    And(usize, usize),
+    /// Either mask.
+    Or(usize, usize),
+    /// The mask negated.
+    Not(usize),
+    /// `if m { a } else { b }` per element.
+    Select(usize, usize, usize),
+    /// σ(a)·σ(−a) with one exponential ([`crate::math::sigmoid_product`]).
+    SigmoidProduct(usize),
+    /// a·σ(u) rounded once ([`crate::math::mul_sigmoid`]).
+    MulSigmoid(usize, usize),
+    /// a·σ(u) rounded once, for `a` and `u` linear in the input, with the limits at ±inf
+    /// built in ([`crate::math::linear_mul_sigmoid`]).
+    LinearMulSigmoid(usize, usize),
+}
+
+impl Node {
+    /// The operands, in order.
+    pub fn operands(self) -> impl Iterator<Item = usize> {
+        let (n, ops) = match self {
+            Node::Const(..) | Node::Input(_) | Node::Param(_) => (0, [0; 3]),
+            Node::Unary(_, a) | Node::Powi(a, _) | Node::Not(a) | Node::SigmoidProduct(a) => {
+                (1, [a, 0, 0])
+            }
+            Node::Binary(_, a, b)
+            | Node::Compare(_, a, b)
+            | Node::And(a, b)
+            | Node::Or(a, b)
+            | Node::MulSigmoid(a, b)
+            | Node::LinearMulSigmoid(a, b) => (2, [a, b, 0]),
+            Node::Select(m, a, b) => (3, [m, a, b]),
+        };
+        ops.into_iter().take(n)
+    }
+
+    /// Whether the node is a mask (a truth value per element) rather than a value.
+    pub fn is_mask(self) -> bool {
+        matches!(
+            self,
+            Node::Compare(..) | Node::And(..) | Node::Or(..) | Node::Not(_)
+        )
+    }
+}
+
+/// An activation's expressions as one graph (see the module docs).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Ir {
+    /// The nodes, children before parents.
+    pub nodes: &'static [Node],
+    /// The number of inputs.
+    pub inputs: usize,
+    /// The number of parameters.
+    pub params: usize,
+    /// f.
+    pub forward: usize,
+    /// The partial derivatives: one per input (∂f/∂x first), then one per parameter.
+    pub partials: &'static [usize],
+    /// ∂²f/∂x² (formulas of one input).
+    pub second: Option<usize>,
+    /// ∂f/∂x in terms of the output, where the formula has such a form; in this expression
+    /// [`Node::Input`]`(0)` stands for the output y.
+    pub from_output: Option<usize>,
+}
+
+/// A node's value during [`Ir::eval`]: a vector or a mask.
+#[derive(Clone, Copy)]
+enum Value<V: Vector> {
+    Value(V),
+    Mask(V::Mask),
+}
+
+impl<V: Vector> Value<V> {
+    fn v(self) -> V {
+        match self {
+            Value::Value(v) => v,
+            Value::Mask(_) => unreachable!("a mask where the graph needs a value"),
+        }
+    }
+    fn m(self) -> V::Mask {
+        match self {
+            Value::Mask(m) => m,
+            Value::Value(_) => unreachable!("a value where the graph needs a mask"),
+        }
+    }
+}
+
+impl Ir {
+    /// The nodes `root` depends on (itself included), as a mask over [`Ir::nodes`].
+    pub fn reachable(&self, roots: &[usize]) -> Vec<bool> {
+        let mut live = vec![false; self.nodes.len()];
+        for &r in roots {
+            live[r] = true;
+        }
+        for id in (0..self.nodes.len()).rev() {
+            if live[id] {
+                for c in self.nodes[id].operands() {
+                    live[c] = true;
+                }
+            }
+        }
+        live
+    }
+
+    /// Evaluates expression `root` over vectors, with the runtime's vector math, unguarded
+    /// (as the `*_raw` kernel bodies: no NaN or ±inf fix-ups). `inputs` holds one vector per
+    /// input, `params` one per parameter.
+    ///
+    /// An interpreter, for tests and for checking a backend against the graph; the kernels are
+    /// compiled code and much faster.
+    ///
+    /// # Panics
+    /// If `root` is not a node of the graph, or `inputs` or `params` is shorter than the graph
+    /// needs.
+    pub fn eval<V: Vector>(&self, root: usize, inputs: &[V], params: &[V]) -> V {
+        use crate::math;
+        let x0 = inputs[0];
+        let live = self.reachable(&[root]);
+        let mut vals: Vec<Option<Value<V>>> = vec![None; root + 1];
+        for id in 0..=root {
+            if !live[id] {
+                continue;
+            }
+            let v = |i: usize| vals[i].expect("operands come first").v();
+            let m = |i: usize| vals[i].expect("operands come first").m();
+            let out = match self.nodes[id] {
+                Node::Const(s, d) => Value::Value(x0.lit(s, d)),
+                Node::Input(k) => Value::Value(inputs[k]),
+                Node::Param(i) => Value::Value(params[i]),
+                Node::Unary(op, a) => {
+                    let a = v(a);
+                    Value::Value(match op {
+                        Unary::Neg => -a,
+                        Unary::Abs => a.abs(),
+                        Unary::Sqrt => a.sqrt(),
+                        Unary::Exp => math::exp(a),
+                        Unary::ExpM1 => math::exp_m1(a),
+                        Unary::Ln => math::ln(a),
+                        Unary::Ln1p => math::ln_1p(a),
+                        Unary::Tanh => math::tanh(a),
+                        Unary::Sigmoid => math::sigmoid(a),
+                        Unary::Softplus => math::softplus(a),
+                        Unary::Sin => math::sin(a),
+                        Unary::Cos => math::cos(a),
+                        Unary::Erf => math::erf(a),
+                        Unary::Erfc => math::erfc(a),
+                    })
+                }
+                Node::Binary(op, a, b) => {
+                    let (a, b) = (v(a), v(b));
+                    Value::Value(match op {
+                        Binary::Add => a + b,
+                        Binary::Sub => a - b,
+                        Binary::Mul => a * b,
+                        Binary::Div => a / b,
+                        Binary::Max => math::max_num(a, b),
+                        Binary::Min => math::min_num(a, b),
+                        Binary::Powf => math::powf(a, b),
+                    })
+                }
+                Node::Powi(a, n) => Value::Value(math::powi(v(a), n)),
+                Node::Compare(op, a, b) => {
+                    let (a, b) = (v(a), v(b));
+                    Value::Mask(match op {
+                        Compare::Lt => a.lt(b),
+                        Compare::Le => a.le(b),
+                        Compare::Gt => a.gt(b),
+                        Compare::Ge => a.ge(b),
+                    })
+                }
+                Node::And(a, b) => Value::Mask(m(a) & m(b)),
+                Node::Or(a, b) => Value::Mask(m(a) | m(b)),
+                Node::Not(a) => Value::Mask(!m(a)),
+                Node::Select(c, a, b) => Value::Value(V::select(m(c), v(a), v(b))),
+                Node::SigmoidProduct(a) => Value::Value(math::sigmoid_product(v(a))),
+                Node::MulSigmoid(a, u) => Value::Value(math::mul_sigmoid(v(a), v(u))),
+                Node::LinearMulSigmoid(a, u) => Value::Value(math::linear_mul_sigmoid(v(a), v(u))),
+            };
+            vals[id] = Some(out);
+        }
+        vals[root].expect("the root was evaluated").v()
+    }
+
+    /// [`Ir::eval`] at one point in `f64`, the parameters given in `f64` (the kernels read
+    /// them as `f32` and widen them; pass `p as f32 as f64` to match).
+    ///
+    /// # Panics
+    /// As [`Ir::eval`].
+    pub fn eval_f64(&self, root: usize, inputs: &[f64], params: &[f64]) -> f64 {
+        let xs: Vec<Scalar<f64>> = inputs.iter().map(|&x| x.one()).collect();
+        let ps: Vec<Scalar<f64>> = params.iter().map(|&p| p.one()).collect();
+        self.eval(root, &xs, &ps).lane(0)
+    }
+
+    /// [`Ir::eval`] at one point in `f32`.
+    ///
+    /// # Panics
+    /// As [`Ir::eval`].
+    pub fn eval_f32(&self, root: usize, inputs: &[f32], params: &[f32]) -> f32 {
+        let xs: Vec<Scalar<f32>> = inputs.iter().map(|&x| x.one()).collect();
+        let ps: Vec<Scalar<f32>> = params.iter().map(|&p| p.one()).collect();
+        self.eval(root, &xs, &ps).lane(0)
+    }
+}
