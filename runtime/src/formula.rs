@@ -287,44 +287,79 @@ fn smaller_stand_in<V: Vector>(k: usize, s: V) -> V {
 // The ±inf guard's slow path is the deliberate exception: out of line (`limits_cold`), where
 // calls are an acceptable price for not compiling its long checked bodies at every call site.
 
-/// Lanes of `$r` that are NaN because `$x` is ±inf, replaced by the limit where the checked
-/// body `$checked` (an expression in `$v` giving `(value, flagged)`) settles on one at the
-/// stand-ins (see [`Guard::inf`]).
-macro_rules! fix_limits {
-    ($x:expr, $r:expr, |$v:ident| $checked:expr) => {{
-        let x = $x;
-        let mut r = $r;
-        let inf = inf_lanes(x);
-        let mut bad = r.is_nan() & inf;
-        let mut stand_in = finite_stand_in(x);
-        // One evaluation site (the checked body is long): at k = 0 nothing counts yet.
-        let mut previous = r;
-        let mut prev_ok = !(x.eq(x) | x.is_nan());
-        let mut prev_stand_in = stand_in;
-        let (mut decayed, mut grew) = (prev_ok, prev_ok);
-        let mut k = 0;
-        while bad.any() && k < STAND_IN_TRIES {
-            let (now, now_ok) = {
-                let $v = stand_in;
-                let (value, flagged) = $checked;
-                (value, counts(value, flagged))
-            };
-            r = take_limit(inf, r, previous, prev_ok, now, now_ok);
-            let d = decays((previous, prev_ok, prev_stand_in), (now, now_ok, stand_in));
-            r = take_zero(inf, r, previous, now, d & decayed);
-            decayed = d;
-            let g = grows(previous, prev_ok, now, now_ok);
-            r = take_divergence(inf, r, previous, g & grew);
-            grew = g;
-            bad = r.is_nan() & inf;
-            previous = now;
-            prev_ok = now_ok;
-            prev_stand_in = stand_in;
-            stand_in = smaller_stand_in(k, stand_in);
-            k += 1;
+/// Checked values of a body at the stand-ins, as [`stand_in_search`] asks for them: the first
+/// `n` entries of a [`MultiGrads`] and their masks.
+pub(crate) type Checked<'a, V, const K: usize> =
+    &'a mut dyn FnMut(&[V; K]) -> (MultiGrads<V>, MultiGradMasks<V>);
+
+/// The ±inf guard's search (see [`Guard::inf`]): the first `n` results `r` of a body of K
+/// inputs `x`, where NaN in a lane with an infinite input, replaced by the limit the checked
+/// body (`checked`, at finite stand-ins for the infinite inputs; finite inputs keep their
+/// values) settles on, grows towards (±inf) or, with `zeros`, decays towards (±0).
+/// `subnormal_counts`: a subnormal value counts as a value (see [`counts_multi`]); else only
+/// normal ones do ([`counts`]). The one-input bodies search with `zeros`, the forward-type
+/// ones without `subnormal_counts`; the K-input bodies without `zeros`.
+///
+/// Written once over [`Vector`]: the CPU runs it on one-lane vectors (see [`limits_cold`]),
+/// and the WGSL backend records it into its shaders, so the GPU's limits are this search's.
+pub(crate) fn stand_in_search<V: Vector, const K: usize>(
+    x: &[V; K],
+    r: &mut MultiGrads<V>,
+    n: usize,
+    (zeros, subnormal_counts): (bool, bool),
+    checked: Checked<'_, V, K>,
+) {
+    let inf = any_inf(x);
+    let any_nan = |r: &MultiGrads<V>| {
+        let mut nan = r[0].is_nan();
+        for v in &r[1..n] {
+            nan = nan | v.is_nan();
         }
-        r
-    }};
+        nan
+    };
+    let mut bad = any_nan(r) & inf;
+    let mut stand_in = *x;
+    for s in &mut stand_in {
+        *s = V::select(inf_lanes(*s), finite_stand_in(*s), *s);
+    }
+    let mut previous = *r;
+    let none = !(x[0].eq(x[0]) | x[0].is_nan());
+    let mut prev_ok = [none; MAX_INPUTS + MAX_PARAMS];
+    let mut prev_stand_in = stand_in[0];
+    let mut decayed = [none; MAX_INPUTS + MAX_PARAMS];
+    let mut grew = [none; MAX_INPUTS + MAX_PARAMS];
+    let mut k = 0;
+    while bad.any() && k < STAND_IN_TRIES {
+        let (now, flagged) = checked(&stand_in);
+        let mut now_ok = flagged;
+        for i in 0..n {
+            now_ok[i] = if subnormal_counts {
+                counts_multi(now[i], flagged[i])
+            } else {
+                counts(now[i], flagged[i])
+            };
+            r[i] = take_limit(inf, r[i], previous[i], prev_ok[i], now[i], now_ok[i]);
+            if zeros {
+                let d = decays(
+                    (previous[i], prev_ok[i], prev_stand_in),
+                    (now[i], now_ok[i], stand_in[0]),
+                );
+                r[i] = take_zero(inf, r[i], previous[i], now[i], d & decayed[i]);
+                decayed[i] = d;
+            }
+            let g = grows(previous[i], prev_ok[i], now[i], now_ok[i]);
+            r[i] = take_divergence(inf, r[i], previous[i], g & grew[i]);
+            grew[i] = g;
+        }
+        bad = any_nan(r) & inf;
+        previous = now;
+        prev_ok = now_ok;
+        prev_stand_in = stand_in[0];
+        for (s, &orig) in stand_in.iter_mut().zip(x) {
+            *s = V::select(inf_lanes(orig), smaller_stand_in(k, *s), *s);
+        }
+        k += 1;
+    }
 }
 
 /// `$raw` (an expression in `$v`) at two vectors `$x0`, `$x1`, with the guard `$g` applied
@@ -426,12 +461,20 @@ fn limits_cold<F: Formula, V: Vector>(f: &F, body: Body, io: &mut [V; 2]) {
 #[inline(never)]
 fn limit_search<F: Formula, W: Vector>(f: &F, body: Body, io: &mut [W; 2]) {
     let [x, r] = *io;
-    io[1] = fix_limits!(x, r, |v| match body {
-        Body::Forward => f.forward_checked(v),
-        Body::Derivative => f.derivative_checked(v),
-        Body::Second => f.second_derivative_checked(v),
-        Body::FromOutput => f.derivative_from_output_checked(v),
+    let mut out = [r; MAX_INPUTS + MAX_PARAMS];
+    stand_in_search(&[x], &mut out, 1, (true, false), &mut |v: &[W; 1]| {
+        let (value, flagged) = match body {
+            Body::Forward => f.forward_checked(v[0]),
+            Body::Derivative => f.derivative_checked(v[0]),
+            Body::Second => f.second_derivative_checked(v[0]),
+            Body::FromOutput => f.derivative_from_output_checked(v[0]),
+        };
+        (
+            [value; MAX_INPUTS + MAX_PARAMS],
+            [flagged; MAX_INPUTS + MAX_PARAMS],
+        )
     });
+    io[1] = out[0];
 }
 
 /// [`limits_cold`] for two vectors, through a fresh buffer (see there).
@@ -520,49 +563,19 @@ fn grads_limits_cold<F: Formula, V: Vector>(f: &F, io: &mut (V, Grads<V>)) {
 #[cold]
 #[inline(never)]
 fn grads_limit_search<F: Formula, V: Vector>(f: &F, io: &mut (V, Grads<V>)) {
-    let (x, mut r) = *io;
+    let (x, r) = *io;
     let n = 1 + F::PARAM_NAMES.len();
-    let inf = inf_lanes(x);
-    let any_nan = |r: &Grads<V>| {
-        let mut nan = r[0].is_nan();
-        for v in &r[1..n] {
-            nan = nan | v.is_nan();
-        }
-        nan
-    };
-    let mut bad = any_nan(&r) & inf;
-    let mut stand_in = finite_stand_in(x);
-    let mut previous = r;
-    let none = !(x.eq(x) | x.is_nan());
-    let mut prev_ok = [none; MAX_PARAMS + 1];
-    let mut prev_stand_in = stand_in;
-    let mut decayed = [none; MAX_PARAMS + 1];
-    let mut grew = [none; MAX_PARAMS + 1];
-    let mut k = 0;
-    while bad.any() && k < STAND_IN_TRIES {
-        let (now, flagged) = f.grads_checked(stand_in);
-        let mut now_ok = flagged;
-        for i in 0..n {
-            now_ok[i] = counts_multi(now[i], flagged[i]);
-            r[i] = take_limit(inf, r[i], previous[i], prev_ok[i], now[i], now_ok[i]);
-            let d = decays(
-                (previous[i], prev_ok[i], prev_stand_in),
-                (now[i], now_ok[i], stand_in),
-            );
-            r[i] = take_zero(inf, r[i], previous[i], now[i], d & decayed[i]);
-            decayed[i] = d;
-            let g = grows(previous[i], prev_ok[i], now[i], now_ok[i]);
-            r[i] = take_divergence(inf, r[i], previous[i], g & grew[i]);
-            grew[i] = g;
-        }
-        bad = any_nan(&r) & inf;
-        previous = now;
-        prev_ok = now_ok;
-        prev_stand_in = stand_in;
-        stand_in = smaller_stand_in(k, stand_in);
-        k += 1;
-    }
-    io.1 = r;
+    let mut out = [x; MAX_INPUTS + MAX_PARAMS];
+    out[..MAX_PARAMS + 1].copy_from_slice(&r);
+    stand_in_search(&[x], &mut out, n, (true, true), &mut |v: &[V; 1]| {
+        let (values, flagged) = f.grads_checked(v[0]);
+        let mut a = [v[0]; MAX_INPUTS + MAX_PARAMS];
+        let mut m = [flagged[0]; MAX_INPUTS + MAX_PARAMS];
+        a[..MAX_PARAMS + 1].copy_from_slice(&values);
+        m[..MAX_PARAMS + 1].copy_from_slice(&flagged);
+        (a, m)
+    });
+    io.1.copy_from_slice(&out[..MAX_PARAMS + 1]);
 }
 
 /// `[∂f/∂x, ∂f/∂p…]` with their guards.
@@ -712,47 +725,14 @@ fn multi_limit_search<F: MultiFormula<K>, V: Vector, const K: usize>(
     r: &mut MultiGrads<V>,
 ) {
     let n = if grads { K + F::PARAM_NAMES.len() } else { 1 };
-    let inf = any_inf(x);
-    let any_nan = |r: &MultiGrads<V>| {
-        let mut nan = r[0].is_nan();
-        for v in &r[1..n] {
-            nan = nan | v.is_nan();
-        }
-        nan
-    };
-    let mut bad = any_nan(r) & inf;
-    let mut stand_in = *x;
-    for s in &mut stand_in {
-        *s = V::select(inf_lanes(*s), finite_stand_in(*s), *s);
-    }
-    let mut previous = *r;
-    let none = !(x[0].eq(x[0]) | x[0].is_nan());
-    let mut prev_ok = [none; MAX_INPUTS + MAX_PARAMS];
-    let mut grew = [none; MAX_INPUTS + MAX_PARAMS];
-    let mut k = 0;
-    while bad.any() && k < STAND_IN_TRIES {
-        let (now, flagged) = if grads {
-            f.grads_checked(stand_in)
+    stand_in_search(x, r, n, (false, true), &mut |s: &[V; K]| {
+        if grads {
+            f.grads_checked(*s)
         } else {
-            let (v, m) = f.forward_checked(stand_in);
+            let (v, m) = f.forward_checked(*s);
             ([v; MAX_INPUTS + MAX_PARAMS], [m; MAX_INPUTS + MAX_PARAMS])
-        };
-        let mut now_ok = flagged;
-        for i in 0..n {
-            now_ok[i] = counts_multi(now[i], flagged[i]);
-            r[i] = take_limit(inf, r[i], previous[i], prev_ok[i], now[i], now_ok[i]);
-            let g = grows(previous[i], prev_ok[i], now[i], now_ok[i]);
-            r[i] = take_divergence(inf, r[i], previous[i], grew[i] & g);
-            grew[i] = g;
         }
-        bad = any_nan(r) & inf;
-        previous = now;
-        prev_ok = now_ok;
-        for (s, &orig) in stand_in.iter_mut().zip(x) {
-            *s = V::select(inf_lanes(orig), smaller_stand_in(k, *s), *s);
-        }
-        k += 1;
-    }
+    });
 }
 
 /// The NaN guard of a K-input body: lanes where any input is NaN become NaN.

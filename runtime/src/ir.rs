@@ -174,7 +174,58 @@ pub struct Ir {
     pub from_output: Option<usize>,
 }
 
-/// A node's value during [`Ir::eval`]: a vector or a mask.
+/// The operations [`Ir::eval_with`] hands to its caller: the vector math, by name.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Call {
+    /// A unary function other than `Neg`, `Abs`, `Sqrt`.
+    Unary(Unary),
+    /// `Max`, `Min` or `Powf`.
+    Binary(Binary),
+    /// `sigmoid_product(a)`.
+    SigmoidProduct,
+    /// `mul_sigmoid(a, u)`.
+    MulSigmoid,
+    /// `linear_mul_sigmoid(a, u)`.
+    LinearMulSigmoid,
+}
+
+/// The runtime's vector math for `call`.
+pub(crate) fn math_call<V: Vector>(call: Call, a: &[V]) -> V {
+    use crate::math;
+    match call {
+        Call::Unary(op) => match op {
+            Unary::Neg => -a[0],
+            Unary::Abs => a[0].abs(),
+            Unary::Sqrt => a[0].sqrt(),
+            Unary::Exp => math::exp(a[0]),
+            Unary::ExpM1 => math::exp_m1(a[0]),
+            Unary::Ln => math::ln(a[0]),
+            Unary::Ln1p => math::ln_1p(a[0]),
+            Unary::Tanh => math::tanh(a[0]),
+            Unary::Sigmoid => math::sigmoid(a[0]),
+            Unary::Softplus => math::softplus(a[0]),
+            Unary::Sin => math::sin(a[0]),
+            Unary::Cos => math::cos(a[0]),
+            Unary::Erf => math::erf(a[0]),
+            Unary::Erfc => math::erfc(a[0]),
+        },
+        Call::Binary(op) => match op {
+            Binary::Add => a[0] + a[1],
+            Binary::Sub => a[0] - a[1],
+            Binary::Mul => a[0] * a[1],
+            Binary::Div => a[0] / a[1],
+            Binary::Max => math::max_num(a[0], a[1]),
+            Binary::Min => math::min_num(a[0], a[1]),
+            Binary::Powf => math::powf(a[0], a[1]),
+        },
+        Call::SigmoidProduct => math::sigmoid_product(a[0]),
+        Call::MulSigmoid => math::mul_sigmoid(a[0], a[1]),
+        Call::LinearMulSigmoid => math::linear_mul_sigmoid(a[0], a[1]),
+    }
+}
+
+/// A node's value during evaluation: a vector or a mask, and with `checked` whether some
+/// intermediate it depends on was unreliable.
 #[derive(Clone, Copy)]
 enum Value<V: Vector> {
     Value(V),
@@ -224,52 +275,65 @@ impl Ir {
     /// If `root` is not a node of the graph, or `inputs` or `params` is shorter than the graph
     /// needs.
     pub fn eval<V: Vector>(&self, root: usize, inputs: &[V], params: &[V]) -> V {
-        use crate::math;
+        self.eval_with(&[root], inputs, params, false, &mut math_call)
+            .0[0]
+    }
+
+    /// The expressions `roots` as [`Ir::eval`], each with the lanes where an intermediate it
+    /// depends on was non-finite or a nonzero subnormal (as the kernels' checked bodies, which
+    /// the ±inf guard evaluates at finite stand-ins: a select counts only the branch it takes).
+    ///
+    /// # Panics
+    /// As [`Ir::eval`].
+    pub fn eval_checked<V: Vector>(
+        &self,
+        roots: &[usize],
+        inputs: &[V],
+        params: &[V],
+    ) -> (Vec<V>, Vec<V::Mask>) {
+        self.eval_with(roots, inputs, params, true, &mut math_call)
+    }
+
+    /// The evaluator behind [`Ir::eval`] and [`Ir::eval_checked`], with the vector math
+    /// supplied by `call` (the WGSL backend's records a call of its shader function). Without
+    /// `checked` the masks returned are all false.
+    pub(crate) fn eval_with<V: Vector>(
+        &self,
+        roots: &[usize],
+        inputs: &[V],
+        params: &[V],
+        checked: bool,
+        call: &mut dyn FnMut(Call, &[V]) -> V,
+    ) -> (Vec<V>, Vec<V::Mask>) {
         let x0 = inputs[0];
-        let live = self.reachable(&[root]);
-        let mut vals: Vec<Option<Value<V>>> = vec![None; root + 1];
-        for id in 0..=root {
+        let never = x0.lt(x0) & !x0.lt(x0);
+        let live = self.reachable(roots);
+        let last = roots.iter().copied().max().unwrap_or(0);
+        let mut vals: Vec<Option<Value<V>>> = vec![None; last + 1];
+        // Per node, whether it can be unreliable, and where.
+        let mut flags: Vec<Option<V::Mask>> = vec![None; last + 1];
+        for id in 0..=last {
             if !live[id] {
                 continue;
             }
             let v = |i: usize| vals[i].expect("operands come first").v();
             let m = |i: usize| vals[i].expect("operands come first").m();
-            let out = match self.nodes[id] {
+            let node = self.nodes[id];
+            let out = match node {
                 Node::Const(s, d) => Value::Value(x0.lit(s, d)),
                 Node::Input(k) => Value::Value(inputs[k]),
                 Node::Param(i) => Value::Value(params[i]),
-                Node::Unary(op, a) => {
-                    let a = v(a);
-                    Value::Value(match op {
-                        Unary::Neg => -a,
-                        Unary::Abs => a.abs(),
-                        Unary::Sqrt => a.sqrt(),
-                        Unary::Exp => math::exp(a),
-                        Unary::ExpM1 => math::exp_m1(a),
-                        Unary::Ln => math::ln(a),
-                        Unary::Ln1p => math::ln_1p(a),
-                        Unary::Tanh => math::tanh(a),
-                        Unary::Sigmoid => math::sigmoid(a),
-                        Unary::Softplus => math::softplus(a),
-                        Unary::Sin => math::sin(a),
-                        Unary::Cos => math::cos(a),
-                        Unary::Erf => math::erf(a),
-                        Unary::Erfc => math::erfc(a),
-                    })
+                Node::Unary(op @ (Unary::Neg | Unary::Abs | Unary::Sqrt), a) => {
+                    Value::Value(math_call(Call::Unary(op), &[v(a)]))
                 }
-                Node::Binary(op, a, b) => {
-                    let (a, b) = (v(a), v(b));
-                    Value::Value(match op {
-                        Binary::Add => a + b,
-                        Binary::Sub => a - b,
-                        Binary::Mul => a * b,
-                        Binary::Div => a / b,
-                        Binary::Max => math::max_num(a, b),
-                        Binary::Min => math::min_num(a, b),
-                        Binary::Powf => math::powf(a, b),
-                    })
-                }
-                Node::Powi(a, n) => Value::Value(math::powi(v(a), n)),
+                Node::Unary(op, a) => Value::Value(call(Call::Unary(op), &[v(a)])),
+                Node::Binary(
+                    op @ (Binary::Add | Binary::Sub | Binary::Mul | Binary::Div),
+                    a,
+                    b,
+                ) => Value::Value(math_call(Call::Binary(op), &[v(a), v(b)])),
+                Node::Binary(op, a, b) => Value::Value(call(Call::Binary(op), &[v(a), v(b)])),
+                Node::Powi(a, n) => Value::Value(crate::math::powi(v(a), n)),
                 Node::Compare(op, a, b) => {
                     let (a, b) = (v(a), v(b));
                     Value::Mask(match op {
@@ -283,13 +347,48 @@ impl Ir {
                 Node::Or(a, b) => Value::Mask(m(a) | m(b)),
                 Node::Not(a) => Value::Mask(!m(a)),
                 Node::Select(c, a, b) => Value::Value(V::select(m(c), v(a), v(b))),
-                Node::SigmoidProduct(a) => Value::Value(math::sigmoid_product(v(a))),
-                Node::MulSigmoid(a, u) => Value::Value(math::mul_sigmoid(v(a), v(u))),
-                Node::LinearMulSigmoid(a, u) => Value::Value(math::linear_mul_sigmoid(v(a), v(u))),
+                Node::SigmoidProduct(a) => Value::Value(call(Call::SigmoidProduct, &[v(a)])),
+                Node::MulSigmoid(a, u) => Value::Value(call(Call::MulSigmoid, &[v(a), v(u)])),
+                Node::LinearMulSigmoid(a, u) => {
+                    Value::Value(call(Call::LinearMulSigmoid, &[v(a), v(u)]))
+                }
             };
+            if checked {
+                // As the macro's checked bodies: leaves are reliable; a mask is unreliable
+                // where an operand is; a select where its value, its condition, or the branch
+                // it takes is; any other value where it or an operand is.
+                let f = |i: usize| flags[i];
+                let own = || match out {
+                    Value::Value(v) => Some(crate::math::unreliable(v)),
+                    Value::Mask(_) => None,
+                };
+                let or = |a: Option<V::Mask>, b: Option<V::Mask>| match (a, b) {
+                    (Some(a), Some(b)) => Some(a | b),
+                    (a, None) => a,
+                    (None, b) => b,
+                };
+                flags[id] = match node {
+                    Node::Const(..) | Node::Input(_) | Node::Param(_) => None,
+                    Node::Compare(..) | Node::And(..) | Node::Or(..) | Node::Not(_) => {
+                        node.operands().fold(None, |acc, c| or(acc, f(c)))
+                    }
+                    Node::Select(c, a, b) => {
+                        let mc = m(c);
+                        let fa = f(a).map(|fa| mc & fa);
+                        let fb = f(b).map(|fb| !mc & fb);
+                        or(or(own(), f(c)), or(fa, fb))
+                    }
+                    _ => node.operands().fold(own(), |acc, c| or(acc, f(c))),
+                };
+            }
             vals[id] = Some(out);
         }
-        vals[root].expect("the root was evaluated").v()
+        let values = roots
+            .iter()
+            .map(|&r| vals[r].expect("evaluated").v())
+            .collect();
+        let masks = roots.iter().map(|&r| flags[r].unwrap_or(never)).collect();
+        (values, masks)
     }
 
     /// [`Ir::eval`] at one point in `f64`, the parameters given in `f64` (the kernels read

@@ -70,6 +70,8 @@ mod activation; // the slice API over every `Formula`
 pub mod multi; // the slice API over every `MultiFormula` (several inputs)
 pub mod channels; // per-channel parameters (`ChannelActivation`)
 pub mod builtin; // the ten activations and `by_name`
+#[cfg(feature = "wgsl")]
+pub mod wgsl; // WGSL compute shaders from the graph (`ir`)
 #[cfg(feature = "ndarray")]
 pub mod ndarray; // `NdActivation`: the slice API on `ndarray` arrays
 #[cfg(feature = "candle")]

@@ -411,19 +411,15 @@ fn by_quadrant<V: Vector>(s: V, c: V, q: V, shift: f64) -> V {
     V::select(q.ge(q.splat(2.0)), -odd, odd)
 }
 
-/// sin (`shift` 0) or cos (`shift` 1); lanes beyond `trig_limit` use `scalar` in f64.
+/// sin (`shift` 0) or cos (`shift` 1); lanes beyond `trig_limit` use [`Vector::trig_far`].
 #[inline(always)]
-fn trig<V: Vector>(x: V, shift: f64, scalar: fn(f64) -> f64) -> V {
+fn trig<V: Vector>(x: V, shift: f64) -> V {
     let t = table::<V>();
     let (s, c, q) = sin_cos_reduced(x);
     let r = by_quadrant(s, c, q, shift);
     let far = x.abs().gt(x.splat(t.trig_limit));
     if far.any() {
-        V::select(
-            far,
-            x.map_lanes(|v| V::Elem::from_f64(scalar(v.to_f64()))),
-            r,
-        )
+        V::select(far, x.trig_far(shift == 1.0), r)
     } else {
         r
     }
@@ -432,13 +428,13 @@ fn trig<V: Vector>(x: V, shift: f64, scalar: fn(f64) -> f64) -> V {
 /// Sine. Arguments beyond `trig_limit` are reduced per lane by std's f64 `sin` (rare).
 #[inline(always)]
 pub fn sin<V: Vector>(x: V) -> V {
-    trig(x, 0.0, f64::sin)
+    trig(x, 0.0)
 }
 
 /// Cosine. Arguments beyond `trig_limit` are reduced per lane by std's f64 `cos` (rare).
 #[inline(always)]
 pub fn cos<V: Vector>(x: V) -> V {
-    trig(x, 1.0, f64::cos)
+    trig(x, 1.0)
 }
 
 /// The error function.

@@ -43,6 +43,12 @@ fn mixed(x: f32, #[default(1.5)] p: f32) -> f32 {
     a + (x * x + 1.0).ln() + x.sin() * x.cos() - (0.5 * x).abs().ln_1p()
 }
 
+/// A quotient of growing terms: NaN (inf/inf) at ±inf, so its forward body has a ±inf guard.
+#[activation]
+fn ratio(x: f32) -> f32 {
+    x * x.exp() / (x.exp() + 1.0)
+}
+
 /// Values agree: bit for bit (`exact`), or within `rel` of the larger magnitude and `abs`.
 fn agree(got: f64, want: f64, exact: bool) -> bool {
     if exact {
@@ -115,6 +121,15 @@ fn check_one<F: Formula + Default>() {
                 F::NAME
             );
         }
+        // The checked forward body (the ±inf guard's) where the kernel has one: the same
+        // values and the same unreliable lanes.
+        if F::GUARDS.forward.inf {
+            let ps: Vec<Scalar<f64>> = params64.iter().map(|&p| Scalar(p)).collect();
+            let (v, m) = ir.eval_checked(&[ir.forward], &[xv], &ps);
+            let (want, want_m) = f.forward_checked(xv);
+            assert!(agree(v[0].0, want.0, true), "{} checked f({x})", F::NAME);
+            assert_eq!(m[0].0, want_m.0, "{} checked f({x}): flags", F::NAME);
+        }
         // f32: the forward expression, bit for bit.
         let x32 = x as f32;
         let got = ir.eval_f32(ir.forward, &[x32], &params32);
@@ -173,6 +188,9 @@ fn custom_graphs_match_their_kernels() {
     check_one::<GeluTanh>();
     check_one::<Mish>();
     check_one::<Mixed>();
+    // x·σ(x)/… with a ±inf guard: its checked body is compared too.
+    check_one::<Ratio>();
+    assert!(Ratio::GUARDS.forward.inf);
     // The named constant is a constant node of its value.
     assert!(Mixed::IR.nodes.contains(&Node::Const(SHIFT, SHIFT as f64)));
 }

@@ -472,4 +472,11 @@ pub trait Vector:
     }
     /// Lane `i` (for tests and tails; slow).
     fn lane(self, i: usize) -> Self::Elem;
+    /// sin (or with `cos`, cos) of each lane, computed in `f64` by std: the vector math's
+    /// sin and cos for arguments beyond their range reduction (`Table::trig_limit`; rare).
+    #[inline(always)]
+    fn trig_far(self, cos: bool) -> Self {
+        let f = if cos { f64::cos } else { f64::sin };
+        self.map_lanes(|v| Self::Elem::from_f64(f(v.to_f64())))
+    }
 }
