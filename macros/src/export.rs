@@ -2,15 +2,16 @@
 //! constant (`Formula::IR`), for backends other than the CPU kernels (the runtime's WGSL
 //! backend). The macro emits no backend code of its own.
 //!
-//! The nodes live in any of the exported expressions are emitted, renumbered in order (the
-//! arena's order: children before parents). Products with a sigmoid are emitted as the fused
-//! operations the forward kernel uses (`sigmoid_product`, `mul_sigmoid`,
-//! `linear_mul_sigmoid`), in every expression.
+//! The nodes the exported expressions use are emitted depth first (children before parents),
+//! with the products the kernels fuse as the fused operations (`sigmoid_product`,
+//! `mul_sigmoid`, `linear_mul_sigmoid`), as each kernel fuses them: the graph evaluates to
+//! what the kernels compute, bit for bit.
 
 use crate::expand::{Fused, float_tokens, fused_products, named_tokens};
 use crate::ir::{Bin, Cmp, Graph, Id, Node, Un};
 use proc_macro2::TokenStream;
 use quote::{format_ident, quote, quote_spanned};
+use std::collections::HashMap;
 
 /// The roots to export.
 pub struct Roots<'a> {
@@ -24,72 +25,47 @@ pub struct Roots<'a> {
 }
 
 /// The `ir::Ir` expression for `roots` (`rt`: the runtime's contract module).
+///
+/// Products with a sigmoid are fused as the kernels fuse them: the forward expression with
+/// `a·σ(u)` rounded once (`mul_sigmoid`), the derived ones with `σ(a)·σ(−a)` only. A node
+/// whose form differs between the two is exported twice, once for each.
 pub fn ir_tokens(g: &Graph, roots: &Roots, rt: &TokenStream) -> TokenStream {
-    let fused = fused_products(g, true);
-    let mut all = vec![roots.forward];
-    all.extend_from_slice(roots.partials);
-    all.extend(roots.second);
-    all.extend(roots.from_output);
-    let mut live = vec![false; g.nodes.len()];
-    for &r in &all {
-        live[r] = true;
-    }
-    for id in (0..g.nodes.len()).rev() {
-        if live[id] {
-            let ops = match fused.get(&id) {
-                Some(f) => f.operands(),
-                None => crate::ir::children(g.nodes[id]),
-            };
-            for c in ops {
-                live[c] = true;
-            }
-        }
-    }
-    // New index of each live node.
-    let mut index = vec![usize::MAX; g.nodes.len()];
-    let mut next = 0;
-    for (id, l) in live.iter().enumerate() {
-        if *l {
-            index[id] = next;
-            next += 1;
-        }
-    }
-    let ix = |id: Id| {
-        let i = index[id];
-        debug_assert!(i != usize::MAX, "operand {id} not exported");
-        quote!(#i)
-    };
-    let n = quote!(#rt::ir::Node);
-    let mut nodes = Vec::new();
-    for id in (0..g.nodes.len()).filter(|&id| live[id]) {
-        let tokens = match fused.get(&id) {
-            Some(&Fused::SigmoidProduct(a)) => {
-                let a = ix(a);
-                quote!(#n::SigmoidProduct(#a))
-            }
-            Some(&Fused::MulSigmoid(a, u)) => {
-                let (a, u) = (ix(a), ix(u));
-                quote!(#n::MulSigmoid(#a, #u))
-            }
-            Some(&Fused::LinearMulSigmoid(a, u)) => {
-                let (a, u) = (ix(a), ix(u));
-                quote!(#n::LinearMulSigmoid(#a, #u))
-            }
-            None => node_tokens(g, id, &n, rt, &ix),
+    let exact = fused_products(g, true);
+    let plain = fused_products(g, false);
+    // Whether a node's exported form differs between the two fusions.
+    let mut differs = vec![false; g.nodes.len()];
+    for id in 0..g.nodes.len() {
+        let fe = exact.get(&id).map(|f| f.operands());
+        let fp = plain.get(&id).map(|f| f.operands());
+        let own = fe != fp;
+        let ops = match (exact.get(&id), plain.get(&id)) {
+            (Some(f), _) | (None, Some(f)) => f.operands(),
+            (None, None) => crate::ir::children(g.nodes[id]),
         };
-        nodes.push(tokens);
+        differs[id] = own
+            || ops.iter().any(|&c| differs[c])
+            || crate::ir::children(g.nodes[id]).iter().any(|&c| differs[c]);
     }
-    let forward = ix(roots.forward);
-    let partials: Vec<TokenStream> = roots.partials.iter().map(|&p| ix(p)).collect();
-    let opt = |r: Option<Id>| match r {
-        Some(r) => {
-            let r = ix(r);
-            quote!(::core::option::Option::Some(#r))
-        }
+    let mut out = Export {
+        g,
+        exact: &exact,
+        plain: &plain,
+        differs: &differs,
+        index: std::collections::HashMap::new(),
+        nodes: Vec::new(),
+        rt,
+    };
+    let forward = out.node(roots.forward, true);
+    let partials: Vec<usize> = roots.partials.iter().map(|&p| out.node(p, false)).collect();
+    let second = roots.second.map(|r| out.node(r, false));
+    let from_output = roots.from_output.map(|r| out.node(r, false));
+    let opt = |r: Option<usize>| match r {
+        Some(r) => quote!(::core::option::Option::Some(#r)),
         None => quote!(::core::option::Option::None),
     };
-    let (second, from_output) = (opt(roots.second), opt(roots.from_output));
+    let (second, from_output) = (opt(second), opt(from_output));
     let (inputs, params) = (roots.inputs, roots.params);
+    let nodes = &out.nodes;
     quote! {
         #rt::ir::Ir {
             nodes: &[#( #nodes ),*],
@@ -100,6 +76,61 @@ pub fn ir_tokens(g: &Graph, roots: &Roots, rt: &TokenStream) -> TokenStream {
             second: #second,
             from_output: #from_output,
         }
+    }
+}
+
+/// The exported nodes, built depth first (children before parents).
+struct Export<'a> {
+    g: &'a Graph,
+    exact: &'a HashMap<Id, Fused>,
+    plain: &'a HashMap<Id, Fused>,
+    differs: &'a [bool],
+    /// (node, forward form) → exported index.
+    index: HashMap<(Id, bool), usize>,
+    nodes: Vec<TokenStream>,
+    rt: &'a TokenStream,
+}
+
+impl Export<'_> {
+    /// The exported index of `id` in the forward form (`exact`) or the derived one.
+    fn node(&mut self, id: Id, exact: bool) -> usize {
+        // Nodes alike in both forms are exported once.
+        let exact = exact && self.differs[id];
+        if let Some(&i) = self.index.get(&(id, exact)) {
+            return i;
+        }
+        let fused = if exact { self.exact } else { self.plain };
+        let rt = self.rt;
+        let n = quote!(#rt::ir::Node);
+        let tokens = match fused.get(&id).copied() {
+            Some(Fused::SigmoidProduct(a)) => {
+                let a = self.node(a, exact);
+                quote!(#n::SigmoidProduct(#a))
+            }
+            Some(Fused::MulSigmoid(a, u)) => {
+                let (a, u) = (self.node(a, exact), self.node(u, exact));
+                quote!(#n::MulSigmoid(#a, #u))
+            }
+            Some(Fused::LinearMulSigmoid(a, u)) => {
+                let (a, u) = (self.node(a, exact), self.node(u, exact));
+                quote!(#n::LinearMulSigmoid(#a, #u))
+            }
+            None => {
+                let mut ix = std::collections::HashMap::new();
+                for c in crate::ir::children(self.g.nodes[id]) {
+                    let i = self.node(c, exact);
+                    ix.insert(c, i);
+                }
+                node_tokens(self.g, id, &n, rt, &|c: Id| {
+                    let i = ix[&c];
+                    quote!(#i)
+                })
+            }
+        };
+        let i = self.nodes.len();
+        self.nodes.push(tokens);
+        self.index.insert((id, exact), i);
+        i
     }
 }
 

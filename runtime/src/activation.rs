@@ -170,7 +170,7 @@ pub(crate) fn check_ranges<F: Formula>(f: &F) -> Result<(), Error> {
 }
 
 /// The output-based backward applies: `f` has the form, and its parameters are in range.
-fn check_from_output<F: Formula>(f: &F) -> Result<(), Error> {
+pub(crate) fn check_from_output<F: Formula>(f: &F) -> Result<(), Error> {
     if F::FROM_OUTPUT.is_none() {
         return Err(Error::NoBackwardFromOutput {
             activation: F::NAME,

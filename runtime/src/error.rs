@@ -97,6 +97,9 @@ pub enum Error {
         /// Its value.
         value: f64,
     },
+    /// The GPU path could not run (feature `gpu`): no adapter, a device request or a shader
+    /// that failed, a buffer too small or without the usage it needs. Nothing was written.
+    Gpu(String),
 }
 
 impl fmt::Display for Error {
@@ -194,6 +197,7 @@ impl fmt::Display for Error {
             Error::NonFiniteParam { param, value } => {
                 write!(f, "parameter `{param}` must be finite, got {value}")
             }
+            Error::Gpu(what) => write!(f, "GPU: {what}"),
         }
     }
 }

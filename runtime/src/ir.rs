@@ -7,8 +7,9 @@
 //! The graph holds the forward expression and every derived one (the partial derivatives, the
 //! second derivative, the derivative in terms of the output), sharing their common
 //! subexpressions, children before parents. It is the graph the CPU kernels are generated
-//! from, with one difference: every product with a sigmoid the forward kernel rounds once
-//! ([`Node::MulSigmoid`]) is rounded once here in whichever expression it appears.
+//! from, with the products they fuse as the fused operations ([`Node::MulSigmoid`] in the
+//! forward expression, [`Node::SigmoidProduct`] everywhere): evaluated with the runtime's
+//! vector math ([`Ir::eval`]), each expression gives the kernel's unguarded value bit for bit.
 //!
 //! ```
 //! use actigen::{Formula, Swish, ir::Node};
@@ -179,7 +180,7 @@ pub struct Ir {
 pub(crate) enum Call {
     /// A unary function other than `Neg`, `Abs`, `Sqrt`.
     Unary(Unary),
-    /// `Max`, `Min` or `Powf`.
+    /// A binary operation (the arithmetic too: a backend may treat it specially).
     Binary(Binary),
     /// `sigmoid_product(a)`.
     SigmoidProduct,
@@ -327,11 +328,6 @@ impl Ir {
                     Value::Value(math_call(Call::Unary(op), &[v(a)]))
                 }
                 Node::Unary(op, a) => Value::Value(call(Call::Unary(op), &[v(a)])),
-                Node::Binary(
-                    op @ (Binary::Add | Binary::Sub | Binary::Mul | Binary::Div),
-                    a,
-                    b,
-                ) => Value::Value(math_call(Call::Binary(op), &[v(a), v(b)])),
                 Node::Binary(op, a, b) => Value::Value(call(Call::Binary(op), &[v(a), v(b)])),
                 Node::Powi(a, n) => Value::Value(crate::math::powi(v(a), n)),
                 Node::Compare(op, a, b) => {

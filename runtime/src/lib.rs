@@ -72,6 +72,8 @@ pub mod channels; // per-channel parameters (`ChannelActivation`)
 pub mod builtin; // the ten activations and `by_name`
 #[cfg(feature = "wgsl")]
 pub mod wgsl; // WGSL compute shaders from the graph (`ir`)
+#[cfg(feature = "gpu")]
+pub mod gpu; // the WGSL shaders run through wgpu
 #[cfg(feature = "ndarray")]
 pub mod ndarray; // `NdActivation`: the slice API on `ndarray` arrays
 #[cfg(feature = "candle")]

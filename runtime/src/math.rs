@@ -96,8 +96,10 @@ fn split<V: Vector>(a: V) -> (V, V) {
     } else {
         134_217_729.0
     };
-    let c = a * a.splat(factor);
-    let hi = c - (c - a);
+    // `c` rounded (not contracted into the subtraction), and `c − (c − a)` is not `a` (see
+    // `Vector::keep`).
+    let c = (a * a.splat(factor)).keep();
+    let hi = c - (c - a).keep();
     (hi, a - hi)
 }
 
@@ -106,11 +108,13 @@ fn split<V: Vector>(a: V) -> (V, V) {
 #[inline(always)]
 fn product_error<V: Vector>(a: V, b: V, p: V) -> V {
     if V::FUSED {
-        a.mul_add(b, -p)
+        a.mul_add(b, -p.keep())
     } else {
+        // `p` as rounded, not re-formed exactly by a contraction into `ah·bh − p`.
+        let p = p.keep();
         let (ah, al) = split(a);
         let (bh, bl) = split(b);
-        ((ah * bh - p) + ah * bl + al * bh) + al * bl
+        ((ah * bh - p).keep() + ah * bl + al * bh).keep() + al * bl
     }
 }
 
@@ -121,7 +125,8 @@ fn sub_product<V: Vector>(r: V, k: V, c: V) -> V {
     if V::FUSED {
         k.mul_add(-c, r)
     } else {
-        let p = k * c;
+        // `r − p` with `p` as rounded (not contracted into `r − k·c`).
+        let p = (k * c).keep();
         (r - p) - product_error(k, c, p)
     }
 }
@@ -174,7 +179,7 @@ pub fn exp_m1<V: Vector>(x: V) -> V {
     let (n, q) = exp_reduce(xc);
     let half_scale = (n - x.splat(1.0)).pow2i();
     let two = x.splat(2.0);
-    two * half_scale.mul_add(q, half_scale - x.splat(0.5))
+    two * half_scale.mul_add(q, (half_scale - x.splat(0.5)).keep())
 }
 
 /// ln(1 + f) for `f ∈ [√½ − 1, √2 − 1)`.
@@ -227,7 +232,7 @@ pub fn ln<V: Vector>(x: V) -> V {
 pub fn ln_1p<V: Vector>(x: V) -> V {
     let t = table::<V>();
     let one = x.splat(1.0);
-    let u = one + x;
+    let u = (one + x).keep();
     // The rounding error of `1 + x`, carried to first order.
     let c = (x - (u - one)) / u;
     let (f, e) = ln_split(u);
@@ -338,7 +343,11 @@ fn mul_sigmoid_tail<V: Vector>(a: V, u: V) -> V {
     let neg = v.ldexp(na).ldexp(n1 - na);
     // Where e^u underflows for every finite `a`, the product is a·0 (NaN for infinite `a`, so
     // the kernel's limit guard takes over).
-    let neg = V::select(arg.le(a.splat(2.0 * t.exp_lo)), a * a.splat(0.0), neg);
+    let neg = V::select(
+        arg.le(a.splat(2.0 * t.exp_lo)),
+        a * a.splat(0.0).keep(),
+        neg,
+    );
     V::select(u.lt(a.splat(0.0)), neg, pos)
 }
 
@@ -561,13 +570,14 @@ pub fn powi<V: Vector>(x: V, n: i32) -> V {
     let mut base = x;
     let mut k = n.unsigned_abs();
     let mut acc = x.splat(1.0);
+    // Each product rounded where it stands (see `Vector::keep`).
     while k > 0 {
         if k & 1 == 1 {
-            acc = acc * base;
+            acc = (acc * base).keep();
         }
         k >>= 1;
         if k > 0 {
-            base = base * base;
+            base = (base * base).keep();
         }
     }
     if n < 0 { x.splat(1.0) / acc } else { acc }

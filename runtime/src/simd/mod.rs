@@ -472,6 +472,15 @@ pub trait Vector:
     }
     /// Lane `i` (for tests and tails; slow).
     fn lane(self, i: usize) -> Self::Elem;
+    /// `self`, unchanged, as a barrier to compilers that reassociate floating-point
+    /// arithmetic: the vector math marks with it the values whose rounding its next steps
+    /// rely on (`x − ((1 + x) − 1)`, `a·b − fl(a·b)`). The identity on every CPU path (Rust
+    /// and LLVM never reassociate); the WGSL recorder makes the value opaque to the shader
+    /// compiler (GPU compilers may reassociate unless told otherwise, and WGSL cannot tell them).
+    #[inline(always)]
+    fn keep(self) -> Self {
+        self
+    }
     /// sin (or with `cos`, cos) of each lane, computed in `f64` by std: the vector math's
     /// sin and cos for arguments beyond their range reduction (`Table::trig_limit`; rare).
     #[inline(always)]

@@ -15,15 +15,24 @@
 //! a few ULP, subnormals flushed to zero. Where a device does that, the results follow: the
 //! sigmoid family divides once (up to ~2 ULP more), and values that are subnormal in `f32`
 //! (|y| < 1.2e−38, for example σ(x) below x ≈ −87) become ±0 on a device that flushes. `fma`
-//! is taken as fused, as on every current GPU. sin and cos beyond the reduction's range
-//! (|x| > 1e5 in `f32`) use WGSL's own `sin`/`cos`.
+//! is not taken as fused (Vulkan allows a multiply and an add; lavapipe's is that): the math takes
+//! its paths that need no fused multiply-add, as on the portable CPU path, whose error bounds
+//! it therefore has. sin and cos beyond the reduction's range
+//! (|x| > 65,536), where the CPU reduces in `f64`, are NaN on the GPU (WGSL has no `f64`, and
+//! GPUs' own `sin`/`cos` are arbitrary there).
+//!
+//! GPU compilers may reassociate floating-point arithmetic (Mesa does, and WGSL cannot mark an
+//! operation precise), which breaks the range reductions' exact steps: on lavapipe, eˣ was off
+//! by up to 17 ULP. So every `fma` result, and the few values the math marks with
+//! `Vector::keep`, pass through `ag_opaque` (an XOR with a zero read from the `info` buffer),
+//! which no compiler can see through; with it lavapipe's eˣ is within 1 ULP, as the CPU's.
 //!
 //! **Layout.** Every shader has one entry point, `main`, with `@workgroup_size(256)`, launched
 //! over a 2-D grid of workgroups (`x` at most 65,535; element `i = (wg.y · n_wg.x + wg.x) · 256
 //! + local`), and these storage buffers in group 0:
 //! - binding 0, `info: array<u32>`: `info[0]` = n, the element count;
-//! - binding 1, `params: array<f32>`: the parameters in declaration order (one placeholder
-//!   value when there are none);
+//! - binding 1, `params: array<f32>`: the parameters in declaration order (absent when there
+//!   are none);
 //! - then, per [`Pass`]: the inputs and outputs listed there, in order, each `array<f32>` of
 //!   n elements; for [`Pass::Backward`] of a formula with P > 0 parameters, last,
 //!   `sums: array<f32>`, one row of P per workgroup: `sums[w·P + j] = Σ dy·∂f/∂pⱼ` over
@@ -37,6 +46,7 @@ use crate::formula::{
     stand_in_search,
 };
 use crate::ir::{Binary, Call, Ir, Unary};
+use crate::simd::Vector;
 use rec::{Rec, RecMask};
 use std::fmt::Write as _;
 use std::sync::OnceLock;
@@ -218,10 +228,18 @@ fn call_name(call: Call) -> &'static str {
     }
 }
 
-/// Records a call of the math library's function for `call`.
+/// Records a call of the math library's function for `call`, or the formula's arithmetic.
+/// Every result is kept from reassociation and contraction (see `Vector::keep`): a CPU rounds
+/// each operation of the formula where it stands, and so must the GPU for the same values
+/// (GeGLU-tanh's argument `x + 0.044715·x³` amplifies the rounding of its product 100-fold;
+/// lavapipe moved a multiplication by 1e38 into eˣ's final scaling, so that e^−104 was not
+/// rounded to 0 first).
 fn record_call(call: Call, args: &[Rec]) -> Rec {
-    let args: Vec<String> = args.iter().map(|a| a.name()).collect();
-    Rec::expr(format!("{}({})", call_name(call), args.join(", ")))
+    if let Call::Binary(op @ (Binary::Add | Binary::Sub | Binary::Mul | Binary::Div)) = call {
+        return crate::ir::math_call(Call::Binary(op), args).keep();
+    }
+    let names: Vec<String> = args.iter().map(|a| a.name()).collect();
+    Rec::expr(format!("{}({})", call_name(call), names.join(", "))).keep()
 }
 
 /// The number of slots of a checked body's result (`Chk`).
@@ -458,7 +476,9 @@ fn shader(src: &Source, pass: Pass) -> String {
     }
     // Buffers.
     out.push_str("@group(0) @binding(0) var<storage, read> info: array<u32>;\n");
-    out.push_str("@group(0) @binding(1) var<storage, read> params: array<f32>;\n");
+    if p > 0 {
+        out.push_str("@group(0) @binding(1) var<storage, read> params: array<f32>;\n");
+    }
     let mut binding = 2;
     let mut buffer = |out: &mut String, name: &str, write: bool| {
         let access = if write { "read_write" } else { "read" };
@@ -509,6 +529,8 @@ fn shader(src: &Source, pass: Pass) -> String {
     let _ = writeln!(out, "    let group = wg.y * nwg.x + wg.x;");
     let _ = writeln!(out, "    let i = group * {WORKGROUP_SIZE}u + lid;");
     let _ = writeln!(out, "    let live = i < info[0];");
+    // The zero of `ag_opaque`, which the compiler cannot know.
+    let _ = writeln!(out, "    ag_zero = info[1];");
     for j in 0..p {
         let _ = writeln!(out, "    let p{j} = params[{j}];");
     }

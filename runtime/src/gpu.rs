@@ -1,0 +1,598 @@
+//! Activations on a GPU through wgpu (feature `gpu`): the WGSL shaders of [`crate::wgsl`],
+//! built once per activation type and pass and cached, run on buffers you already have on the
+//! device (`*_buffers`) or on host slices (copied there and back).
+//!
+//! ```no_run
+//! use actigen::{Swish, gpu::Gpu};
+//!
+//! let gpu = Gpu::new()?; // the default adapter (Vulkan, Metal, DX12 or GL)
+//! let x: Vec<f32> = (0..1000).map(|i| i as f32 / 100.0 - 5.0).collect();
+//! let mut y = vec![0.0; x.len()];
+//! gpu.forward(&Swish::default(), &x, &mut y)?;
+//! let (mut dx, dy) = (vec![0.0; x.len()], vec![1.0; x.len()]);
+//! let dbeta = gpu.backward(&Swish::default(), &x, &dy, &mut dx)?; // Σ dy·∂f/∂β, in f64
+//! # Ok::<(), actigen::Error>(())
+//! ```
+//!
+//! Results are `f32`, computed as the module docs of [`crate::wgsl`] say (the CPU's vector math
+//! and guards, on the device's arithmetic). Parameter gradients are summed per workgroup of 256
+//! elements on the device in `f32` (a fixed tree) and those sums added on the host in `f64`, in
+//! order: the same inputs give the same gradients on the same device.
+//!
+//! Errors (every one before anything is written): mismatched lengths ([`Error::Length`]), no
+//! adapter or a failed device request, a buffer too small or without `STORAGE` usage
+//! ([`Error::Gpu`]), and the passes an activation lacks ([`Error::NoBackwardFromOutput`],
+//! [`Error::ParamOutOfRange`]).
+
+use crate::error::Error;
+use crate::formula::{Formula, MultiFormula};
+use crate::wgsl::{MAX_GRID_X, Pass, Source, WORKGROUP_SIZE};
+use std::any::TypeId;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use wgpu::util::DeviceExt;
+
+/// A device and queue with a cache of compiled passes.
+pub struct Gpu {
+    device: wgpu::Device,
+    queue: wgpu::Queue,
+    name: String,
+    pipelines: Mutex<HashMap<(TypeId, Pass), Arc<wgpu::ComputePipeline>>>,
+}
+
+impl core::fmt::Debug for Gpu {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("Gpu").field("adapter", &self.name).finish()
+    }
+}
+
+/// An operand of a dispatch: a host slice to upload, or a device buffer.
+enum Operand<'a> {
+    Host(&'a [f32]),
+    Device(&'a wgpu::Buffer),
+}
+
+impl Gpu {
+    /// The default adapter of the default backends (`WGPU_BACKEND` and the other wgpu
+    /// environment variables apply), with the largest buffer limits it offers.
+    ///
+    /// # Errors
+    /// [`Error::Gpu`] when there is no adapter or the device request fails.
+    pub fn new() -> Result<Gpu, Error> {
+        let instance =
+            wgpu::Instance::new(wgpu::InstanceDescriptor::new_without_display_handle_from_env());
+        let adapter = pollster::block_on(instance.request_adapter(&Default::default()))
+            .map_err(|e| Error::Gpu(format!("no adapter: {e}")))?;
+        let info = adapter.get_info();
+        let supported = adapter.limits();
+        let limits = wgpu::Limits {
+            max_storage_buffer_binding_size: supported.max_storage_buffer_binding_size,
+            max_buffer_size: supported.max_buffer_size,
+            max_storage_buffers_per_shader_stage: supported
+                .max_storage_buffers_per_shader_stage
+                .min(16),
+            ..wgpu::Limits::default()
+        };
+        let (device, queue) = pollster::block_on(adapter.request_device(&wgpu::DeviceDescriptor {
+            label: Some("actigen"),
+            required_limits: limits,
+            ..Default::default()
+        }))
+        .map_err(|e| Error::Gpu(format!("device request on {}: {e}", info.name)))?;
+        Ok(Gpu::with_name(device, queue, info.name))
+    }
+
+    /// A device and queue you already have (a framework's). Its limits bound the buffers the
+    /// passes accept.
+    pub fn from_device(device: wgpu::Device, queue: wgpu::Queue) -> Gpu {
+        Gpu::with_name(device, queue, String::from("(given device)"))
+    }
+
+    fn with_name(device: wgpu::Device, queue: wgpu::Queue, name: String) -> Gpu {
+        Gpu {
+            device,
+            queue,
+            name,
+            pipelines: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// The adapter's name (`"llvmpipe (LLVM 15.0.6, 256 bits)"`, `"NVIDIA H200"`).
+    pub fn adapter_name(&self) -> &str {
+        &self.name
+    }
+
+    /// The device.
+    pub fn device(&self) -> &wgpu::Device {
+        &self.device
+    }
+
+    /// The queue.
+    pub fn queue(&self) -> &wgpu::Queue {
+        &self.queue
+    }
+
+    /// The compiled pass, built on first use.
+    fn pipeline(
+        &self,
+        key: TypeId,
+        src: &Source,
+        pass: Pass,
+    ) -> Result<Arc<wgpu::ComputePipeline>, Error> {
+        if let Some(p) = self.lock().get(&(key, pass)) {
+            return Ok(p.clone());
+        }
+        let code = src.wgsl(pass)?;
+        let scope = self.device.push_error_scope(wgpu::ErrorFilter::Validation);
+        let module = self
+            .device
+            .create_shader_module(wgpu::ShaderModuleDescriptor {
+                label: Some(src.name),
+                source: wgpu::ShaderSource::Wgsl(code.into()),
+            });
+        let pipeline = self
+            .device
+            .create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
+                label: Some(src.name),
+                layout: None,
+                module: &module,
+                entry_point: Some("main"),
+                compilation_options: Default::default(),
+                cache: None,
+            });
+        if let Some(e) = pollster::block_on(scope.pop()) {
+            return Err(Error::Gpu(format!("{} {pass:?}: {e}", src.name)));
+        }
+        let p = Arc::new(pipeline);
+        self.lock().insert((key, pass), p.clone());
+        Ok(p)
+    }
+
+    fn lock(
+        &self,
+    ) -> std::sync::MutexGuard<'_, HashMap<(TypeId, Pass), Arc<wgpu::ComputePipeline>>> {
+        // A panic elsewhere while holding the lock leaves the map valid.
+        self.pipelines.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Runs `pass` over `n` elements: `inputs` read, `outputs` written (host slices are
+    /// uploaded and read back). Returns the parameter gradients for [`Pass::Backward`] (empty
+    /// otherwise). Every check comes before the first write.
+    fn run(
+        &self,
+        (key, src, params): (TypeId, &Source, &[f32]),
+        pass: Pass,
+        inputs: &[Operand],
+        outputs: &mut [(Option<&mut [f32]>, Option<&wgpu::Buffer>)],
+        n: usize,
+    ) -> Result<Vec<f64>, Error> {
+        let p = src.ir.params;
+        let sums = pass == Pass::Backward && p > 0;
+        if n == 0 {
+            return Ok(vec![0.0; if sums { p } else { 0 }]);
+        }
+        let n32 =
+            u32::try_from(n).map_err(|_| Error::Gpu(format!("{n} elements: at most 2³² − 1")))?;
+        let bytes = 4 * n as u64;
+        let check = |b: &wgpu::Buffer, what: &str| {
+            if b.size() < bytes {
+                return Err(Error::Gpu(format!(
+                    "buffer `{what}` holds {} bytes, the pass needs {bytes}",
+                    b.size()
+                )));
+            }
+            if !b.usage().contains(wgpu::BufferUsages::STORAGE) {
+                return Err(Error::Gpu(format!("buffer `{what}` lacks STORAGE usage")));
+            }
+            Ok(())
+        };
+        for (i, op) in inputs.iter().enumerate() {
+            if let Operand::Device(b) = op {
+                check(b, &format!("input {i}"))?;
+            }
+        }
+        for (i, (_, b)) in outputs.iter().enumerate() {
+            if let Some(b) = b {
+                check(b, &format!("output {i}"))?;
+            }
+        }
+        let max = self.device.limits().max_storage_buffer_binding_size;
+        if bytes > max {
+            return Err(Error::Gpu(format!(
+                "{n} elements: the device binds at most {max} bytes per buffer"
+            )));
+        }
+        let pipeline = self.pipeline(key, src, pass)?;
+        let groups = n32.div_ceil(WORKGROUP_SIZE);
+        let gx = groups.min(MAX_GRID_X);
+        let gy = groups.div_ceil(gx);
+
+        let d = &self.device;
+        let storage = wgpu::BufferUsages::STORAGE;
+        let init = |label: &str, contents: &[u8], usage| {
+            d.create_buffer_init(&wgpu::util::BufferInitDescriptor {
+                label: Some(label),
+                contents,
+                usage,
+            })
+        };
+        let info = init("info", bytemuck::cast_slice(&[n32, 0u32]), storage);
+        let param_buf = (p > 0).then(|| init("params", bytemuck::cast_slice(params), storage));
+        let uploaded: Vec<Option<wgpu::Buffer>> = inputs
+            .iter()
+            .map(|op| match op {
+                Operand::Host(s) => Some(init("input", bytemuck::cast_slice(s), storage)),
+                Operand::Device(_) => None,
+            })
+            .collect();
+        let out_bufs: Vec<Option<wgpu::Buffer>> = outputs
+            .iter()
+            .map(|(_, b)| match b {
+                Some(_) => None,
+                None => Some(d.create_buffer(&wgpu::BufferDescriptor {
+                    label: Some("output"),
+                    size: bytes,
+                    usage: storage | wgpu::BufferUsages::COPY_SRC,
+                    mapped_at_creation: false,
+                })),
+            })
+            .collect();
+        let sums_bytes = 4 * (groups as u64) * p as u64;
+        let sums_buf = sums.then(|| {
+            d.create_buffer(&wgpu::BufferDescriptor {
+                label: Some("sums"),
+                size: sums_bytes,
+                usage: storage | wgpu::BufferUsages::COPY_SRC,
+                mapped_at_creation: false,
+            })
+        });
+        let mut entries = vec![wgpu::BindGroupEntry {
+            binding: 0,
+            resource: info.as_entire_binding(),
+        }];
+        if let Some(b) = &param_buf {
+            entries.push(wgpu::BindGroupEntry {
+                binding: 1,
+                resource: b.as_entire_binding(),
+            });
+        }
+        let mut binding = 2;
+        for (op, up) in inputs.iter().zip(&uploaded) {
+            let b = match (op, up) {
+                (Operand::Device(b), _) => *b,
+                (_, Some(b)) => b,
+                (Operand::Host(_), None) => unreachable!("uploaded above"),
+            };
+            entries.push(wgpu::BindGroupEntry {
+                binding,
+                resource: b.as_entire_binding(),
+            });
+            binding += 1;
+        }
+        for ((_, given), made) in outputs.iter().zip(&out_bufs) {
+            let b = given.or(made.as_ref()).expect("one of the two");
+            entries.push(wgpu::BindGroupEntry {
+                binding,
+                resource: b.as_entire_binding(),
+            });
+            binding += 1;
+        }
+        if let Some(b) = &sums_buf {
+            entries.push(wgpu::BindGroupEntry {
+                binding,
+                resource: b.as_entire_binding(),
+            });
+        }
+        let scope = d.push_error_scope(wgpu::ErrorFilter::Validation);
+        let group = d.create_bind_group(&wgpu::BindGroupDescriptor {
+            label: Some(src.name),
+            layout: &pipeline.get_bind_group_layout(0),
+            entries: &entries,
+        });
+        let mut encoder = d.create_command_encoder(&Default::default());
+        {
+            let mut cpass = encoder.begin_compute_pass(&Default::default());
+            cpass.set_pipeline(&pipeline);
+            cpass.set_bind_group(0, &group, &[]);
+            cpass.dispatch_workgroups(gx, gy, 1);
+        }
+        // Read-back copies of what the host wants.
+        let mut readback = Vec::new();
+        for ((host, _), made) in outputs.iter().zip(&out_bufs) {
+            if let (Some(_), Some(b)) = (host, made) {
+                let staging = d.create_buffer(&wgpu::BufferDescriptor {
+                    label: Some("readback"),
+                    size: bytes,
+                    usage: wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
+                    mapped_at_creation: false,
+                });
+                encoder.copy_buffer_to_buffer(b, 0, &staging, 0, bytes);
+                readback.push(Some(staging));
+            } else {
+                readback.push(None);
+            }
+        }
+        let sums_staging = sums_buf.as_ref().map(|b| {
+            let staging = d.create_buffer(&wgpu::BufferDescriptor {
+                label: Some("sums readback"),
+                size: sums_bytes,
+                usage: wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
+                mapped_at_creation: false,
+            });
+            encoder.copy_buffer_to_buffer(b, 0, &staging, 0, sums_bytes);
+            staging
+        });
+        self.queue.submit([encoder.finish()]);
+        if let Some(e) = pollster::block_on(scope.pop()) {
+            return Err(Error::Gpu(format!("{} {pass:?}: {e}", src.name)));
+        }
+        // Map everything, wait once, then copy out.
+        let maps: Vec<&wgpu::Buffer> = readback.iter().flatten().chain(&sums_staging).collect();
+        for b in &maps {
+            b.map_async(wgpu::MapMode::Read, .., |_| {});
+        }
+        d.poll(wgpu::PollType::wait_indefinitely())
+            .map_err(|e| Error::Gpu(format!("waiting for the device: {e}")))?;
+        let read = |b: &wgpu::Buffer| -> Result<Vec<f32>, Error> {
+            let view = b
+                .get_mapped_range(..)
+                .map_err(|e| Error::Gpu(format!("reading back: {e}")))?;
+            let v = bytemuck::cast_slice::<u8, f32>(&view).to_vec();
+            drop(view);
+            b.unmap();
+            Ok(v)
+        };
+        let mut values = Vec::new();
+        for staging in &readback {
+            values.push(match staging {
+                Some(b) => Some(read(b)?),
+                None => None,
+            });
+        }
+        let grads = match &sums_staging {
+            Some(b) => {
+                let s = read(b)?;
+                let mut g = vec![0.0f64; p];
+                for row in s.chunks_exact(p) {
+                    for (acc, &v) in g.iter_mut().zip(row) {
+                        *acc += v as f64;
+                    }
+                }
+                g
+            }
+            None => Vec::new(),
+        };
+        // Every read succeeded: now write the host outputs.
+        for ((host, _), v) in outputs.iter_mut().zip(values) {
+            if let (Some(h), Some(v)) = (host, v) {
+                h.copy_from_slice(&v);
+            }
+        }
+        Ok(grads)
+    }
+
+    /// `y = f(x)` on host slices.
+    ///
+    /// # Errors
+    /// See the module docs.
+    pub fn forward<F: Formula>(&self, f: &F, x: &[f32], y: &mut [f32]) -> Result<(), Error> {
+        lengths(&[("x", x.len()), ("y", y.len())])?;
+        let (src, params) = one(f);
+        let n = x.len();
+        self.run(
+            (TypeId::of::<F>(), &src, &params),
+            Pass::Forward,
+            &[Operand::Host(x)],
+            &mut [(Some(y), None)],
+            n,
+        )
+        .map(drop)
+    }
+
+    /// `dx = dy · f′(x)` on host slices; returns the parameter gradients `Σ dy·∂f/∂pⱼ`
+    /// (empty without parameters).
+    ///
+    /// # Errors
+    /// See the module docs.
+    pub fn backward<F: Formula>(
+        &self,
+        f: &F,
+        x: &[f32],
+        dy: &[f32],
+        dx: &mut [f32],
+    ) -> Result<Vec<f64>, Error> {
+        lengths(&[("x", x.len()), ("dy", dy.len()), ("dx", dx.len())])?;
+        let (src, params) = one(f);
+        self.run(
+            (TypeId::of::<F>(), &src, &params),
+            Pass::Backward,
+            &[Operand::Host(x), Operand::Host(dy)],
+            &mut [(Some(dx), None)],
+            x.len(),
+        )
+    }
+
+    /// `out = dy · f″(x)` on host slices.
+    ///
+    /// # Errors
+    /// See the module docs.
+    pub fn grad2<F: Formula>(
+        &self,
+        f: &F,
+        x: &[f32],
+        dy: &[f32],
+        out: &mut [f32],
+    ) -> Result<(), Error> {
+        lengths(&[("x", x.len()), ("dy", dy.len()), ("out", out.len())])?;
+        let (src, params) = one(f);
+        self.run(
+            (TypeId::of::<F>(), &src, &params),
+            Pass::Grad2,
+            &[Operand::Host(x), Operand::Host(dy)],
+            &mut [(Some(out), None)],
+            x.len(),
+        )
+        .map(drop)
+    }
+
+    /// `dx = dy · f′` from the output `y = f(x)`, on host slices.
+    ///
+    /// # Errors
+    /// As the CPU's `try_backward_from_output`, and see the module docs.
+    pub fn backward_from_output<F: Formula>(
+        &self,
+        f: &F,
+        y: &[f32],
+        dy: &[f32],
+        dx: &mut [f32],
+    ) -> Result<(), Error> {
+        lengths(&[("y", y.len()), ("dy", dy.len()), ("dx", dx.len())])?;
+        crate::activation::check_from_output(f)?;
+        let (src, params) = one(f);
+        self.run(
+            (TypeId::of::<F>(), &src, &params),
+            Pass::BackwardFromOutput,
+            &[Operand::Host(y), Operand::Host(dy)],
+            &mut [(Some(dx), None)],
+            y.len(),
+        )
+        .map(drop)
+    }
+
+    /// `y = f(x₀, …)` for a K-input activation, on host slices.
+    ///
+    /// # Errors
+    /// See the module docs.
+    pub fn forward_multi<F: MultiFormula<K>, const K: usize>(
+        &self,
+        f: &F,
+        x: [&[f32]; K],
+        y: &mut [f32],
+    ) -> Result<(), Error> {
+        let mut lens: Vec<(&'static str, usize)> = F::INPUT_NAMES
+            .iter()
+            .copied()
+            .zip(x.iter().map(|s| s.len()))
+            .collect();
+        lens.push(("y", y.len()));
+        lengths(&lens)?;
+        let (src, params) = multi(f);
+        let inputs: Vec<Operand> = x.iter().map(|s| Operand::Host(s)).collect();
+        self.run(
+            (TypeId::of::<F>(), &src, &params),
+            Pass::Forward,
+            &inputs,
+            &mut [(Some(y), None)],
+            x[0].len(),
+        )
+        .map(drop)
+    }
+
+    /// `dxₖ = dy · ∂f/∂xₖ` for every input of a K-input activation, on host slices; returns
+    /// the parameter gradients.
+    ///
+    /// # Errors
+    /// See the module docs.
+    pub fn backward_multi<F: MultiFormula<K>, const K: usize>(
+        &self,
+        f: &F,
+        x: [&[f32]; K],
+        dy: &[f32],
+        dx: [&mut [f32]; K],
+    ) -> Result<Vec<f64>, Error> {
+        let mut lens: Vec<(&'static str, usize)> = F::INPUT_NAMES
+            .iter()
+            .copied()
+            .zip(x.iter().map(|s| s.len()))
+            .collect();
+        lens.push(("dy", dy.len()));
+        lens.extend(dx.iter().map(|s| ("dx", s.len())));
+        lengths(&lens)?;
+        let (src, params) = multi(f);
+        let mut inputs: Vec<Operand> = x.iter().map(|s| Operand::Host(s)).collect();
+        inputs.push(Operand::Host(dy));
+        let mut outputs: Vec<(Option<&mut [f32]>, Option<&wgpu::Buffer>)> =
+            dx.into_iter().map(|s| (Some(s), None)).collect();
+        self.run(
+            (TypeId::of::<F>(), &src, &params),
+            Pass::Backward,
+            &inputs,
+            &mut outputs,
+            x[0].len(),
+        )
+    }
+
+    /// [`Gpu::forward`] on device buffers of at least `n` `f32`s (`STORAGE` usage): `y` is
+    /// written by the GPU; the call returns once the work is submitted and done.
+    ///
+    /// # Errors
+    /// See the module docs.
+    pub fn forward_buffers<F: Formula>(
+        &self,
+        f: &F,
+        x: &wgpu::Buffer,
+        y: &wgpu::Buffer,
+        n: usize,
+    ) -> Result<(), Error> {
+        let (src, params) = one(f);
+        self.run(
+            (TypeId::of::<F>(), &src, &params),
+            Pass::Forward,
+            &[Operand::Device(x)],
+            &mut [(None, Some(y))],
+            n,
+        )
+        .map(drop)
+    }
+
+    /// [`Gpu::backward`] on device buffers of at least `n` `f32`s; returns the parameter
+    /// gradients.
+    ///
+    /// # Errors
+    /// See the module docs.
+    pub fn backward_buffers<F: Formula>(
+        &self,
+        f: &F,
+        x: &wgpu::Buffer,
+        dy: &wgpu::Buffer,
+        dx: &wgpu::Buffer,
+        n: usize,
+    ) -> Result<Vec<f64>, Error> {
+        let (src, params) = one(f);
+        self.run(
+            (TypeId::of::<F>(), &src, &params),
+            Pass::Backward,
+            &[Operand::Device(x), Operand::Device(dy)],
+            &mut [(None, Some(dx))],
+            n,
+        )
+    }
+}
+
+/// The source and parameter values of a one-input activation.
+fn one<F: Formula>(f: &F) -> (Source, Vec<f32>) {
+    let p = (0..F::PARAM_NAMES.len()).map(|i| f.param_at(i)).collect();
+    (Source::of::<F>(), p)
+}
+
+/// The same for a K-input activation.
+fn multi<F: MultiFormula<K>, const K: usize>(f: &F) -> (Source, Vec<f32>) {
+    let p = (0..F::PARAM_NAMES.len()).map(|i| f.param_at(i)).collect();
+    (Source::of_multi::<F, K>(), p)
+}
+
+/// Every length equal to the first.
+fn lengths(lens: &[(&'static str, usize)]) -> Result<(), Error> {
+    let (expected_name, expected) = lens[0];
+    for &(found_name, found) in &lens[1..] {
+        if found != expected {
+            return Err(Error::Length {
+                expected_name,
+                expected,
+                found_name,
+                found,
+            });
+        }
+    }
+    Ok(())
+}

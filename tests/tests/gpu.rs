@@ -1,0 +1,307 @@
+//! The GPU path (wgpu; on CI, lavapipe: Vulkan on the CPU) against the CPU kernels, for every
+//! pass of every built-in, gated unit and custom example, over the input battery (±0,
+//! subnormals, ±88.7, ±1e4, ±3.4e38, ±inf, NaN) and a dense grid.
+//!
+//! Where no adapter exists the tests say so and pass, unless `ACTIGEN_REQUIRE_GPU` is set
+//! (CI sets it after installing lavapipe): then a missing adapter fails them.
+//!
+//! The GPU computes the CPU's vector math and guards (see `actigen::wgsl`), so the values
+//! agree within `FWD_ULP` ULP (the device's division and flushing aside), gradients within
+//! `GRAD_REL` relative (plus `GRAD_ABS` of the local scale); a result subnormal on the CPU may
+//! be ±0 or lose digits on the GPU.
+
+use actigen::gpu::Gpu;
+use actigen::ir::{Node, Unary};
+use actigen::{Activation, Error, Formula, Isa, MultiActivation, MultiFormula, activation};
+use actigen_tests::{Rng, battery_f32, ordered32};
+
+#[activation]
+fn gelu(x: f32) -> f32 {
+    0.5 * x * erfc(-x * std::f32::consts::FRAC_1_SQRT_2)
+}
+
+#[activation]
+fn gelu_tanh(x: f32) -> f32 {
+    0.5 * x * (1.0 + (0.797_884_6 * (x + 0.044715 * x.powi(3))).tanh())
+}
+
+#[activation]
+fn mish(x: f32) -> f32 {
+    x * softplus(x).tanh()
+}
+
+/// A quotient of growing terms: its forward body has the ±inf guard.
+#[activation]
+fn ratio(x: f32) -> f32 {
+    x * x.exp() / (x.exp() + 1.0)
+}
+
+/// The GPU, or `None` (skipped) where none exists and none is required.
+fn gpu() -> Option<Gpu> {
+    match Gpu::new() {
+        Ok(g) => {
+            eprintln!("GPU tests on {}", g.adapter_name());
+            Some(g)
+        }
+        Err(e) if std::env::var_os("ACTIGEN_REQUIRE_GPU").is_none() => {
+            eprintln!("GPU tests skipped: {e}");
+            None
+        }
+        Err(e) => panic!("ACTIGEN_REQUIRE_GPU is set and {e}"),
+    }
+}
+
+/// The battery, a grid over [−20, 20], and random values over ±1e4, in increasing order
+/// (NaN last), so that neighbours are close inputs.
+fn inputs() -> Vec<f32> {
+    let mut v = battery_f32();
+    v.extend((0..4001).map(|i| -20.0 + i as f32 * 0.01));
+    let mut r = Rng(7);
+    v.extend((0..2000).map(|_| r.uniform_f32(-1e4, 1e4)));
+    v.sort_by(f32::total_cmp);
+    v
+}
+
+/// Per element, the largest finite |v| among its neighbours (50 on each side: ±0.5 on the
+/// dense grid): the scale of the terms a gradient near one of its zeros cancels.
+fn local_scale(v: &[f32]) -> Vec<f32> {
+    (0..v.len())
+        .map(|i| {
+            v[i.saturating_sub(50)..(i + 51).min(v.len())]
+                .iter()
+                .filter(|x| x.is_finite())
+                .fold(0.0f32, |m, x| m.max(x.abs()))
+        })
+        .collect()
+}
+
+/// The CPU path compared with: the portable one, whose math takes the same paths as the
+/// GPU's (no fused multiply-add: polynomials in pairs, Dekker's exact products); on an
+/// x86-64 baseline build its `mul_add` rounds twice, as lavapipe's `fma` does.
+const P: Isa = Isa::Portable;
+
+/// Below this magnitude a result may have passed through subnormal intermediates.
+const TINY: f32 = 1e-30;
+
+/// Forward values agree within this many ULP.
+const FWD_ULP: i64 = 4;
+/// Gradients agree within this relative error of the larger magnitude, plus `GRAD_ABS` of the
+/// local scale (near a zero of the gradient, where the GPU's and the CPU's roundings of the
+/// terms it cancels show).
+const GRAD_REL: f32 = 1e-5;
+/// See [`GRAD_REL`]; the allowance the CPU paths have between them near a derivative's zeros
+/// (`isa_paths`).
+const GRAD_ABS: f32 = 4e-6;
+
+/// `gpu` and `cpu` agree as values of a forward pass.
+fn same_value(gpu: f32, cpu: f32) -> bool {
+    if gpu.is_nan() || cpu.is_nan() {
+        return gpu.is_nan() && cpu.is_nan();
+    }
+    if cpu != 0.0 && cpu.abs() < TINY {
+        // Subnormal, or computed through subnormal intermediates (GeGLU at (−13.3, 13.85):
+        // gelu(g) is 1.5e−39): flushed, or digits lost to the device's handling of
+        // subnormals (lavapipe keeps them, but its scaling rounds twice, as the AVX2 path's
+        // does; AVX-512's `vscalef` once).
+        return gpu == 0.0 || (gpu - cpu).abs() <= 1e-2 * cpu.abs();
+    }
+    (ordered32(gpu) - ordered32(cpu)).abs() <= FWD_ULP
+}
+
+/// `gpu` and `cpu` agree as gradients, `scale` the local scale (see [`local_scale`]).
+fn same_grad(gpu: f32, cpu: f32, scale: f32) -> bool {
+    if gpu.is_nan() || cpu.is_nan() {
+        return gpu.is_nan() && cpu.is_nan();
+    }
+    if gpu.is_infinite() || cpu.is_infinite() {
+        return gpu == cpu;
+    }
+    let big = gpu.abs().max(cpu.abs());
+    big < 1e-30 || (gpu - cpu).abs() <= GRAD_REL * big + GRAD_ABS * scale
+}
+
+/// Every element of a gradient pass agrees (`what` names it in the message).
+fn same_grads(what: &str, x: &[f32], gpu: &[f32], cpu: &[f32]) {
+    let scale = local_scale(cpu);
+    for i in 0..x.len() {
+        assert!(
+            same_grad(gpu[i], cpu[i], scale[i]),
+            "{what} at {}: GPU {}, CPU {} (scale {})",
+            x[i],
+            gpu[i],
+            cpu[i],
+            scale[i]
+        );
+    }
+}
+
+/// Every pass of a one-input activation against the CPU's f32 kernels.
+fn check_one<F: Formula + Default>(gpu: &Gpu) {
+    let f = F::default();
+    let name = F::NAME;
+    // sin and cos are NaN on the GPU beyond |x| = 65,536 (see `actigen::wgsl`): compared up
+    // to there (and at ±inf, where the limit search uses the stand-ins below it).
+    let trig = F::IR
+        .nodes
+        .iter()
+        .any(|n| matches!(n, Node::Unary(Unary::Sin | Unary::Cos, _)));
+    let x: Vec<f32> = inputs()
+        .into_iter()
+        .filter(|v| !trig || v.abs() <= 65536.0 || v.is_infinite())
+        .collect();
+    if trig {
+        let mut y = [0.0f32];
+        gpu.forward(&f, &[1e5], &mut y).unwrap();
+        assert!(y[0].is_nan(), "{name}(1e5) on the GPU: {}", y[0]);
+    }
+    let n = x.len();
+    let mut y = vec![0.0f32; n];
+    gpu.forward(&f, &x, &mut y).unwrap();
+    let mut want = vec![0.0f32; n];
+    f.try_forward_on(P, &x, &mut want).unwrap();
+    for i in 0..n {
+        assert!(
+            same_value(y[i], want[i]),
+            "{name}({}): GPU {}, CPU {}",
+            x[i],
+            y[i],
+            want[i]
+        );
+    }
+    let mut r = Rng(11);
+    let dy: Vec<f32> = (0..n).map(|_| r.uniform_f32(-2.0, 2.0)).collect();
+    let mut dx = vec![0.0f32; n];
+    let grads = gpu.backward(&f, &x, &dy, &mut dx).unwrap();
+    let mut want_dx = vec![0.0f32; n];
+    f.try_backward_on(P, &x, &dy, &mut want_dx).unwrap();
+    same_grads(&format!("{name}'"), &x, &dx, &want_dx);
+    // Parameter gradients over the finite inputs (an infinite partial makes the sum inf or
+    // NaN on both).
+    let finite: Vec<usize> = (0..n)
+        .filter(|&i| x[i].is_finite() && x[i].abs() < 1e3)
+        .collect();
+    let xf: Vec<f32> = finite.iter().map(|&i| x[i]).collect();
+    let dyf: Vec<f32> = finite.iter().map(|&i| dy[i]).collect();
+    let mut dxf = vec![0.0f32; xf.len()];
+    let grads_f = gpu.backward(&f, &xf, &dyf, &mut dxf).unwrap();
+    let mut want_g = vec![0.0f64; F::PARAM_NAMES.len()];
+    f.try_backward_fused_on(P, &xf, &dyf, None, &mut want_g)
+        .unwrap();
+    assert_eq!(grads.len(), F::PARAM_NAMES.len());
+    for (j, (&g, &w)) in grads_f.iter().zip(&want_g).enumerate() {
+        // Σ|dy·∂f/∂p| bounds the f32 sums' rounding.
+        let mut partials = vec![0.0f32; xf.len() * want_g.len()];
+        f.try_param_partials_on(P, &xf, &mut partials).unwrap();
+        let mass: f64 = (0..xf.len())
+            .map(|i| (dyf[i] as f64 * partials[j * xf.len() + i] as f64).abs())
+            .sum();
+        assert!(
+            (g - w).abs() <= 1e-5 * mass + 1e-30,
+            "{name} ∂/∂p{j}: GPU {g}, CPU {w} (Σ|·| {mass})"
+        );
+    }
+    let mut d2 = vec![0.0f32; n];
+    gpu.grad2(&f, &x, &dy, &mut d2).unwrap();
+    let mut want_d2 = vec![0.0f32; n];
+    f.try_grad2_on(P, &x, &dy, &mut want_d2).unwrap();
+    same_grads(&format!("{name}''"), &x, &d2, &want_d2);
+    if F::FROM_OUTPUT.is_some() {
+        let mut dx = vec![0.0f32; n];
+        gpu.backward_from_output(&f, &want, &dy, &mut dx).unwrap();
+        let mut cpu = vec![0.0f32; n];
+        f.try_backward_from_output_on(P, &want, &dy, &mut cpu)
+            .unwrap();
+        same_grads(&format!("{name}' from y"), &want, &dx, &cpu);
+    } else {
+        let mut dx = vec![7.0f32; n];
+        let e = gpu
+            .backward_from_output(&f, &want, &dy, &mut dx)
+            .unwrap_err();
+        assert!(matches!(e, Error::NoBackwardFromOutput { .. }), "{e}");
+        assert!(dx.iter().all(|&v| v == 7.0), "nothing written");
+    }
+}
+
+#[test]
+fn one_input_activations_match_the_cpu() {
+    let Some(gpu) = gpu() else { return };
+    use actigen::*;
+    macro_rules! each {
+        ($($t:ty),*) => {$( check_one::<$t>(&gpu); )*};
+    }
+    each!(
+        Sigmoid, Tanh, Softsign, Relu, Softrelu, Leaky, Prelu, Elu, Selu, Swish, Snake, SnakeBeta,
+        Xielu, Gelu, GeluTanh, Mish, Ratio
+    );
+}
+
+/// Forward and backward of a gated unit against the CPU's.
+fn check_multi<F: MultiFormula<2> + MultiActivation<f32, 2> + Default>(gpu: &Gpu) {
+    let f = F::default();
+    let name = F::NAME;
+    let a = inputs();
+    let n = a.len();
+    let b: Vec<f32> = (0..n).map(|i| a[(i * 7 + 3) % n]).collect();
+    let mut y = vec![0.0f32; n];
+    gpu.forward_multi(&f, [&a, &b], &mut y).unwrap();
+    let mut want = vec![0.0f32; n];
+    f.try_forward_on(P, [&a, &b], &mut want).unwrap();
+    for i in 0..n {
+        assert!(
+            same_value(y[i], want[i]),
+            "{name}({}, {}): GPU {}, CPU {}",
+            a[i],
+            b[i],
+            y[i],
+            want[i]
+        );
+    }
+    let mut r = Rng(5);
+    let dy: Vec<f32> = (0..n).map(|_| r.uniform_f32(-2.0, 2.0)).collect();
+    let (mut d0, mut d1) = (vec![0.0f32; n], vec![0.0f32; n]);
+    gpu.backward_multi(&f, [&a, &b], &dy, [&mut d0, &mut d1])
+        .unwrap();
+    let (mut w0, mut w1) = (vec![0.0f32; n], vec![0.0f32; n]);
+    f.try_backward_on(P, [&a, &b], &dy, [&mut w0, &mut w1], None)
+        .unwrap();
+    same_grads(&format!("{name} ∂0"), &a, &d0, &w0);
+    same_grads(&format!("{name} ∂1"), &a, &d1, &w1);
+}
+
+#[test]
+fn gated_units_match_the_cpu() {
+    let Some(gpu) = gpu() else { return };
+    use actigen::*;
+    check_multi::<Swiglu>(&gpu);
+    check_multi::<Geglu>(&gpu);
+    check_multi::<GegluTanh>(&gpu);
+    check_multi::<Reglu>(&gpu);
+    check_multi::<SwigluOai>(&gpu);
+    check_multi::<Glu>(&gpu);
+}
+
+#[test]
+fn bad_lengths_are_errors_and_write_nothing() {
+    let Some(gpu) = gpu() else { return };
+    let f = actigen::Swish::default();
+    let mut y = vec![3.0f32; 4];
+    let e = gpu.forward(&f, &[1.0; 5], &mut y).unwrap_err();
+    assert!(
+        matches!(
+            e,
+            Error::Length {
+                expected: 5,
+                found: 4,
+                ..
+            }
+        ),
+        "{e}"
+    );
+    assert_eq!(y, [3.0; 4]);
+    let mut dx = vec![3.0f32; 5];
+    let e = gpu.backward(&f, &[1.0; 5], &[1.0; 4], &mut dx).unwrap_err();
+    assert!(matches!(e, Error::Length { .. }), "{e}");
+    assert_eq!(dx, [3.0; 5]);
+    // Empty slices: nothing to do, zero gradients.
+    assert_eq!(gpu.backward(&f, &[], &[], &mut []).unwrap(), vec![0.0]);
+}
