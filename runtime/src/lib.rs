@@ -48,6 +48,9 @@
 //!   of any dimension and layout;
 //! - (feature `candle`) `actigen::candle`: activations as candle ops with a backward, learnable
 //!   parameters as tensors;
+//! - (feature `wgsl`) `actigen::wgsl`: WGSL compute shaders for any activation, translated
+//!   from its graph, with the runtime's own vector math recorded as WGSL; (feature `gpu`)
+//!   `actigen::gpu::Gpu`: those shaders run through wgpu, on device buffers or host slices;
 //! - each activation's expressions as data ([`ir`], [`Formula::IR`]): the graph the macro
 //!   derived, for backends other than the CPU kernels, with an interpreter;
 //! - the vector layer ([`simd`]) and the vector math ([`math`]), for code that wants them.

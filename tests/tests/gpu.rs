@@ -305,3 +305,76 @@ fn bad_lengths_are_errors_and_write_nothing() {
     // Empty slices: nothing to do, zero gradients.
     assert_eq!(gpu.backward(&f, &[], &[], &mut []).unwrap(), vec![0.0]);
 }
+
+/// Forward: the largest error in ULP against the f64 value of the graph (`Ir::eval_f64`: the
+/// f64 kernels' arithmetic), over results that are normal in f32; derivative (backward with
+/// dy = 1): the largest relative error where |f′| is at least 1e−6 of its largest value.
+fn accuracy_row<F: Formula + Default>(gpu: &Gpu, x: &[f32]) -> String {
+    let f = F::default();
+    let ir = F::IR;
+    let params: Vec<f64> = F::PARAM_DEFAULTS.iter().map(|&p| p as f64).collect();
+    let n = x.len();
+    let (mut y, mut c) = (vec![0.0f32; n], vec![0.0f32; n]);
+    gpu.forward(&f, x, &mut y).unwrap();
+    f.try_forward_on(P, x, &mut c).unwrap();
+    let ones = vec![1.0f32; n];
+    let (mut dg, mut dc) = (vec![0.0f32; n], vec![0.0f32; n]);
+    gpu.backward(&f, x, &ones, &mut dg).unwrap();
+    f.try_backward_on(P, x, &ones, &mut dc).unwrap();
+    let (mut ulp_g, mut ulp_c, mut rel_g, mut rel_c) = (0u64, 0u64, 0.0f64, 0.0f64);
+    let d_ref: Vec<f64> = x
+        .iter()
+        .map(|&v| ir.eval_f64(ir.partials[0], &[v as f64], &params))
+        .collect();
+    let d_max = d_ref
+        .iter()
+        .filter(|v| v.is_finite())
+        .fold(0.0f64, |m, v| m.max(v.abs()));
+    for i in 0..n {
+        let r = ir.eval_f64(ir.forward, &[x[i] as f64], &params);
+        if r.is_finite() && r.abs() >= f32::MIN_POSITIVE as f64 && r.abs() <= f32::MAX as f64 {
+            ulp_g = ulp_g.max(actigen_tests::ulps32(y[i], r));
+            ulp_c = ulp_c.max(actigen_tests::ulps32(c[i], r));
+        }
+        let d = d_ref[i];
+        if d.is_finite() && d.abs() >= 1e-6 * d_max && d.abs() <= f32::MAX as f64 {
+            rel_g = rel_g.max((dg[i] as f64 - d).abs() / d.abs());
+            rel_c = rel_c.max((dc[i] as f64 - d).abs() / d.abs());
+        }
+    }
+    format!(
+        "| {} | {ulp_g} | {ulp_c} | {rel_g:.1e} | {rel_c:.1e} |",
+        F::NAME
+    )
+}
+
+/// The GPU's accuracy table (issue 14's closing note):
+/// `cargo test -p actigen-tests --test gpu -- --ignored --nocapture accuracy_table`.
+#[test]
+#[ignore = "prints a table; run by hand"]
+fn accuracy_table() {
+    let Some(gpu) = gpu() else { return };
+    use actigen::*;
+    let mut x: Vec<f32> = (0..=400_000).map(|i| -100.0 + i as f32 * 0.0005).collect();
+    x.extend(
+        actigen_tests::battery_f32()
+            .into_iter()
+            .filter(|v| v.is_finite()),
+    );
+    println!(
+        "on {}; {} inputs: [-100, 100] step 5e-4 and the battery's finite values",
+        gpu.adapter_name(),
+        x.len()
+    );
+    println!(
+        "| activation | GPU fwd max ULP | portable fwd max ULP | GPU f′ max rel | portable f′ max rel |"
+    );
+    println!("|---|---|---|---|---|");
+    macro_rules! each {
+        ($($t:ty),*) => {$( println!("{}", accuracy_row::<$t>(&gpu, &x)); )*};
+    }
+    each!(
+        Sigmoid, Tanh, Softsign, Relu, Softrelu, Leaky, Prelu, Elu, Selu, Swish, Gelu, GeluTanh,
+        Mish
+    );
+}
