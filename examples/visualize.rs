@@ -5,7 +5,12 @@
 //!
 //! ```text
 //! cargo run --release --example visualize [-- --out DIR] [--svg]
+//! cargo run --release --features gpu --example visualize -- --gpu   # the GPU path draws
 //! ```
+//!
+//! With `--gpu` (feature `gpu`) the one-input figures are computed on the GPU (wgpu: Vulkan,
+//! Metal, DX12 or GL; lavapipe where there is no GPU), each curve also on the CPU and the
+//! largest difference printed; the gated units' maps stay on the CPU.
 //!
 //! The gated units (two inputs: `actigen::builtin::MULTI_NAMES`) are drawn as heat maps over
 //! (x₀, x₁) ∈ [−4, 4]², beside their two partial derivatives, each with a colour bar: one PNG
@@ -108,6 +113,104 @@ fn figures() -> Vec<Figure> {
             act: Box::new(Snake::default()),
         },
     ]
+}
+
+/// An activation computed on the GPU (`--gpu`), beside its CPU form for the check.
+#[cfg(feature = "gpu")]
+struct OnGpu<F> {
+    gpu: std::sync::Arc<actigen::gpu::Gpu>,
+    act: F,
+}
+
+#[cfg(feature = "gpu")]
+impl<F: actigen::Formula + Activation<f32>> Curve for OnGpu<F> {
+    fn forward(&self, x: &[f32], y: &mut [f32]) {
+        self.gpu
+            .forward(&self.act, x, y)
+            .unwrap_or_else(|e| fail(e));
+        let mut cpu = vec![0.0; x.len()];
+        Activation::forward(&self.act, x, &mut cpu);
+        report(F::NAME, "f", y, &cpu);
+    }
+    fn backward(&self, x: &[f32], dy: &[f32], dx: &mut [f32]) {
+        self.gpu
+            .backward(&self.act, x, dy, dx)
+            .unwrap_or_else(|e| fail(e));
+        let mut cpu = vec![0.0; x.len()];
+        Activation::backward(&self.act, x, dy, &mut cpu);
+        report(F::NAME, "f′", dx, &cpu);
+    }
+    fn params(&self) -> Vec<(&'static str, f32)> {
+        Curve::params(&self.act)
+    }
+}
+
+/// Exits with the GPU's error.
+#[cfg(feature = "gpu")]
+fn fail(e: actigen::Error) -> ! {
+    eprintln!("visualize: {e}");
+    std::process::exit(1)
+}
+
+/// Prints the largest difference between the GPU's and the CPU's values.
+#[cfg(feature = "gpu")]
+fn report(name: &str, what: &str, gpu: &[f32], cpu: &[f32]) {
+    let worst = gpu
+        .iter()
+        .zip(cpu)
+        .map(|(g, c)| ((g - c).abs() / c.abs().max(1e-30), *g, *c))
+        .fold((0.0f32, 0.0, 0.0), |a, b| if b.0 > a.0 { b } else { a });
+    if worst.0 == 0.0 {
+        println!("  {name} {what}: the GPU's values equal the CPU's");
+    } else {
+        println!(
+            "  {name} {what}: largest relative difference GPU/CPU {:.1e} ({} vs {})",
+            worst.0, worst.1, worst.2
+        );
+    }
+}
+
+/// The one-input figures, computed on the GPU.
+#[cfg(feature = "gpu")]
+fn gpu_figures() -> Result<Vec<Figure>, actigen::Error> {
+    use actigen::*;
+    use actigen_examples::{ESwish, Gelu, GeluTanh, HardSwish, Mish, Swish2};
+    let gpu = std::sync::Arc::new(gpu::Gpu::new()?);
+    println!("drawing from the GPU path on {}", gpu.adapter_name());
+    fn fig<F: Formula + Activation<f32>>(
+        gpu: &std::sync::Arc<gpu::Gpu>,
+        stem: &'static str,
+        title: &'static str,
+        act: F,
+    ) -> Figure {
+        Figure {
+            stem,
+            title,
+            act: Box::new(OnGpu {
+                gpu: gpu.clone(),
+                act,
+            }),
+        }
+    }
+    Ok(vec![
+        fig(&gpu, "sigmoid", "Sigmoid (GPU)", Sigmoid),
+        fig(&gpu, "tanh", "Tanh (GPU)", Tanh),
+        fig(&gpu, "softsign", "SoftSign (GPU)", Softsign),
+        fig(&gpu, "relu", "ReLU (GPU)", Relu),
+        fig(&gpu, "softrelu", "SoftReLU (GPU)", Softrelu),
+        fig(&gpu, "leaky", "LeakyReLU (GPU)", Leaky::new(0.05)),
+        fig(&gpu, "prelu", "PReLU (GPU)", Prelu::default()),
+        fig(&gpu, "elu", "ELU (GPU)", Elu::default()),
+        fig(&gpu, "selu", "SELU (GPU)", Selu),
+        fig(&gpu, "swish", "Swish (GPU)", Swish::default()),
+        fig(&gpu, "swish2", "Swish-2 (custom, GPU)", Swish2::default()),
+        fig(&gpu, "e_swish", "E-swish (custom, GPU)", ESwish::default()),
+        fig(&gpu, "mish", "Mish (custom, GPU)", Mish),
+        fig(&gpu, "gelu", "GELU (custom, erf form, GPU)", Gelu),
+        fig(&gpu, "gelu_tanh", "GELU (custom, tanh form, GPU)", GeluTanh),
+        fig(&gpu, "hard_swish", "Hard-swish (custom, GPU)", HardSwish),
+        fig(&gpu, "snake", "Snake (custom, GPU)", Snake::default()),
+    ])
 }
 
 /// x, f(x), f′(x) over linspace(−10, 10, 501), through the slice API.
@@ -395,11 +498,23 @@ where
     Ok(())
 }
 
-fn run(out: &Path, svg: bool) -> Result<(), Box<dyn std::error::Error>> {
+fn run(out: &Path, svg: bool, on_gpu: bool) -> Result<(), Box<dyn std::error::Error>> {
     register_font("sans-serif", FontStyle::Normal, dejavu::sans::regular())
         .map_err(|_| "the embedded DejaVu Sans font could not be loaded")?;
     std::fs::create_dir_all(out)?;
-    let figs = figures();
+    #[cfg(feature = "gpu")]
+    let figs = if on_gpu { gpu_figures()? } else { figures() };
+    #[cfg(not(feature = "gpu"))]
+    let figs = {
+        if on_gpu {
+            return Err(
+                "--gpu needs the `gpu` feature: cargo run --release --features gpu \
+                        --example visualize -- --gpu"
+                    .into(),
+            );
+        }
+        figures()
+    };
     for fig in &figs {
         let path = out.join(format!("{}.png", fig.stem));
         png(&path, (640, 560), |root, scale| draw(root, fig, scale))?;
@@ -433,16 +548,22 @@ fn run(out: &Path, svg: bool) -> Result<(), Box<dyn std::error::Error>> {
 }
 
 fn main() {
-    const USAGE: &str = "usage: visualize [--out DIR] [--svg]
+    const USAGE: &str = "usage: visualize [--out DIR] [--svg] [--gpu]
 Draws each built-in activation and its derivative (and the custom examples) as PNGs in DIR
 (default: plots), with an overview.png of all of them, and each gated unit as heat maps of
-its value and partial derivatives; --svg also writes the one-input figures as SVG.";
+its value and partial derivatives; --svg also writes the one-input figures as SVG; --gpu
+(feature gpu) computes the one-input figures on the GPU and prints how far they are from
+the CPU's.";
     let mut out = PathBuf::from("plots");
-    let mut svg = false;
+    let (mut svg, mut on_gpu) = (false, false);
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
         if a == "--svg" {
             svg = true;
+            continue;
+        }
+        if a == "--gpu" {
+            on_gpu = true;
             continue;
         }
         match (a.as_str(), args.next()) {
@@ -457,7 +578,7 @@ its value and partial derivatives; --svg also writes the one-input figures as SV
             }
         }
     }
-    if let Err(e) = run(&out, svg) {
+    if let Err(e) = run(&out, svg, on_gpu) {
         eprintln!("visualize: {e}");
         std::process::exit(1);
     }
