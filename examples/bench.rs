@@ -49,10 +49,11 @@ struct Options {
     threads: usize,
     naive: bool,
     list_isas: bool,
+    gpu: bool,
 }
 
 const USAGE: &str = "usage: bench [--json] [--acts a,b,...] [--sizes n,n,...] [--isa NAME,NAME|all]
-             [--dtype f32,f64,f16,bf16] [--threads N] [--f64] [--naive] [--list-isas]
+             [--dtype f32,f64,f16,bf16] [--threads N] [--f64] [--naive] [--list-isas] [--gpu]
   --acts      activations (default: the ten built-ins; any name of actigen::by_name, the
               examples' registered custom ones included: mish, gelu, hard_swish, ...); gated units (swiglu, geglu,
               geglu_tanh, reglu, swiglu_oai, glu) and their floor, floor2, take two inputs;
@@ -65,6 +66,9 @@ const USAGE: &str = "usage: bench [--json] [--acts a,b,...] [--sizes n,n,...] [-
   --naive     add the naive Rust loops
   --json      one JSON object per row
   --list-isas print the ISAs and whether this CPU supports each, and exit
+  --gpu       (feature gpu) instead: swish, gelu_tanh and swiglu forward and backward on the
+              GPU (wgpu, device buffers, each call waited for), rows with isa \"wgpu\", and
+              the device's copy of one buffer to another (row copy, forward)
 Prints the median ns per element of each (activation, pass, size, type, ISA).";
 
 fn usage(msg: &str) -> ! {
@@ -83,6 +87,7 @@ fn parse_options() -> Options {
         threads: 1,
         naive: false,
         list_isas: false,
+        gpu: false,
     };
     if std::env::args().any(|a| a == "--help" || a == "-h") {
         println!("{USAGE}");
@@ -115,6 +120,7 @@ fn parse_options() -> Options {
             }
             "--naive" => o.naive = true,
             "--list-isas" => o.list_isas = true,
+            "--gpu" => o.gpu = true,
             "--acts" => o.acts = value().split(',').map(str::to_string).collect(),
             "--sizes" => {
                 o.sizes = value()
@@ -525,7 +531,99 @@ fn main() {
         .num_threads(o.threads)
         .build()
         .unwrap_or_else(|e| usage(&format!("cannot start {} threads: {e}", o.threads)));
+    if o.gpu {
+        run_gpu(&o);
+        return;
+    }
     pool.install(|| run_all(&o));
+}
+
+/// `--gpu`: the issue's three activations on the GPU's device buffers, and the copy floor.
+#[cfg(feature = "gpu")]
+fn run_gpu(o: &Options) {
+    use actigen::{Swiglu, Swish, gpu::Gpu};
+    use actigen_examples::GeluTanh;
+    let gpu = Gpu::new().unwrap_or_else(|e| {
+        eprintln!("bench: {e}");
+        std::process::exit(1)
+    });
+    eprintln!("bench --gpu on {}", gpu.adapter_name());
+    let fail = |e: actigen::Error| -> ! {
+        eprintln!("bench: {e}");
+        std::process::exit(1)
+    };
+    for &n in &o.sizes {
+        let xs: Vec<f32> = inputs(n, 1).iter().map(|&v| v as f32).collect();
+        let us: Vec<f32> = inputs(n, 2).iter().map(|&v| v as f32).collect();
+        let (x, u, dy) = (gpu.buffer(&xs), gpu.buffer(&us), gpu.buffer(&us));
+        let zeros = vec![0.0f32; n];
+        let (y, dx, du) = (gpu.buffer(&zeros), gpu.buffer(&zeros), gpu.buffer(&zeros));
+        let mut rows = vec![(
+            "copy".to_string(),
+            "fwd",
+            time(n, || gpu.copy(&x, &y, n).unwrap_or_else(|e| fail(e))),
+        )];
+        let swish = Swish::default();
+        rows.push((
+            "swish".into(),
+            "fwd",
+            time(n, || {
+                gpu.forward_buffers(&swish, &x, &y, n)
+                    .unwrap_or_else(|e| fail(e))
+            }),
+        ));
+        rows.push((
+            "swish".into(),
+            "bwd",
+            time(n, || {
+                gpu.backward_buffers(&swish, &x, &dy, &dx, n)
+                    .map(drop)
+                    .unwrap_or_else(|e| fail(e))
+            }),
+        ));
+        rows.push((
+            "gelu_tanh".into(),
+            "fwd",
+            time(n, || {
+                gpu.forward_buffers(&GeluTanh, &x, &y, n)
+                    .unwrap_or_else(|e| fail(e))
+            }),
+        ));
+        rows.push((
+            "gelu_tanh".into(),
+            "bwd",
+            time(n, || {
+                gpu.backward_buffers(&GeluTanh, &x, &dy, &dx, n)
+                    .map(drop)
+                    .unwrap_or_else(|e| fail(e))
+            }),
+        ));
+        rows.push((
+            "swiglu".into(),
+            "fwd",
+            time(n, || {
+                gpu.forward_multi_buffers(&Swiglu, [&x, &u], &y, n)
+                    .unwrap_or_else(|e| fail(e))
+            }),
+        ));
+        rows.push((
+            "swiglu".into(),
+            "bwd",
+            time(n, || {
+                gpu.backward_multi_buffers(&Swiglu, [&x, &u], &dy, [&dx, &du], n)
+                    .map(drop)
+                    .unwrap_or_else(|e| fail(e))
+            }),
+        ));
+        print_rows(o, &rows, n, "wgpu", "f32");
+    }
+}
+
+#[cfg(not(feature = "gpu"))]
+fn run_gpu(_: &Options) {
+    usage(
+        "--gpu needs the `gpu` feature: cargo run --release --features gpu --example bench -- --gpu",
+    );
 }
 
 fn run_all(o: &Options) {

@@ -569,6 +569,86 @@ impl Gpu {
     }
 }
 
+impl Gpu {
+    /// [`Gpu::forward_multi`] on device buffers of at least `n` `f32`s.
+    ///
+    /// # Errors
+    /// See the module docs.
+    pub fn forward_multi_buffers<F: MultiFormula<K>, const K: usize>(
+        &self,
+        f: &F,
+        x: [&wgpu::Buffer; K],
+        y: &wgpu::Buffer,
+        n: usize,
+    ) -> Result<(), Error> {
+        let (src, params) = multi(f);
+        let inputs: Vec<Operand> = x.iter().map(|b| Operand::Device(b)).collect();
+        self.run(
+            (TypeId::of::<F>(), &src, &params),
+            Pass::Forward,
+            &inputs,
+            &mut [(None, Some(y))],
+            n,
+        )
+        .map(drop)
+    }
+
+    /// [`Gpu::backward_multi`] on device buffers of at least `n` `f32`s; returns the
+    /// parameter gradients.
+    ///
+    /// # Errors
+    /// See the module docs.
+    pub fn backward_multi_buffers<F: MultiFormula<K>, const K: usize>(
+        &self,
+        f: &F,
+        x: [&wgpu::Buffer; K],
+        dy: &wgpu::Buffer,
+        dx: [&wgpu::Buffer; K],
+        n: usize,
+    ) -> Result<Vec<f64>, Error> {
+        let (src, params) = multi(f);
+        let mut inputs: Vec<Operand> = x.iter().map(|b| Operand::Device(b)).collect();
+        inputs.push(Operand::Device(dy));
+        let mut outputs: Vec<(Option<&mut [f32]>, Option<&wgpu::Buffer>)> =
+            dx.iter().map(|b| (None, Some(*b))).collect();
+        self.run(
+            (TypeId::of::<F>(), &src, &params),
+            Pass::Backward,
+            &inputs,
+            &mut outputs,
+            n,
+        )
+    }
+
+    /// A device buffer of `n` `f32`s holding `values` (`STORAGE`, `COPY_SRC` and `COPY_DST`
+    /// usage), for the `*_buffers` passes.
+    pub fn buffer(&self, values: &[f32]) -> wgpu::Buffer {
+        self.device
+            .create_buffer_init(&wgpu::util::BufferInitDescriptor {
+                label: Some("actigen"),
+                contents: bytemuck::cast_slice(values),
+                usage: wgpu::BufferUsages::STORAGE
+                    | wgpu::BufferUsages::COPY_SRC
+                    | wgpu::BufferUsages::COPY_DST,
+            })
+    }
+
+    /// Copies `n` `f32`s from `src` to `dst` on the device and waits: the device's copy
+    /// bandwidth, the floor the passes are measured against (`bench --gpu`).
+    ///
+    /// # Errors
+    /// [`Error::Gpu`] if the device cannot be waited for.
+    pub fn copy(&self, src: &wgpu::Buffer, dst: &wgpu::Buffer, n: usize) -> Result<(), Error> {
+        let mut encoder = self.device.create_command_encoder(&Default::default());
+        encoder.copy_buffer_to_buffer(src, 0, dst, 0, 4 * n as u64);
+        self.queue.submit([encoder.finish()]);
+        self.device
+            .poll(wgpu::PollType::wait_indefinitely())
+            .map(drop)
+            .map_err(|e| Error::Gpu(format!("waiting for the device: {e}")))
+    }
+}
+
 /// The source and parameter values of a one-input activation.
 fn one<F: Formula>(f: &F) -> (Source, Vec<f32>) {
     let p = (0..F::PARAM_NAMES.len()).map(|i| f.param_at(i)).collect();
