@@ -1,7 +1,8 @@
 //! Reference helpers for the tests: ULP distances, the input battery, and hand-written f64
 //! formulas for the ten activations and their derivatives, independent of the code under test;
-//! and [`elementwise`], the vector math as activations.
+//! [`elementwise`], the vector math as activations; and [`custom`], formulas several tests share.
 
+pub mod custom;
 pub mod elementwise;
 
 use actigen::{Activation, ActivationInfo, Error, Isa, Storage};

@@ -12,29 +12,9 @@
 
 use actigen::gpu::Gpu;
 use actigen::ir::{Node, Unary};
-use actigen::{Activation, Error, Formula, Isa, MultiActivation, MultiFormula, activation};
+use actigen::{Activation, Error, Formula, Isa, MultiActivation, MultiFormula};
+use actigen_tests::custom::{Gelu, GeluTanh, Mish, Ratio};
 use actigen_tests::{Rng, battery_f32, ordered32};
-
-#[activation]
-fn gelu(x: f32) -> f32 {
-    0.5 * x * erfc(-x * std::f32::consts::FRAC_1_SQRT_2)
-}
-
-#[activation]
-fn gelu_tanh(x: f32) -> f32 {
-    0.5 * x * (1.0 + (0.797_884_6 * (x + 0.044715 * x.powi(3))).tanh())
-}
-
-#[activation]
-fn mish(x: f32) -> f32 {
-    x * softplus(x).tanh()
-}
-
-/// A quotient of growing terms: its forward body has the ±inf guard.
-#[activation]
-fn ratio(x: f32) -> f32 {
-    x * x.exp() / (x.exp() + 1.0)
-}
 
 /// The GPU, or `None` (skipped) where none exists and none is required.
 fn gpu() -> Option<Gpu> {

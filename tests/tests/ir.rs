@@ -7,25 +7,8 @@
 use actigen::ir::{Ir, Node};
 use actigen::simd::{Scalar, Vector};
 use actigen::{Formula, MultiFormula, activation};
+use actigen_tests::custom::{Gelu, GeluTanh, Mish, Ratio};
 use actigen_tests::{battery, close, reference};
-
-/// GELU, exact form.
-#[activation]
-fn gelu(x: f32) -> f32 {
-    0.5 * x * erfc(-x * std::f32::consts::FRAC_1_SQRT_2)
-}
-
-/// GELU, tanh form.
-#[activation]
-fn gelu_tanh(x: f32) -> f32 {
-    0.5 * x * (1.0 + (0.797_884_6 * (x + 0.044715 * x.powi(3))).tanh())
-}
-
-/// Mish.
-#[activation]
-fn mish(x: f32) -> f32 {
-    x * softplus(x).tanh()
-}
 
 const SHIFT: f32 = 0.25;
 
@@ -39,12 +22,6 @@ fn mixed(x: f32, #[default(1.5)] p: f32) -> f32 {
         x.max(-1.0).min(x * x) * x.exp_m1()
     };
     a + (x * x + 1.0).ln() + x.sin() * x.cos() - (0.5 * x).abs().ln_1p()
-}
-
-/// A quotient of growing terms: NaN (inf/inf) at ±inf, so its forward body has a ±inf guard.
-#[activation]
-fn ratio(x: f32) -> f32 {
-    x * x.exp() / (x.exp() + 1.0)
 }
 
 /// Values agree bit for bit, or are both NaN.

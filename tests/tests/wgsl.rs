@@ -7,21 +7,7 @@
 
 use actigen::wgsl::{Pass, Source};
 use actigen::{Error, activation};
-
-#[activation]
-fn gelu(x: f32) -> f32 {
-    0.5 * x * erfc(-x * std::f32::consts::FRAC_1_SQRT_2)
-}
-
-#[activation]
-fn gelu_tanh(x: f32) -> f32 {
-    0.5 * x * (1.0 + (0.797_884_6 * (x + 0.044715 * x.powi(3))).tanh())
-}
-
-#[activation]
-fn mish(x: f32) -> f32 {
-    x * softplus(x).tanh()
-}
+use actigen_tests::custom::{Gelu, GeluTanh, Mish};
 
 /// Every operation of the formula language.
 #[activation]
