@@ -32,9 +32,11 @@ pub enum Prec {
     F64,
     /// Double-double: the reference.
     Ref,
-    /// Double-double with the constants' f32 values: the f32 kernels' reference where a
-    /// folded constant differs between the precisions (`(1.0 + 1e-8) - 1.0` is 0 in f32, and
-    /// the f32 kernels mean that, as the scalar function does).
+    /// Double-double with the constants' f32 values: the f32 kernels' reference wherever a
+    /// constant's f32 value is not its f64 value (a literal such as 0.044715 or
+    /// `std::f32::consts::FRAC_1_SQRT_2`, rounded; a folded constant that differs between the
+    /// precisions: `(1.0 + 1e-8) - 1.0` is 0 in f32). The f32 kernels mean the f32 values, as
+    /// the scalar function does.
     Ref32,
 }
 
@@ -42,6 +44,19 @@ pub enum Prec {
 /// (a constant subexpression that folds differently in f32, see `ir`).
 pub fn diverging_consts(g: &Graph, live: &[bool]) -> bool {
     (0..g.nodes.len()).any(|id| live[id] && g.consts(id).is_some() && g.value(id).is_none())
+}
+
+/// Whether a constant reachable in `live` has an f32 value other than its f64 value (the f32
+/// kernels are then measured against [`Prec::Ref32`]).
+fn f32_consts(g: &Graph, live: &[bool], env: &Env) -> bool {
+    (0..g.nodes.len()).any(|id| {
+        live[id]
+            && match g.nodes[id] {
+                Node::Const(b64, b32) => f32::from_bits(b32) as f64 != f64::from_bits(b64),
+                Node::Named(i) => env.named[i].is_some_and(|v| v as f32 as f64 != v),
+                _ => false,
+            }
+    })
 }
 
 /// What the analysis needs besides the graph: the parameters' values (their defaults) and the
@@ -220,7 +235,13 @@ pub fn eval(
                 Prec::F32 | Prec::Ref32 => Dd::from(f32::from_bits(b32) as f64),
                 _ => Dd::from(f64::from_bits(b64)),
             },
-            Node::Named(i) => round(env.named[i].unwrap_or(f64::NAN)),
+            Node::Named(i) => {
+                let v = env.named[i].unwrap_or(f64::NAN);
+                match prec {
+                    Prec::F32 | Prec::Ref32 => r32(v),
+                    _ => Dd::from(v),
+                }
+            }
             Node::Input(_) => round(x),
             Node::Param(i) => round(env.params[i]),
             Node::Unary(op, a) => unary(prec, op, v(a)),
@@ -229,11 +250,23 @@ pub fn eval(
                 // `mul_sigmoid` in the forward kernels).
                 let exact = |i: Id| match g.nodes[i] {
                     Node::Unary(Un::Sigmoid, u) => unary(Prec::F64, Un::Sigmoid, v(u)).hi,
+                    Node::Shifted(Un::Sigmoid, u, lo) => {
+                        let at = Dd::from(v(u).hi) + Dd::from(shift(v(lo).hi));
+                        unary(Prec::Ref, Un::Sigmoid, at).hi
+                    }
                     _ => v(i).hi,
                 };
                 r32(exact(a) * exact(b))
             }
             Node::Binary(op, a, b) => binary(prec, op, v(a), v(b)),
+            Node::RoundErr(op, a, b) => round_err(prec, op, v(a), v(b)),
+            Node::Shifted(op, u, lo) => match prec {
+                Prec::Ref | Prec::Ref32 => unary(prec, op, v(u) + v(lo)),
+                _ => {
+                    let at = Dd::from(v(u).hi) + Dd::from(shift(v(lo).hi));
+                    round(unary(Prec::Ref, op, at).hi)
+                }
+            },
             Node::Powi(a, n) => match prec {
                 Prec::Ref | Prec::Ref32 => v(a).powi(n),
                 Prec::F64 => Dd::from(v(a).hi.powi(n)),
@@ -268,8 +301,41 @@ pub fn eval(
     }
 }
 
+/// The correction of a [`Node::Shifted`] as the kernels take it: 0 unless within ±1.
+fn shift(lo: f64) -> f64 {
+    if lo.abs() <= 1.0 { lo } else { 0.0 }
+}
+
+/// `a op b − fl(a op b)` in `prec` (see [`Node::RoundErr`]): 0 in the references.
+fn round_err(prec: Prec, op: Bin, a: Dd, b: Dd) -> Dd {
+    let exact = |p: f64, q: f64| match op {
+        Bin::Add => Dd::from(p) + Dd::from(q),
+        Bin::Sub => Dd::from(p) - Dd::from(q),
+        _ => Dd::from(p) * Dd::from(q),
+    };
+    match prec {
+        Prec::Ref | Prec::Ref32 => Dd::ZERO,
+        Prec::F64 => {
+            let e = exact(a.hi, b.hi);
+            Dd::from(e.lo)
+        }
+        Prec::F32 => {
+            let (x, y) = (a.hi as f32, b.hi as f32);
+            let rounded = binary(Prec::F32, op, a, b).hi;
+            let e = exact(x as f64, y as f64) - Dd::from(rounded);
+            r32(e.hi)
+        }
+    }
+}
+
 /// Whether the kernels compute `a · b` as one rounded operation (see `expand::fused_products`).
 fn fused(g: &Graph, a: Id, b: Id, mul_sigmoid: bool) -> bool {
+    if [a, b]
+        .iter()
+        .any(|&i| matches!(g.nodes[i], Node::Shifted(Un::Sigmoid, ..)))
+    {
+        return mul_sigmoid;
+    }
     let arg = |i: Id| match g.nodes[i] {
         Node::Unary(Un::Sigmoid, u) => Some(u),
         _ => None,
@@ -532,7 +598,7 @@ pub fn measure(g: &Graph, roots: &[Id], deriv: &[bool], env: &Env, xs: &[f64]) -
         .collect();
     let (mut v32, mut v64, mut vref) = (Vec::new(), Vec::new(), Vec::new());
     let (mut below, mut above, mut fwd32) = (Vec::new(), Vec::new(), Vec::new());
-    let diverging = diverging_consts(g, &live);
+    let diverging = f32_consts(g, &live, env);
     let mut vref32 = Vec::new();
     for &x in xs {
         eval(g, &live, (Prec::F32, false), x, env, &mut v32);

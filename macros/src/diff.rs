@@ -56,8 +56,13 @@ fn value_reachable(g: &Graph, root: Id) -> Vec<bool> {
 
 fn rule(g: &mut Graph, y: Id, var: Var, memo: &HashMap<Id, Id>) -> Id {
     match g.nodes[y] {
-        // d c = 0
-        Node::Const(..) | Node::Named(_) => g.constant(0.0),
+        // d c = 0 (and the rounding error of an operation, a constant to the derivative)
+        Node::Const(..) | Node::Named(_) | Node::RoundErr(..) => g.constant(0.0),
+        // d op(u + lo) = d op(u) (lo is a correction below u's rounding)
+        Node::Shifted(op, u, _) => {
+            let plain = g.unary(op, u);
+            rule(g, plain, var, memo)
+        }
         // d xₖ = 1 (w.r.t. xₖ)
         Node::Input(k) => g.constant(if var == Var::Input(k) { 1.0 } else { 0.0 }),
         // d pᵢ = 1 (w.r.t. pᵢ)

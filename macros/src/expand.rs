@@ -851,9 +851,12 @@ fn tracking(
     let mut stmts = Vec::new();
     for id in (0..g.nodes.len()).filter(|&id| live[id]) {
         let node = g.nodes[id];
-        let ops = match fused.get(&id) {
-            Some(f) => f.operands(),
-            None => crate::ir::children(node),
+        let ops = match (fused.get(&id), node) {
+            // A shift's correction is taken as 0 where it is not finite: not tracked.
+            (Some(&Fused::MulSigmoidShifted(a, u, _)), _) => vec![a, u],
+            (None, Node::Shifted(_, u, _)) => vec![u],
+            (Some(f), _) => f.operands(),
+            (None, _) => crate::ir::children(node),
         };
         let own = {
             let v = t(id);
@@ -922,6 +925,8 @@ pub(crate) enum Fused {
     /// a·σ(u) with `a`, `u` linear in x → `linear_mul_sigmoid(a, u)`: as `MulSigmoid`, plus the
     /// limits at x = ±inf, so the body needs no ±inf guard for it.
     LinearMulSigmoid(Id, Id),
+    /// a·σ(u + lo) → `mul_sigmoid_shifted(a, u, lo)`: `MulSigmoid` at a compensated argument.
+    MulSigmoidShifted(Id, Id, Id),
 }
 
 impl Fused {
@@ -929,6 +934,7 @@ impl Fused {
         match self {
             Fused::SigmoidProduct(a) => vec![a],
             Fused::MulSigmoid(a, u) | Fused::LinearMulSigmoid(a, u) => vec![a, u],
+            Fused::MulSigmoidShifted(a, u, lo) => vec![a, u, lo],
         }
     }
 }
@@ -939,11 +945,26 @@ pub(crate) fn fused_products(g: &Graph, exact_products: bool) -> HashMap<Id, Fus
         Node::Unary(Un::Sigmoid, u) => Some(u),
         _ => None,
     };
+    let shifted_arg = |id: Id| match g.nodes[id] {
+        Node::Shifted(Un::Sigmoid, u, lo) => Some((u, lo)),
+        _ => None,
+    };
     let mut fused = HashMap::new();
     for (id, node) in g.nodes.iter().enumerate() {
         let Node::Binary(Bin::Mul, a, b) = *node else {
             continue;
         };
+        if exact_products {
+            let shifted = match (shifted_arg(a), shifted_arg(b)) {
+                (_, Some((u, lo))) => Some((a, u, lo)),
+                (Some((u, lo)), _) => Some((b, u, lo)),
+                _ => None,
+            };
+            if let Some((a, u, lo)) = shifted {
+                fused.insert(id, Fused::MulSigmoidShifted(a, u, lo));
+                continue;
+            }
+        }
         match (sigmoid_arg(a), sigmoid_arg(b)) {
             (Some(p), Some(q)) if g.nodes[q] == Node::Unary(Un::Neg, p) => {
                 fused.insert(id, Fused::SigmoidProduct(p));
@@ -1048,6 +1069,11 @@ fn body(
                 stmts.push(quote!(let #name = #rt::math::linear_mul_sigmoid(#a, #u);));
                 continue;
             }
+            Some(&Fused::MulSigmoidShifted(a, u, lo)) => {
+                let (name, a, u, lo) = (t(id), t(a), t(u), t(lo));
+                stmts.push(quote!(let #name = #rt::math::mul_sigmoid_shifted(#a, #u, #lo);));
+                continue;
+            }
             None => {}
         }
         let value = match g.nodes[id] {
@@ -1108,6 +1134,22 @@ fn body(
             Node::Powi(a, n) => {
                 let a = t(a);
                 quote!(#rt::math::powi(#a, #n))
+            }
+            Node::RoundErr(op, a, b) => {
+                let (a, b) = (t(a), t(b));
+                match op {
+                    Bin::Add => quote!(#rt::math::add_err(#a, #b)),
+                    Bin::Sub => quote!(#rt::math::sub_err(#a, #b)),
+                    _ => quote!(#rt::math::mul_err(#a, #b)),
+                }
+            }
+            Node::Shifted(op, u, lo) => {
+                let (u, lo) = (t(u), t(lo));
+                match op {
+                    Un::Exp => quote!(#rt::math::exp_shifted(#u, #lo)),
+                    Un::Sigmoid => quote!(#rt::math::sigmoid_shifted(#u, #lo)),
+                    _ => quote!(#rt::math::erfc_shifted(#u, #lo)),
+                }
             }
             Node::Cmp(op, a, b) => {
                 let (a, b) = (t(a), t(b));

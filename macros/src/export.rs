@@ -115,6 +115,11 @@ impl Export<'_> {
                 let (a, u) = (self.node(a, exact), self.node(u, exact));
                 quote!(#n::LinearMulSigmoid(#a, #u))
             }
+            Some(Fused::MulSigmoidShifted(a, u, lo)) => {
+                let (a, u) = (self.node(a, exact), self.node(u, exact));
+                let lo = self.node(lo, exact);
+                quote!(#n::MulSigmoidShifted(#a, #u, #lo))
+            }
             None => {
                 let mut ix = std::collections::HashMap::new();
                 for c in crate::ir::children(self.g.nodes[id]) {
@@ -158,7 +163,7 @@ fn node_tokens(
         }
         Node::Input(k) => quote!(#n::Input(#k)),
         Node::Param(i) => quote!(#n::Param(#i)),
-        Node::Unary(op, a) => {
+        Node::Unary(op, a) | Node::Shifted(op, a, _) => {
             let op = format_ident!(
                 "{}",
                 match op {
@@ -179,9 +184,15 @@ fn node_tokens(
                 }
             );
             let a = ix(a);
-            quote!(#n::Unary(#u::#op, #a))
+            match g.nodes[id] {
+                Node::Shifted(_, _, lo) => {
+                    let lo = ix(lo);
+                    quote!(#n::Shifted(#u::#op, #a, #lo))
+                }
+                _ => quote!(#n::Unary(#u::#op, #a)),
+            }
         }
-        Node::Binary(op, x, y) => {
+        Node::Binary(op, x, y) | Node::RoundErr(op, x, y) => {
             let op = format_ident!(
                 "{}",
                 match op {
@@ -195,7 +206,10 @@ fn node_tokens(
                 }
             );
             let (x, y) = (ix(x), ix(y));
-            quote!(#n::Binary(#b::#op, #x, #y))
+            match g.nodes[id] {
+                Node::RoundErr(..) => quote!(#n::RoundErr(#b::#op, #x, #y)),
+                _ => quote!(#n::Binary(#b::#op, #x, #y)),
+            }
         }
         Node::Powi(a, k) => {
             let a = ix(a);

@@ -100,7 +100,9 @@ fn propagation(g: &Graph, k: usize) -> Vec<bool> {
         p[id] = match g.nodes[id] {
             Node::Input(j) => j == k,
             Node::Const(..) | Node::Named(_) | Node::Param(_) => false,
-            Node::Unary(_, a) | Node::Powi(a, _) => p[a],
+            // (A shift's correction is taken as 0 where it is NaN.)
+            Node::Unary(_, a) | Node::Powi(a, _) | Node::Shifted(_, a, _) => p[a],
+            Node::RoundErr(_, a, b) => p[a] || p[b],
             Node::Binary(Bin::Max | Bin::Min, ..) => false,
             Node::Binary(_, a, b) => p[a] || p[b],
             Node::Select(m, a, b) => match at_nan[m] {
@@ -166,8 +168,12 @@ fn bounds(g: &Graph) -> Vec<Fact> {
                 zero: true,
             },
             Node::Input(_) => unknown,
-            Node::Unary(op, a) => {
-                let a = f[a];
+            Node::Unary(op, a) | Node::Shifted(op, a, _) => {
+                let mut a = f[a];
+                if matches!(g.nodes[id], Node::Shifted(..)) {
+                    // The correction is within ±1.
+                    a.bound += 1.0;
+                }
                 let bound = match op {
                     Un::Neg | Un::Abs => a.bound,
                     Un::Tanh | Un::Sigmoid | Un::Sin | Un::Cos | Un::Erf => 1.0,
@@ -191,7 +197,8 @@ fn bounds(g: &Graph) -> Vec<Fact> {
                 },
                 zero: true,
             },
-            Node::Binary(op, a, b) => {
+            // (A rounding error is at most its operation's result: bounded as that.)
+            Node::Binary(op, a, b) | Node::RoundErr(op, a, b) => {
                 let (a, b) = (f[a], f[b]);
                 let bound = match op {
                     Bin::Add | Bin::Sub => a.bound + b.bound,

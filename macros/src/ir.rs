@@ -80,6 +80,14 @@ pub enum Node {
     Not(Id),
     /// `if mask { a } else { b }`.
     Select(Id, Id, Id),
+    /// The rounding error of `a op b` (`op` one of `Add`, `Sub`, `Mul`) in the precision the
+    /// expression is evaluated in: `a op b − fl(a op b)`, exact. 0 in exact arithmetic. Built
+    /// only by the `compensated` repair, for the low part of an argument.
+    RoundErr(Bin, Id, Id),
+    /// `op(u + lo)` (`op` one of `Exp`, `Sigmoid`, `Erfc`) for a correction `lo` below the
+    /// rounding of `u` (first order in `lo`; a `lo` that is not within ±1, an overflow's NaN
+    /// included, is taken as 0). Built only by the `compensated` repair.
+    Shifted(Un, Id, Id),
 }
 
 /// The arena.
@@ -364,6 +372,34 @@ impl Graph {
         }
     }
 
+    /// `a op b − fl(a op b)` (see [`Node::RoundErr`]); 0 where the operation is exact for
+    /// every input: a product with 0 or a power of two, a sum with 0.
+    pub fn round_err(&mut self, op: Bin, a: Id, b: Id) -> Id {
+        let pow2 = |g: &Self, id: Id| {
+            g.consts(id).is_some_and(|(v64, v32)| {
+                let p = |v: f64| v == 0.0 || (v.is_finite() && v.abs().log2().fract() == 0.0);
+                p(v64) && p(v32 as f64)
+            })
+        };
+        let exact = match op {
+            Bin::Mul => pow2(self, a) || pow2(self, b),
+            Bin::Add | Bin::Sub => self.is(a, 0.0) || self.is(b, 0.0),
+            _ => false,
+        };
+        if exact || (self.consts(a).is_some() && self.consts(b).is_some()) {
+            return self.constant(0.0);
+        }
+        self.intern(Node::RoundErr(op, a, b))
+    }
+
+    /// `op(u + lo)` (see [`Node::Shifted`]); `op(u)` where `lo` is 0.
+    pub fn shifted(&mut self, op: Un, u: Id, lo: Id) -> Id {
+        if self.is(lo, 0.0) {
+            return self.unary(op, u);
+        }
+        self.intern(Node::Shifted(op, u, lo))
+    }
+
     pub fn cmp(&mut self, op: Cmp, a: Id, b: Id) -> Id {
         self.intern(Node::Cmp(op, a, b))
     }
@@ -474,9 +510,12 @@ pub fn children(n: Node) -> Vec<Id> {
     match n {
         Node::Const(..) | Node::Named(_) | Node::Input(_) | Node::Param(_) => vec![],
         Node::Unary(_, a) | Node::Powi(a, _) | Node::Not(a) => vec![a],
-        Node::Binary(_, a, b) | Node::Cmp(_, a, b) | Node::And(a, b) | Node::Or(a, b) => {
-            vec![a, b]
-        }
+        Node::Binary(_, a, b)
+        | Node::Cmp(_, a, b)
+        | Node::And(a, b)
+        | Node::Or(a, b)
+        | Node::RoundErr(_, a, b)
+        | Node::Shifted(_, a, b) => vec![a, b],
         Node::Select(m, a, b) => vec![m, a, b],
     }
 }

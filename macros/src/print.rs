@@ -128,24 +128,19 @@ fn expr(g: &Graph, names: &Names<'_>, bound: &[Option<String>], id: Id) -> Strin
         Node::Input(k) => names.inputs[k].clone(),
         Node::Param(i) => names.params[i].clone(),
         Node::Unary(Un::Neg, a) => format!("-{}", sub(a, false)),
-        Node::Unary(op, a) => {
+        Node::Unary(op, a) => format!("{}({})", function(op), print(a)),
+        // op(u + lo), lo below u's rounding.
+        Node::Shifted(op, u, lo) => {
+            format!("{}_shifted({}, {})", function(op), print(u), print(lo))
+        }
+        // a op b − fl(a op b).
+        Node::RoundErr(op, a, b) => {
             let f = match op {
-                Un::Neg => unreachable!("handled above"),
-                Un::Exp => "exp",
-                Un::ExpM1 => "exp_m1",
-                Un::Ln => "ln",
-                Un::Ln1p => "ln_1p",
-                Un::Tanh => "tanh",
-                Un::Abs => "abs",
-                Un::Sqrt => "sqrt",
-                Un::Sigmoid => "sigmoid",
-                Un::Softplus => "softplus",
-                Un::Sin => "sin",
-                Un::Cos => "cos",
-                Un::Erf => "erf",
-                Un::Erfc => "erfc",
+                Bin::Add => "add_err",
+                Bin::Sub => "sub_err",
+                _ => "mul_err",
             };
-            format!("{f}({})", print(a))
+            format!("{f}({}, {})", print(a), print(b))
         }
         Node::Binary(Bin::Max, a, b) => {
             format!("max({}, {})", print(a), print(b))
@@ -182,5 +177,25 @@ fn expr(g: &Graph, names: &Names<'_>, bound: &[Option<String>], id: Id) -> Strin
         Node::Select(m, a, b) => {
             format!("if {} {{ {} }} else {{ {} }}", print(m), print(a), print(b))
         }
+    }
+}
+
+/// The name a unary function is printed with (`Neg` is printed as `-`).
+fn function(op: Un) -> &'static str {
+    match op {
+        Un::Neg => "neg",
+        Un::Exp => "exp",
+        Un::ExpM1 => "exp_m1",
+        Un::Ln => "ln",
+        Un::Ln1p => "ln_1p",
+        Un::Tanh => "tanh",
+        Un::Abs => "abs",
+        Un::Sqrt => "sqrt",
+        Un::Sigmoid => "sigmoid",
+        Un::Softplus => "softplus",
+        Un::Sin => "sin",
+        Un::Cos => "cos",
+        Un::Erf => "erf",
+        Un::Erfc => "erfc",
     }
 }

@@ -318,6 +318,7 @@ fn eval(g: &Graph, id: Id, x: f64, p: f64) -> f64 {
                 }
             }
             Node::Powi(a, n) => v[a].powi(n),
+            Node::RoundErr(..) | Node::Shifted(..) => unreachable!("built by repairs only"),
             Node::Cmp(op, a, b) => {
                 let r = match op {
                     Cmp::Lt => v[a] < v[b],

@@ -15,6 +15,14 @@
 //! | `pythagorean` | 1 − (u·u)/(r·r), r = √(u·u + k) | k/(u·u + k) | cancellation as \|u\| grows (ISRU's derivative, 1 − (x/r)², relative error 1 at x = 1e4) |
 //! | `decay_product` | d·g, d decaying (σ(u)·σ(−u), times bounded factors, sums of such), g a factor that may overflow | select(\|d\| ≤ 0, 0, d·g) | where d has underflowed to 0 the product is 0, not 0·inf = NaN where g overflowed (GELU-tanh's derivative, σ(u)σ(−u)·(1 + 3a·x²), beyond \|x\| ≈ 5e19) |
 //!
+//!
+//! One more repair, `compensated`, is applied to the forward expression alone (after the
+//! derivatives are taken; they are checked to 1e−4 relative, which the plain arguments meet):
+//!
+//! | rule | from | to | why |
+//! |---|---|---|---|
+//! | `compensated` | exp(u), σ(u), erfc(u) (also a·σ(u)), u computed from the inputs by +, −, ·, powi and scaling by 2ᵏ | exp_shifted(u, lo), …: the function at u + lo, lo the rounding errors of u's operations carried to first order (each exact: `mul_err`, `add_err`) | eᵘ's relative error is \|u\| times u's, erfc's 2u² times: GELU's erfc(−x/√2) lost 30 ULP at x = −9.4, GELU-tanh's σ(1.6·(x + 0.045x³)) 34 |
+//!
 //! The rules run bottom-up as the stability rewrites do, then again on the result while it
 //! changes (at most four passes: a lifted select's sides are built after the pass visited the
 //! node). The exact ones restructure; they are kept, like the others, only where the analysis
@@ -25,6 +33,9 @@ use crate::rewrite::{Rule, hypot_of, rewrite_with};
 
 /// `from → to` of a repair, for the generated docs.
 pub fn describe(name: &str) -> String {
+    if name == COMPENSATED.0 {
+        return format!("{} → {}", COMPENSATED.1, COMPENSATED.2);
+    }
     TABLE.iter().find(|r| r.0 == name).map_or_else(
         || name.to_string(),
         |(_, from, to, _)| format!("{from} → {to}"),
@@ -58,6 +69,109 @@ pub fn repair(g: &mut Graph, root: Id, lift: bool) -> (Id, Vec<&'static str>) {
         }
     }
     (root, fired)
+}
+
+/// The forward expression's repair (see [`compensate`]): name, from, to.
+pub const COMPENSATED: (&str, &str, &str) = (
+    "compensated",
+    "exp(u), sigmoid(u), erfc(u) with u computed by +, -, *, powi",
+    "exp_shifted(u, lo), sigmoid_shifted(u, lo), erfc_shifted(u, lo): at u + lo, lo the \
+     rounding errors of u's operations",
+);
+
+// compensated: op(u) → op_shifted(u, lo) for op ∈ {exp, σ, erfc}, where u is computed from the
+// inputs, parameters and constants by sums, differences, products, `powi` and divisions by
+// powers of two: `lo` is the sum of the rounding errors of u's operations, each exact
+// (`mul_err`, `add_err`, `sub_err`) and carried to first order through the later operations
+// (double-float evaluation: for a product p·q, lo = err(p·q) + p·lo_q + q·lo_p). The function
+// then takes u + lo as its argument (the runtime's `*_shifted` functions fold lo into their
+// range reduction), so its result is that at the exact argument. Only for the functions whose
+// relative error grows with the argument: eᵘ's by |u|·δ, σ(u)'s tail's too, erfc(u)'s by 2u²·δ.
+/// Rebuilds the expression under `root` with every exp, σ and erfc of a compensable argument
+/// taking that argument's low part; whether any did.
+pub fn compensate(g: &mut Graph, root: Id) -> (Id, bool) {
+    let mut lows = std::collections::HashMap::new();
+    let (new, fired) = rewrite_with(g, root, |g, id| {
+        let Node::Unary(op @ (Un::Exp | Un::Sigmoid | Un::Erfc), u) = g.nodes[id] else {
+            return None;
+        };
+        let lo = low_part(g, u, &mut lows)?;
+        if g.value(lo) == Some(0.0) {
+            return None;
+        }
+        Some((g.shifted(op, u, lo), COMPENSATED.0))
+    });
+    (new, !fired.is_empty())
+}
+
+/// The low part of `id` (the sum of its operations' rounding errors, to first order), where
+/// it is computed by the operations [`compensate`] follows; `None` elsewhere.
+fn low_part(
+    g: &mut Graph,
+    id: Id,
+    memo: &mut std::collections::HashMap<Id, Option<Id>>,
+) -> Option<Id> {
+    if let Some(&lo) = memo.get(&id) {
+        return lo;
+    }
+    let lo = match g.nodes[id] {
+        Node::Const(..) | Node::Named(_) | Node::Input(_) | Node::Param(_) => Some(g.constant(0.0)),
+        Node::Unary(Un::Neg, a) => low_part(g, a, memo).map(|l| g.neg(l)),
+        Node::Binary(op @ (Bin::Add | Bin::Sub), a, b) => {
+            let (la, lb) = (low_part(g, a, memo)?, low_part(g, b, memo)?);
+            let e = g.round_err(op, a, b);
+            let carried = g.binary(op, la, lb);
+            Some(g.add(e, carried))
+        }
+        Node::Binary(Bin::Mul, a, b) => {
+            let (la, lb) = (low_part(g, a, memo)?, low_part(g, b, memo)?);
+            Some(mul_low(g, (a, la), (b, lb)))
+        }
+        // A division by a power of two is exact (the low part scales with it).
+        Node::Binary(Bin::Div, a, b)
+            if g.value(b)
+                .is_some_and(|v| v != 0.0 && v.abs().log2().fract() == 0.0) =>
+        {
+            let la = low_part(g, a, memo)?;
+            Some(g.div(la, b))
+        }
+        // The runtime's `powi`: repeated squaring, each product rounded where it stands.
+        Node::Powi(a, n) if n >= 2 => {
+            let la = low_part(g, a, memo)?;
+            let mut base = (a, la);
+            let mut acc: Option<(Id, Id)> = None;
+            let mut k = n as u32;
+            while k > 0 {
+                if k & 1 == 1 {
+                    acc = Some(match acc {
+                        None => base,
+                        Some(p) => {
+                            let hi = g.mul(p.0, base.0);
+                            (hi, mul_low(g, p, base))
+                        }
+                    });
+                }
+                k >>= 1;
+                if k > 0 {
+                    let hi = g.mul(base.0, base.0);
+                    base = (hi, mul_low(g, base, base));
+                }
+            }
+            acc.map(|p| p.1)
+        }
+        _ => None,
+    };
+    memo.insert(id, lo);
+    lo
+}
+
+/// The low part of the product of `(p, lo_p)` and `(q, lo_q)`: err(p·q) + p·lo_q + q·lo_p.
+fn mul_low(g: &mut Graph, (p, lp): (Id, Id), (q, lq): (Id, Id)) -> Id {
+    let e = g.round_err(Bin::Mul, p, q);
+    let a = g.mul(p, lq);
+    let b = g.mul(q, lp);
+    let carried = g.add(a, b);
+    g.add(e, carried)
 }
 
 /// How many times [`repair`] runs the rules over an expression at most.
@@ -561,6 +675,39 @@ mod tests {
             params: &[],
         };
         print(&g, &names, root)
+    }
+
+    /// Lowers a Rust expression over `x`, applies `compensate`, prints.
+    fn cp(src: &str) -> String {
+        let inputs = ["x".to_string()];
+        let mut l = Lowerer::new(&inputs, &[]);
+        let e: syn::Expr = syn::parse_str(src).expect("valid Rust");
+        let root = l.expr(&e);
+        assert!(l.errors.is_empty(), "{src}: lowering failed");
+        let mut g = l.g;
+        let (root, _) = compensate(&mut g, root);
+        let names = Names {
+            inputs: &inputs,
+            params: &[],
+        };
+        print(&g, &names, root)
+    }
+
+    #[rustfmt::skip]
+    #[test]
+    fn compensated_arguments() {
+        assert_eq!(cp("erfc(-(x * std::f32::consts::FRAC_1_SQRT_2))"),
+                   "erfc_shifted(-(x * std::f32::consts::FRAC_1_SQRT_2), -mul_err(x, std::f32::consts::FRAC_1_SQRT_2))");
+        assert_eq!(cp("(-0.5 * x * x).exp()"),
+                   "exp_shifted(x * (-0.5 * x), mul_err(x, -0.5 * x))");
+        assert_eq!(cp("sigmoid(1.7 * x - 1.0)"),
+                   "sigmoid_shifted(1.7 * x - 1.0, mul_err(1.7, x) + sub_err(1.7 * x, 1.0))");
+        assert_eq!(cp("(x.powi(3) / 4.0).exp()"),
+                   "exp_shifted(powi(x, 3) / 4.0, (mul_err(x, x * x) + x * mul_err(x, x)) / 4.0)");
+        // Exact arguments (the input, a scaling by a power of two), and arguments the rule
+        // does not follow (a division, a function), are left alone.
+        assert_eq!(cp("x.exp() + sigmoid(2.0 * x) + erfc(-x)"), "exp(x) + sigmoid(2.0 * x) + erfc(-x)");
+        assert_eq!(cp("(1.0 / x).exp() + x.sin().exp()"),       "exp(1.0 / x) + exp(sin(x))");
     }
 
     /// Every repair has its `// name:` comment at the rule (the table in the module docs

@@ -138,7 +138,11 @@ pub type Rule = fn(&mut Graph, Id) -> Option<(Id, &'static str)>;
 /// Rebuilds the expression under `root` with `apply`'s rules applied bottom-up (each node's
 /// rules again on what a rule built there, until none matches); returns the new root and the
 /// names of the rules that fired.
-pub fn rewrite_with(g: &mut Graph, root: Id, apply: Rule) -> (Id, Vec<&'static str>) {
+pub fn rewrite_with(
+    g: &mut Graph,
+    root: Id,
+    mut apply: impl FnMut(&mut Graph, Id) -> Option<(Id, &'static str)>,
+) -> (Id, Vec<&'static str>) {
     let mut fired = Vec::new();
     let live = g.reachable(&[root]);
     let mut map: Vec<Id> = (0..g.nodes.len()).collect();
@@ -165,6 +169,8 @@ fn remap(n: Node, map: &[Id]) -> Node {
         Node::Unary(op, a) => Node::Unary(op, map[a]),
         Node::Binary(op, a, b) => Node::Binary(op, map[a], map[b]),
         Node::Powi(a, k) => Node::Powi(map[a], k),
+        Node::RoundErr(op, a, b) => Node::RoundErr(op, map[a], map[b]),
+        Node::Shifted(op, a, b) => Node::Shifted(op, map[a], map[b]),
         Node::Cmp(op, a, b) => Node::Cmp(op, map[a], map[b]),
         Node::And(a, b) => Node::And(map[a], map[b]),
         Node::Or(a, b) => Node::Or(map[a], map[b]),
@@ -190,6 +196,8 @@ fn rebuild(g: &mut Graph, node: Node) -> Id {
         Node::Unary(op, a) => g.unary(op, a),
         Node::Binary(op, a, b) => g.binary(op, a, b),
         Node::Powi(a, k) => g.powi(a, k),
+        Node::RoundErr(op, a, b) => g.round_err(op, a, b),
+        Node::Shifted(op, a, b) => g.shifted(op, a, b),
         Node::Cmp(op, a, b) => g.cmp(op, a, b),
         Node::And(a, b) => g.and(a, b),
         Node::Or(a, b) => g.or(a, b),

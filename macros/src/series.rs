@@ -239,6 +239,10 @@ pub fn taylor(g: &Graph, root: Id, env: &Env) -> Option<Series> {
                     Val::S(x)
                 }
                 Node::Input(_) | Node::Param(_) => return None,
+                // A rounding error is 0 in exact arithmetic; a shifted function has no series
+                // here (the compensated forms are built after the patch at 0 is chosen).
+                Node::RoundErr(..) => Val::S(constant(0.0, TERMS)),
+                Node::Shifted(..) => return None,
                 // Values without a series: only the value at 0 goes on.
                 Node::Unary(op, a) if has_c => Val::C(unary_at(op, c0(a)?)),
                 Node::Binary(op, a, b) if has_c => Val::C(binary_at(op, c0(a)?, c0(b)?)),

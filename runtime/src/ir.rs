@@ -125,6 +125,16 @@ pub enum Node {
     /// a·σ(u) rounded once, for `a` and `u` linear in the input, with the limits at ±inf
     /// built in ([`crate::math::linear_mul_sigmoid`]).
     LinearMulSigmoid(usize, usize),
+    /// The rounding error of the operation (`Add`, `Sub` or `Mul`): `a op b − fl(a op b)`,
+    /// exact ([`crate::math::add_err`], [`crate::math::sub_err`], [`crate::math::mul_err`]);
+    /// the low part of a compensated argument (the macro's `compensated` repair).
+    RoundErr(Binary, usize, usize),
+    /// The function (`Exp`, `Sigmoid` or `Erfc`) at `u + lo`, `lo` the low part of a
+    /// compensated argument ([`crate::math::exp_shifted`], [`crate::math::sigmoid_shifted`],
+    /// [`crate::math::erfc_shifted`]).
+    Shifted(Unary, usize, usize),
+    /// a·σ(u + lo) rounded once ([`crate::math::mul_sigmoid_shifted`]).
+    MulSigmoidShifted(usize, usize, usize),
 }
 
 impl Node {
@@ -140,8 +150,10 @@ impl Node {
             | Node::And(a, b)
             | Node::Or(a, b)
             | Node::MulSigmoid(a, b)
-            | Node::LinearMulSigmoid(a, b) => (2, [a, b, 0]),
-            Node::Select(m, a, b) => (3, [m, a, b]),
+            | Node::LinearMulSigmoid(a, b)
+            | Node::RoundErr(_, a, b)
+            | Node::Shifted(_, a, b) => (2, [a, b, 0]),
+            Node::Select(m, a, b) | Node::MulSigmoidShifted(m, a, b) => (3, [m, a, b]),
         };
         ops.into_iter().take(n)
     }
@@ -188,6 +200,12 @@ pub(crate) enum Call {
     MulSigmoid,
     /// `linear_mul_sigmoid(a, u)`.
     LinearMulSigmoid,
+    /// `add_err`, `sub_err` or `mul_err` for the operation.
+    RoundErr(Binary),
+    /// `exp_shifted`, `sigmoid_shifted` or `erfc_shifted` for the function.
+    Shifted(Unary),
+    /// `mul_sigmoid_shifted(a, u, lo)`.
+    MulSigmoidShifted,
 }
 
 /// The runtime's vector math for `call`.
@@ -222,6 +240,17 @@ pub(crate) fn math_call<V: Vector>(call: Call, a: &[V]) -> V {
         Call::SigmoidProduct => math::sigmoid_product(a[0]),
         Call::MulSigmoid => math::mul_sigmoid(a[0], a[1]),
         Call::LinearMulSigmoid => math::linear_mul_sigmoid(a[0], a[1]),
+        Call::RoundErr(op) => match op {
+            Binary::Add => math::add_err(a[0], a[1]),
+            Binary::Sub => math::sub_err(a[0], a[1]),
+            _ => math::mul_err(a[0], a[1]),
+        },
+        Call::Shifted(op) => match op {
+            Unary::Exp => math::exp_shifted(a[0], a[1]),
+            Unary::Sigmoid => math::sigmoid_shifted(a[0], a[1]),
+            _ => math::erfc_shifted(a[0], a[1]),
+        },
+        Call::MulSigmoidShifted => math::mul_sigmoid_shifted(a[0], a[1], a[2]),
     }
 }
 
@@ -348,6 +377,11 @@ impl Ir {
                 Node::LinearMulSigmoid(a, u) => {
                     Value::Value(call(Call::LinearMulSigmoid, &[v(a), v(u)]))
                 }
+                Node::RoundErr(op, a, b) => Value::Value(call(Call::RoundErr(op), &[v(a), v(b)])),
+                Node::Shifted(op, u, lo) => Value::Value(call(Call::Shifted(op), &[v(u), v(lo)])),
+                Node::MulSigmoidShifted(a, u, lo) => {
+                    Value::Value(call(Call::MulSigmoidShifted, &[v(a), v(u), v(lo)]))
+                }
             };
             if checked {
                 // As the macro's checked bodies: leaves are reliable; a mask is unreliable
@@ -374,6 +408,9 @@ impl Ir {
                         let fb = f(b).map(|fb| !mc & fb);
                         or(or(own(), f(c)), or(fa, fb))
                     }
+                    // A shift's correction is taken as 0 where it is not finite: not tracked.
+                    Node::Shifted(_, u, _) => or(own(), f(u)),
+                    Node::MulSigmoidShifted(a, u, _) => or(own(), or(f(a), f(u))),
                     _ => node.operands().fold(own(), |acc, c| or(acc, f(c))),
                 };
             }

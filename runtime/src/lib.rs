@@ -120,8 +120,9 @@ pub mod __private {
     /// The vector math the kernel bodies call.
     pub mod math {
         pub use crate::math::{
-            cos, erf, erfc, exp, exp_m1, linear_mul_sigmoid, ln, ln_1p, max_num, min_num,
-            mul_sigmoid, powf, powi, sigmoid, sigmoid_product, sin, softplus, tanh, unreliable,
+            add_err, cos, erf, erfc, erfc_shifted, exp, exp_m1, exp_shifted, linear_mul_sigmoid,
+            ln, ln_1p, max_num, min_num, mul_err, mul_sigmoid, mul_sigmoid_shifted, powf, powi,
+            sigmoid, sigmoid_product, sigmoid_shifted, sin, softplus, sub_err, tanh, unreliable,
         };
     }
 

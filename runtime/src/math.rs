@@ -20,6 +20,12 @@
 //! - **tanh** `= ±(−t/(t + 2))` with `t = e^(−2|x|) − 1`, reduced from |x| directly: saturates
 //!   to ±1 without overflow and keeps full relative accuracy near zero.
 //!
+//! - **Shifted arguments** (`exp_shifted`, `sigmoid_shifted`, `mul_sigmoid_shifted`,
+//!   `erfc_shifted`): the function at `u + lo`, `lo` the low part of an argument computed in
+//!   two parts (`mul_err`, `add_err`, `sub_err`: exact rounding errors), folded into the range
+//!   reduction (`r + (n·ln2_lo + lo)`; for erfc, into the low part of x²) so the result is that
+//!   at the exact argument. The macro's `compensated` repair emits them.
+//!
 //! NaN in gives NaN out for every function; ±inf give the mathematical limits. The measured
 //! error bounds are in README.md (reproduced by the `accuracy` example and the tests).
 
@@ -131,13 +137,32 @@ fn sub_product<V: Vector>(r: V, k: V, c: V) -> V {
     }
 }
 
-/// Range reduction for exp: `(n, q)` with `x = n·ln2 + r`, `q = eʳ − 1`. `x` must be clamped.
+/// The last Cody–Waite step, `r + n·c_lo`, with a shift `lo` of the argument folded in
+/// (`r + (n·c_lo + lo)`: one rounding of the reduced argument, as without it).
 #[inline(always)]
-fn exp_reduce<V: Vector>(x: V) -> (V, V) {
+fn reduce_lo<V: Vector>(r: V, n: V, c_lo: f64, lo: Option<V>) -> V {
+    match lo {
+        None => n.mul_add(r.splat(c_lo), r),
+        Some(lo) => r + n.mul_add(r.splat(c_lo), lo),
+    }
+}
+
+/// The correction of a shifted argument as the `*_shifted` functions take it: `lo` where
+/// |lo| ≤ 1, else 0 (a correction is below its argument's rounding; a larger one, or a NaN
+/// from an overflowed product, comes from an argument where the function has saturated).
+#[inline(always)]
+fn shift<V: Vector>(lo: V) -> V {
+    V::select(lo.abs().le(lo.splat(1.0)), lo, lo.splat(0.0))
+}
+
+/// Range reduction for exp: `(n, q)` with `x + lo = n·ln2 + r`, `q = eʳ − 1`. `x` must be
+/// clamped.
+#[inline(always)]
+fn exp_reduce<V: Vector>(x: V, lo: Option<V>) -> (V, V) {
     let t = table::<V>();
     let n = (x * x.splat(core::f64::consts::LOG2_E)).round_small();
     let r = n.mul_add(x.splat(-t.ln2_hi), x);
-    let r = n.mul_add(x.splat(-t.ln2_lo), r);
+    let r = reduce_lo(r, n, -t.ln2_lo, lo);
     let q = (r * r).mul_add(horner(r, t.expm1_poly), r);
     (n, q)
 }
@@ -145,13 +170,54 @@ fn exp_reduce<V: Vector>(x: V) -> (V, V) {
 /// eˣ.
 #[inline(always)]
 pub fn exp<V: Vector>(x: V) -> V {
+    exp_at(x, None)
+}
+
+/// e^(x + lo) for a correction `lo` below the rounding of `x` (the low part of an argument
+/// computed in two parts, as the macro's `compensated` repair does): `lo` enters the range
+/// reduction, so the result is as accurate as `exp` of the exact argument. A `lo` beyond ±1
+/// (or NaN) is taken as 0.
+#[inline(always)]
+pub fn exp_shifted<V: Vector>(x: V, lo: V) -> V {
+    exp_at(x, Some(shift(lo)))
+}
+
+/// eˣ, or e^(x + lo).
+#[inline(always)]
+fn exp_at<V: Vector>(x: V, lo: Option<V>) -> V {
     let t = table::<V>();
     // `splat(lo).max(x)` keeps a NaN x (max returns its second operand on NaN).
     let xc = x.splat(t.exp_hi).min(x.splat(t.exp_lo).max(x));
     let n = (xc * x.splat(core::f64::consts::LOG2_E)).round_small();
     let r = n.mul_add(x.splat(-t.ln2_hi), xc);
-    let r = n.mul_add(x.splat(-t.ln2_lo), r);
+    let r = reduce_lo(r, n, -t.ln2_lo, lo);
     horner(r, t.exp_poly).ldexp(n)
+}
+
+/// `a·b − fl(a·b)`, exactly (one FMA, or Dekker's product where `mul_add` is not fused; for
+/// |a|, |b| below about 1e30 in f32, 1e150 in f64): the low part of a product, for a
+/// compensated argument.
+#[inline(always)]
+pub fn mul_err<V: Vector>(a: V, b: V) -> V {
+    product_error(a, b, a * b)
+}
+
+/// `a + b − fl(a + b)`, exactly (Knuth's two-sum: six operations, no condition on the order
+/// of magnitude).
+#[inline(always)]
+pub fn add_err<V: Vector>(a: V, b: V) -> V {
+    // Each step rounded where it stands (see `Vector::keep`): a reassociating compiler would
+    // otherwise find the error to be 0.
+    let s = (a + b).keep();
+    let bb = (s - a).keep();
+    let aa = (s - bb).keep();
+    (a - aa).keep() + (b - bb).keep()
+}
+
+/// `a − b − fl(a − b)`, exactly (see [`add_err`]).
+#[inline(always)]
+pub fn sub_err<V: Vector>(a: V, b: V) -> V {
+    add_err(a, -b)
 }
 
 /// e^(−u) for `u ≥ sigmoid_tail`, the form the sigmoids and softplus need: the negation is
@@ -161,13 +227,19 @@ pub fn exp<V: Vector>(x: V) -> V {
 /// replaces those lanes.
 #[inline(always)]
 fn exp_neg<V: Vector>(u: V) -> V {
+    exp_neg_at(u, None)
+}
+
+/// `exp_neg(u)`, or e^(−(u + lo)) (see [`exp_shifted`]).
+#[inline(always)]
+fn exp_neg_at<V: Vector>(u: V, lo: Option<V>) -> V {
     let t = table::<V>();
     // `splat(hi).min(u)` keeps a NaN u (min returns its second operand on NaN).
     let uc = u.splat(-t.exp_lo).min(u);
     let n = (uc * u.splat(-core::f64::consts::LOG2_E)).round_small();
     // s = u + n·ln2 = −r, with e^(−u) = 2ⁿ·eʳ.
     let s = n.mul_add(u.splat(t.ln2_hi), uc);
-    let s = n.mul_add(u.splat(t.ln2_lo), s);
+    let s = reduce_lo(s, n, t.ln2_lo, lo);
     horner(s, t.exp_neg_poly).ldexp(n)
 }
 
@@ -176,7 +248,7 @@ fn exp_neg<V: Vector>(u: V) -> V {
 pub fn exp_m1<V: Vector>(x: V) -> V {
     let t = table::<V>();
     let xc = x.splat(t.exp_hi).min(x.splat(t.expm1_lo).max(x));
-    let (n, q) = exp_reduce(xc);
+    let (n, q) = exp_reduce(xc, None);
     let half_scale = (n - x.splat(1.0)).pow2i();
     let two = x.splat(2.0);
     two * half_scale.mul_add(q, (half_scale - x.splat(0.5)).keep())
@@ -248,12 +320,26 @@ pub fn ln_1p<V: Vector>(x: V) -> V {
 /// per-lane select, so every path gives each lane the same result.
 #[inline(always)]
 pub fn sigmoid<V: Vector>(x: V) -> V {
+    sigmoid_at(x, None)
+}
+
+/// σ(u + lo) for a correction `lo` below the rounding of `u` (see [`exp_shifted`]): the
+/// exponential's argument shifted, so the tail (σ(u) ≈ eᵘ, whose relative error is |u| times
+/// that of u) is as accurate as at an exact argument.
+#[inline(always)]
+pub fn sigmoid_shifted<V: Vector>(u: V, lo: V) -> V {
+    sigmoid_at(u, Some(shift(lo)))
+}
+
+/// σ(x), or σ(x + lo).
+#[inline(always)]
+fn sigmoid_at<V: Vector>(x: V, lo: Option<V>) -> V {
     let t = table::<V>();
     let one = x.splat(1.0);
-    let fast = one / (one + exp_neg(x));
+    let fast = one / (one + exp_neg_at(x, lo));
     let tail = x.lt(x.splat(t.sigmoid_tail));
     if tail.any() {
-        let e = exp(x);
+        let e = exp_at(x, lo);
         V::select(tail, e / (one + e), fast)
     } else {
         fast
@@ -287,12 +373,25 @@ pub fn sigmoid_product<V: Vector>(x: V) -> V {
 /// forward kernels.
 #[inline(always)]
 pub fn mul_sigmoid<V: Vector>(a: V, u: V) -> V {
+    mul_sigmoid_at(a, u, None)
+}
+
+/// `a · σ(u + lo)` rounded once, for a correction `lo` below the rounding of `u` (see
+/// [`mul_sigmoid`], [`sigmoid_shifted`]).
+#[inline(always)]
+pub fn mul_sigmoid_shifted<V: Vector>(a: V, u: V, lo: V) -> V {
+    mul_sigmoid_at(a, u, Some(shift(lo)))
+}
+
+/// `a · σ(u)`, or `a · σ(u + lo)`.
+#[inline(always)]
+fn mul_sigmoid_at<V: Vector>(a: V, u: V, lo: Option<V>) -> V {
     let t = table::<V>();
     let one = a.splat(1.0);
-    let fast = a / (one + exp_neg(u));
+    let fast = a / (one + exp_neg_at(u, lo));
     let tail = u.lt(u.splat(t.sigmoid_tail));
     if tail.any() {
-        V::select(tail, mul_sigmoid_tail(a, u), fast)
+        V::select(tail, mul_sigmoid_tail(a, u, lo), fast)
     } else {
         fast
     }
@@ -314,7 +413,7 @@ pub fn linear_mul_sigmoid<V: Vector>(a: V, u: V) -> V {
     // Not (u ≥ tail): the tail lanes and the NaN lanes.
     let rare = !u.ge(u.splat(t.sigmoid_tail));
     if rare.any() {
-        let r = V::select(rare, mul_sigmoid_tail(a, u), fast);
+        let r = V::select(rare, mul_sigmoid_tail(a, u, None), fast);
         let a_inf = a.abs().eq(a.splat(f64::INFINITY));
         let limit = V::select(u.is_nan(), a, a.splat(0.0).copysign(a));
         V::select(rare & a_inf, limit, r)
@@ -323,14 +422,16 @@ pub fn linear_mul_sigmoid<V: Vector>(a: V, u: V) -> V {
     }
 }
 
-/// `a · σ(u)` for u < 0, scaled at the end (see `mul_sigmoid`).
+/// `a · σ(u)` (or `a · σ(u + lo)`) for u < 0, scaled at the end (see `mul_sigmoid`).
 #[inline(always)]
-fn mul_sigmoid_tail<V: Vector>(a: V, u: V) -> V {
+fn mul_sigmoid_tail<V: Vector>(a: V, u: V, lo: Option<V>) -> V {
     let t = table::<V>();
     let one = a.splat(1.0);
     // Below 2·exp_lo the true product underflows for every finite `a`.
     let arg = a.splat(2.0 * t.exp_lo).max(-u.abs());
-    let (n, q) = exp_reduce(arg);
+    // The argument is −|u|: shifted by lo where u < 0, by −lo elsewhere.
+    let lo = lo.map(|lo| V::select(u.lt(a.splat(0.0)), lo, -lo));
+    let (n, q) = exp_reduce(arg, lo);
     let m = q + one;
     let e = m.ldexp(n.max(a.splat(t.ldexp_min)));
     let den = one + e;
@@ -481,14 +582,42 @@ pub fn erf<V: Vector>(x: V) -> V {
 /// (`erfc_far`), computed only when a vector has such a lane. Negative x: 2 − erfc(|x|).
 #[inline(always)]
 pub fn erfc<V: Vector>(x: V) -> V {
+    erfc_at(x, None)
+}
+
+/// erfc(x + lo) for a correction `lo` below the rounding of `x` (see [`exp_shifted`]): `lo`
+/// enters the low part of x², so the tail (erfc(x) ≈ e^(−x²)/(x√π), whose relative error is
+/// 2x² times that of x) is as accurate as at an exact argument; near 0 the first-order term
+/// −(2/√π)·lo is added.
+#[inline(always)]
+pub fn erfc_shifted<V: Vector>(x: V, lo: V) -> V {
+    erfc_at(x, Some(shift(lo)))
+}
+
+/// erfc(x), or erfc(x + lo).
+#[inline(always)]
+fn erfc_at<V: Vector>(x: V, lo: Option<V>) -> V {
     let t = table::<V>();
     let one = x.splat(1.0);
     let a = x.abs();
     let small = one - x * horner(x * x, t.erf_small);
+    let small = match lo {
+        None => small,
+        Some(lo) => lo.mul_add(x.splat(-core::f64::consts::FRAC_2_SQRT_PI), small),
+    };
     // `splat.min(a)` keeps a NaN a.
     let ac = x.splat(t.erfc_zero).min(a);
     let h = ac * ac;
     let l = product_error(ac, ac, h);
+    // |x + lo| = ac + s with s = ±lo (the sign of x), so (ac + s)² = h + l + 2·ac·s to first
+    // order (`ac` is clamped: finite for x = ±inf).
+    let l = match lo {
+        None => l,
+        Some(lo) => {
+            let s = V::select(x.lt(x.splat(0.0)), -lo, lo);
+            ac.mul_add(s + s, l)
+        }
+    };
     let (_, near_mid, near) = t.erfc_near;
     let mut r = horner(ac - x.splat(near_mid), near);
     for &(lo, mid, poly) in t.erfc_pieces {

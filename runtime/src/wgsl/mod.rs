@@ -181,12 +181,18 @@ pub fn math_library() -> &'static str {
             "fn ag_sigmoid_product(a: f32) -> f32",
             || math::sigmoid_product(Rec::arg("a")).name(),
         ));
-        let binary: [(&str, BinaryFn); 5] = [
+        let binary: [(&str, BinaryFn); 11] = [
             ("mul_sigmoid", math::mul_sigmoid),
             ("linear_mul_sigmoid", math::linear_mul_sigmoid),
             ("max_num", math::max_num),
             ("min_num", math::min_num),
             ("powf", math::powf),
+            ("add_err", math::add_err),
+            ("sub_err", math::sub_err),
+            ("mul_err", math::mul_err),
+            ("exp_shifted", math::exp_shifted),
+            ("sigmoid_shifted", math::sigmoid_shifted),
+            ("erfc_shifted", math::erfc_shifted),
         ];
         for (name, f) in binary {
             out.push('\n');
@@ -195,6 +201,11 @@ pub fn math_library() -> &'static str {
                 || f(Rec::arg("a"), Rec::arg("b")).name(),
             ));
         }
+        out.push('\n');
+        out.push_str(&rec::function(
+            "fn ag_mul_sigmoid_shifted(a: f32, b: f32, c: f32) -> f32",
+            || math::mul_sigmoid_shifted(Rec::arg("a"), Rec::arg("b"), Rec::arg("c")).name(),
+        ));
         out
     })
 }
@@ -225,6 +236,17 @@ fn call_name(call: Call) -> &'static str {
         Call::SigmoidProduct => "ag_sigmoid_product",
         Call::MulSigmoid => "ag_mul_sigmoid",
         Call::LinearMulSigmoid => "ag_linear_mul_sigmoid",
+        Call::RoundErr(op) => match op {
+            Binary::Add => "ag_add_err",
+            Binary::Sub => "ag_sub_err",
+            _ => "ag_mul_err",
+        },
+        Call::Shifted(op) => match op {
+            Unary::Exp => "ag_exp_shifted",
+            Unary::Sigmoid => "ag_sigmoid_shifted",
+            _ => "ag_erfc_shifted",
+        },
+        Call::MulSigmoidShifted => "ag_mul_sigmoid_shifted",
     }
 }
 
