@@ -269,8 +269,10 @@ mod tests {
         for (i_case, (act, reference)) in cases.into_iter().enumerate() {
             let tail = 1e-37;
             // GELU's erfc(−u), u = x/√2, has condition number 2u² = x² in its argument, and
-            // GELU-tanh's σ(2u) |2u| ≈ 1.6|x| + 0.07|x|³: the f32 rounding of those arguments
-            // is amplified that much, whatever evaluates them.
+            // GELU-tanh's σ(2u) |2u| ≈ 1.6|x| + 0.07|x|³: the f32 rounding of the formulas'
+            // constants (1/√2, 0.7978846, 0.044715; the references use their f64 values) is
+            // amplified that much. (The arithmetic's own rounding of the argument is not: the
+            // kernels carry it, the macro's `compensated` repair.)
             for i in 0..=2000 {
                 let x = -10.0 + 0.01 * f64::from(i);
                 let condition = match i_case {

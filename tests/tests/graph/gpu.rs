@@ -312,6 +312,7 @@ fn accuracy_row<F: Formula + Default>(gpu: &Gpu, x: &[f32]) -> String {
     gpu.backward(&f, x, &ones, &mut dg).unwrap();
     f.try_backward_on(P, x, &ones, &mut dc).unwrap();
     let (mut ulp_g, mut ulp_c, mut rel_g, mut rel_c) = (0u64, 0u64, 0.0f64, 0.0f64);
+    let mut ulp_at = 0.0f32;
     let d_ref: Vec<f64> = x
         .iter()
         .map(|&v| ir.eval_f64(ir.partials[0], &[v as f64], &params))
@@ -324,7 +325,10 @@ fn accuracy_row<F: Formula + Default>(gpu: &Gpu, x: &[f32]) -> String {
         let r = ir.eval_f64(ir.forward, &[x[i] as f64], &params);
         if r.is_finite() && r.abs() >= f32::MIN_POSITIVE as f64 && r.abs() <= f32::MAX as f64 {
             ulp_g = ulp_g.max(actigen_tests::ulps32(y[i], r));
-            ulp_c = ulp_c.max(actigen_tests::ulps32(c[i], r));
+            let u = actigen_tests::ulps32(c[i], r);
+            if u > ulp_c {
+                (ulp_c, ulp_at) = (u, x[i]);
+            }
         }
         let d = d_ref[i];
         if d.is_finite() && d.abs() >= 1e-6 * d_max && d.abs() <= f32::MAX as f64 {
@@ -333,7 +337,7 @@ fn accuracy_row<F: Formula + Default>(gpu: &Gpu, x: &[f32]) -> String {
         }
     }
     format!(
-        "| {} | {ulp_g} | {ulp_c} | {rel_g:.1e} | {rel_c:.1e} |",
+        "| {} | {ulp_g} | {ulp_c} (x = {ulp_at}) | {rel_g:.1e} | {rel_c:.1e} |",
         F::NAME
     )
 }
