@@ -661,15 +661,15 @@ mod tests {
     use crate::lower::Lowerer;
     use crate::print::{Names, print};
 
-    /// Lowers a Rust expression over `x`, applies the repairs, prints.
-    fn rp(src: &str) -> String {
+    /// Lowers a Rust expression over `x`, applies `rule` to it, prints.
+    fn lowered(src: &str, rule: impl FnOnce(&mut Graph, Id) -> Id) -> String {
         let inputs = ["x".to_string()];
         let mut l = Lowerer::new(&inputs, &[]);
         let e: syn::Expr = syn::parse_str(src).expect("valid Rust");
         let root = l.expr(&e);
         assert!(l.errors.is_empty(), "{src}: lowering failed");
         let mut g = l.g;
-        let (root, _) = repair(&mut g, root, true);
+        let root = rule(&mut g, root);
         let names = Names {
             inputs: &inputs,
             params: &[],
@@ -677,20 +677,14 @@ mod tests {
         print(&g, &names, root)
     }
 
-    /// Lowers a Rust expression over `x`, applies `compensate`, prints.
+    /// The repairs applied.
+    fn rp(src: &str) -> String {
+        lowered(src, |g, root| repair(g, root, true).0)
+    }
+
+    /// `compensate` applied.
     fn cp(src: &str) -> String {
-        let inputs = ["x".to_string()];
-        let mut l = Lowerer::new(&inputs, &[]);
-        let e: syn::Expr = syn::parse_str(src).expect("valid Rust");
-        let root = l.expr(&e);
-        assert!(l.errors.is_empty(), "{src}: lowering failed");
-        let mut g = l.g;
-        let (root, _) = compensate(&mut g, root);
-        let names = Names {
-            inputs: &inputs,
-            params: &[],
-        };
-        print(&g, &names, root)
+        lowered(src, |g, root| compensate(g, root).0)
     }
 
     #[rustfmt::skip]
