@@ -17,6 +17,9 @@ pub struct Exprs {
     pub dx: Id,
     pub dps: Vec<Id>,
     pub d2: Id,
+    /// The stability rewrites that fired deriving these expressions (for the generated docs:
+    /// those of the expressions emitted, not of a version the analysis discarded).
+    pub rewrites: Vec<&'static str>,
 }
 
 impl Exprs {
@@ -292,11 +295,7 @@ fn repair_derived(g: &mut Graph, e: &mut Exprs, fired: &mut Vec<&'static str>, l
     let mut one = |g: &mut Graph, id: &mut Id| {
         let (new, f) = repair(g, *id, lift);
         *id = new;
-        for r in f {
-            if !fired.contains(&r) {
-                fired.push(r);
-            }
-        }
+        crate::expand::add_names(fired, f);
     };
     let dx = e.dx;
     one(g, &mut e.dx);
@@ -305,7 +304,9 @@ fn repair_derived(g: &mut Graph, e: &mut Exprs, fired: &mut Vec<&'static str>, l
     }
     if e.dx != dx {
         let d2 = diff(g, e.dx, Var::Input(0));
-        e.d2 = rewrite(g, d2).0;
+        let (d2, rewrites) = rewrite(g, d2);
+        e.d2 = d2;
+        crate::expand::add_names(&mut e.rewrites, rewrites);
     }
     one(g, &mut e.d2);
 }
@@ -426,6 +427,9 @@ mod tests {
             out.contains("1.0 / (x * x + 1.0) / sqrt(x * x + 1.0)"),
             "{out}"
         );
+        // ∂²f/∂x², derived again from the repaired ∂f/∂x, has a square denominator the
+        // stability rewrites split; the docs list that rewrite too.
+        assert!(out.contains("p/(u*u + k), p/(u*u) → (p/u)/u"), "{out}");
         // squareplus: x + √(x² + 4) overflowed at 1.7e38 before the halving.
         let out = expand(
             "",

@@ -85,11 +85,7 @@ pub fn activation(attr: TokenStream, item: TokenStream) -> TokenStream {
     let mut rewrites = Vec::new();
     let mut stable = |g: &mut Graph, id: Id| {
         let (id, fired) = rewrite(g, id);
-        for r in fired {
-            if !rewrites.contains(&r) {
-                rewrites.push(r);
-            }
-        }
+        add_names(&mut rewrites, fired);
         id
     };
     let root = stable(&mut g, root);
@@ -107,8 +103,15 @@ pub fn activation(attr: TokenStream, item: TokenStream) -> TokenStream {
     }
     // The derivatives, as a function of the forward expression: the error analysis calls it
     // again on the forward it patches.
+    // Each version's rewrites are its own: the docs list those of the version emitted.
     let nparams = params.len();
     let mut derive = |g: &mut Graph, root: Id| {
+        let mut rewrites = Vec::new();
+        let mut stable = |g: &mut Graph, id: Id| {
+            let (id, fired) = rewrite(g, id);
+            add_names(&mut rewrites, fired);
+            id
+        };
         let dx = diff(g, root, Var::Input(0));
         let dx = stable(g, dx);
         let dps = (0..nparams)
@@ -119,7 +122,13 @@ pub fn activation(attr: TokenStream, item: TokenStream) -> TokenStream {
             .collect();
         let d2 = diff(g, dx, Var::Input(0));
         let d2 = stable(g, d2);
-        Exprs { root, dx, dps, d2 }
+        Exprs {
+            root,
+            dx,
+            dps,
+            d2,
+            rewrites,
+        }
     };
     let exprs = derive(&mut g, root);
     let defaults: Vec<f64> = model.params.iter().map(|p| p.default).collect();
@@ -137,7 +146,14 @@ pub fn activation(attr: TokenStream, item: TokenStream) -> TokenStream {
         let original = original_fn(&model);
         return quote!(#err #original);
     }
-    let Exprs { root, dx, dps, d2 } = outcome.exprs;
+    let Exprs {
+        root,
+        dx,
+        dps,
+        d2,
+        rewrites: derived,
+    } = outcome.exprs;
+    add_names(&mut rewrites, derived);
     let ranges: Vec<(f64, f64)> = model.params.iter().map(|p| p.range).collect();
     let from_output = crate::output::from_output(&mut g, root, &ranges, &params);
     if let (true, Err(why)) = (model.require_from_output, &from_output) {
@@ -496,6 +512,15 @@ enum Params {
 }
 
 /// The "rewritten for numerical stability" section of the docs (empty if none fired).
+/// Adds the `names` not yet in `list` to it, in order.
+pub(crate) fn add_names(list: &mut Vec<&'static str>, names: Vec<&'static str>) {
+    for r in names {
+        if !list.contains(&r) {
+            list.push(r);
+        }
+    }
+}
+
 fn rewrites_doc(rewrites: &[&'static str]) -> String {
     let mut doc = String::new();
     if !rewrites.is_empty() {

@@ -62,11 +62,7 @@ pub fn repair(g: &mut Graph, root: Id, lift: bool) -> (Id, Vec<&'static str>) {
             break;
         }
         root = next;
-        for r in more {
-            if !fired.contains(&r) {
-                fired.push(r);
-            }
-        }
+        crate::expand::add_names(&mut fired, more);
     }
     (root, fired)
 }
