@@ -227,20 +227,25 @@ pub fn sub_err<V: Vector>(a: V, b: V) -> V {
 /// replaces those lanes.
 #[inline(always)]
 fn exp_neg<V: Vector>(u: V) -> V {
-    exp_neg_at(u, None)
+    exp_neg_at(u, None, false)
 }
 
-/// `exp_neg(u)`, or e^(−(u + lo)) (see [`exp_shifted`]).
+/// `exp_neg(u)`, or e^(−(u + lo)) (see [`exp_shifted`]). With `sat` (the fast sigmoid forms,
+/// where 1 + e^(−u) is 1 beyond `sigmoid_one`), u is clamped at `sigmoid_one` rather than where
+/// e^(−u) underflows, so the scaling by 2ⁿ is one step.
 #[inline(always)]
-fn exp_neg_at<V: Vector>(u: V, lo: Option<V>) -> V {
+fn exp_neg_at<V: Vector>(u: V, lo: Option<V>, sat: bool) -> V {
     let t = table::<V>();
     // `splat(hi).min(u)` keeps a NaN u (min returns its second operand on NaN).
-    let uc = u.splat(-t.exp_lo).min(u);
+    let hi = if sat { t.sigmoid_one } else { -t.exp_lo };
+    let uc = u.splat(hi).min(u);
     let n = (uc * u.splat(-core::f64::consts::LOG2_E)).round_small();
     // s = u + n·ln2 = −r, with e^(−u) = 2ⁿ·eʳ.
     let s = n.mul_add(u.splat(t.ln2_hi), uc);
     let s = reduce_lo(s, n, t.ln2_lo, lo);
-    horner(s, t.exp_neg_poly).ldexp(n)
+    let p = horner(s, t.exp_neg_poly);
+    // (Below `sigmoid_tail` the value is unspecified either way: the callers select it away.)
+    if sat { p.ldexp_normal(n) } else { p.ldexp(n) }
 }
 
 /// eˣ − 1, accurate near zero.
@@ -336,7 +341,7 @@ pub fn sigmoid_shifted<V: Vector>(u: V, lo: V) -> V {
 fn sigmoid_at<V: Vector>(x: V, lo: Option<V>) -> V {
     let t = table::<V>();
     let one = x.splat(1.0);
-    let fast = one / (one + exp_neg_at(x, lo));
+    let fast = one / (one + exp_neg_at(x, lo, !V::LDEXP_ONE_OP));
     let tail = x.lt(x.splat(t.sigmoid_tail));
     if tail.any() {
         let e = exp_at(x, lo);
@@ -348,19 +353,33 @@ fn sigmoid_at<V: Vector>(x: V, lo: Option<V>) -> V {
 
 /// σ(x)·σ(−x) = σ′(x) = e·r² with e = e⁻ˣ, r = 1/(1 + e): one exponential, no cancellation
 /// (the textbook σ(1 − σ) loses all digits of 1 − σ as σ → 1). `r` is the same expression as
-/// the fast `sigmoid(x)`, so a kernel needing both (swish′) computes it once. Below
-/// `sigmoid_tail`, where e⁻ˣ overflows, those lanes use eˣ/(1 + eˣ)².
+/// the fast `sigmoid(x)` (e clamped at `sigmoid_one` as there), so a kernel needing both
+/// (swish′) computes it once. Below `sigmoid_tail`, where e⁻ˣ overflows, those lanes use
+/// eˣ/(1 + eˣ)²; above `sigmoid_one`, where r is 1, e⁻ˣ itself (unclamped, down to the
+/// subnormals).
 #[inline(always)]
 pub fn sigmoid_product<V: Vector>(x: V) -> V {
     let t = table::<V>();
     let one = x.splat(1.0);
-    let e = exp_neg(x);
+    let sat = !V::LDEXP_ONE_OP;
+    let e = exp_neg_at(x, None, sat);
     let r = one / (one + e);
     let fast = e * r * r;
     let tail = x.lt(x.splat(t.sigmoid_tail));
-    if tail.any() {
+    // (Without the clamp no lane is far: one test less where `ldexp` is one instruction.)
+    let far = if sat {
+        x.gt(x.splat(t.sigmoid_one))
+    } else {
+        tail & !tail
+    };
+    if (tail | far).any() {
         let e = exp(x);
         let d = one + e;
+        let fast = if sat {
+            V::select(far, exp_neg(x), fast)
+        } else {
+            fast
+        };
         V::select(tail, e / (d * d), fast)
     } else {
         fast
@@ -388,7 +407,7 @@ pub fn mul_sigmoid_shifted<V: Vector>(a: V, u: V, lo: V) -> V {
 fn mul_sigmoid_at<V: Vector>(a: V, u: V, lo: Option<V>) -> V {
     let t = table::<V>();
     let one = a.splat(1.0);
-    let fast = a / (one + exp_neg_at(u, lo));
+    let fast = a / (one + exp_neg_at(u, lo, !V::LDEXP_ONE_OP));
     let tail = u.lt(u.splat(t.sigmoid_tail));
     if tail.any() {
         V::select(tail, mul_sigmoid_tail(a, u, lo), fast)
@@ -409,7 +428,7 @@ fn mul_sigmoid_at<V: Vector>(a: V, u: V, lo: Option<V>) -> V {
 pub fn linear_mul_sigmoid<V: Vector>(a: V, u: V) -> V {
     let t = table::<V>();
     let one = a.splat(1.0);
-    let fast = a / (one + exp_neg(u));
+    let fast = a / (one + exp_neg_at(u, None, !V::LDEXP_ONE_OP));
     // Not (u ≥ tail): the tail lanes and the NaN lanes.
     let rare = !u.ge(u.splat(t.sigmoid_tail));
     if rare.any() {

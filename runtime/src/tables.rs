@@ -31,6 +31,10 @@ pub struct Table {
     pub ldexp_min: f64,
     /// Below this, e^(−x) is too large for the fast sigmoid form (σ(x) nears subnormal).
     pub sigmoid_tail: f64,
+    /// Above this, 1 + e^(−x) rounds to 1 while e^(−x) is still normal: the fast sigmoid
+    /// forms clamp x here, so their `2ⁿ` scaling takes one step (|n| ≤ 126 for f32, 1022 for
+    /// f64, with `sigmoid_tail` below) and needs no range test.
+    pub sigmoid_one: f64,
     /// Coefficients of eʳ = 1 + r + … on |r| ≤ ln2/2 (1, 1, then the `expm1_poly` terms).
     pub exp_poly: &'static [f64],
     /// Coefficients of e^(−s) = 1 − s + … (the `exp_poly` terms, alternating).
@@ -150,6 +154,8 @@ pub const TABLE_F32: Table = Table {
     subnormal_shift: 24.0,
     ldexp_min: -250.0,
     sigmoid_tail: -80.0,
+    // e^−87 = 1.6e−38 (n = −126), below 2^−25.
+    sigmoid_one: 87.0,
     exp_poly: &EXP_F32,
     exp_neg_poly: &alternating(EXP_F32),
     // Four f32 parts: three leave the representation error of π/2 at 4e−15, which costs up to
@@ -237,6 +243,8 @@ pub const TABLE_F64: Table = Table {
     subnormal_shift: 54.0,
     ldexp_min: -2000.0,
     sigmoid_tail: -700.0,
+    // e^−708 = 3.3e−308 (n = −1021), below 2^−54.
+    sigmoid_one: 708.0,
     exp_poly: &INV_FACT,
     exp_neg_poly: &alternating(INV_FACT),
     // fdlibm's pio2_1, pio2_2, pio2_3: 33 bits each.

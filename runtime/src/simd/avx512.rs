@@ -108,6 +108,7 @@ macro_rules! avx512_vector {
             type Mask = KMask<$mask>;
             const LANES: usize = $lanes;
             const FUSED: bool = true;
+            const LDEXP_ONE_OP: bool = true;
 
             #[inline(always)]
             unsafe fn load(ptr: *const $elem) -> Self {

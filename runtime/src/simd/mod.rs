@@ -323,6 +323,10 @@ pub trait Vector:
     const LANES: usize;
     /// Whether [`Vector::mul_add`] rounds once (fused multiply-add).
     const FUSED: bool;
+    /// Whether [`Vector::ldexp`] is one instruction without a range test (AVX-512's
+    /// `vscalef`): the fast sigmoid forms then keep their exponential unclamped; elsewhere they
+    /// clamp it at `sigmoid_one` and scale with [`Vector::ldexp_normal`] (the same values).
+    const LDEXP_ONE_OP: bool = false;
     /// Whether the drivers hide their loop's trip count from LLVM (`crate::driver`'s index
     /// mask): true for the portable arrays, whose lane-wise code LLVM's loop vectoriser would
     /// otherwise vectorise across loop iterations instead of within a vector (see the portable
@@ -454,6 +458,13 @@ pub trait Vector:
     /// (larger, ±inf, NaN) the lane's value is unspecified, without panic or undefined
     /// behaviour: callers select such lanes away.
     fn ldexp(self, n: Self) -> Self;
+    /// `self · 2^n` for integral `n` within one normal power of two (|n| ≤ 126 for f32, 1022
+    /// for f64): as [`Vector::ldexp`] without its range test where that takes two steps
+    /// beyond. Other `n` leave the lane's value unspecified (no panic, no undefined behaviour).
+    #[inline(always)]
+    fn ldexp_normal(self, n: Self) -> Self {
+        self.ldexp(n)
+    }
     /// For positive, finite, normal lanes: `(m, e)` with `self = m · 2^e`, `1 ≤ m < 2`.
     fn frexp(self) -> (Self, Self);
 

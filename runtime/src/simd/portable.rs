@@ -336,6 +336,10 @@ macro_rules! portable_vector {
                 })
             }
             #[inline(always)]
+            fn ldexp_normal(self, n: Self) -> Self {
+                self * n.pow2i()
+            }
+            #[inline(always)]
             fn ldexp(self, n: Self) -> Self {
                 // Out-of-contract n (beyond twice the bias, ±inf, NaN) needs no clamp: `pow2i`'s
                 // integer arithmetic wraps, so those lanes get unspecified values, never a panic
