@@ -300,6 +300,25 @@ impl Graph {
                     let c = self.constant2(c1_64 * c2_64, c1_32 * c2_32);
                     return self.binary(Bin::Mul, c, q);
                 }
+                // (2ʲ·p)·(2ᵏ·q) = 2ʲ⁺ᵏ·(p·q): the same value where neither scaled factor
+                // under- or overflows, and the exact one where one does (GELU-tanh's
+                // ½x·(2σ(u)), whose 2σ(u) is subnormal a little above the result's underflow,
+                // becomes x·σ(u), which the forward kernel rounds once).
+                if let (Node::Binary(Bin::Mul, c1, p), Node::Binary(Bin::Mul, c2, q)) =
+                    (self.nodes[a], self.nodes[b])
+                    && self.pow2(c1)
+                    && self.pow2(c2)
+                {
+                    let (v1, v2) = (self.consts(c1), self.consts(c2));
+                    if let (Some((a64, a32)), Some((b64, b32))) = (v1, v2)
+                        && (a64 * b64).is_normal()
+                        && (a32 * b32).is_normal()
+                    {
+                        let c = self.constant2(a64 * b64, a32 * b32);
+                        let pq = self.binary(Bin::Mul, p, q);
+                        return self.binary(Bin::Mul, c, pq);
+                    }
+                }
                 // Constants first, so the rule above finds them.
                 if self.consts(b).is_some() && self.consts(a).is_none() {
                     return self.binary(Bin::Mul, b, a);
@@ -372,17 +391,19 @@ impl Graph {
         }
     }
 
+    /// Whether `id` is a constant 0 or ±2ᵏ in both precisions.
+    fn pow2(&self, id: Id) -> bool {
+        self.consts(id).is_some_and(|(v64, v32)| {
+            let p = |v: f64| v == 0.0 || (v.is_finite() && v.abs().log2().fract() == 0.0);
+            p(v64) && p(v32 as f64)
+        })
+    }
+
     /// `a op b − fl(a op b)` (see [`Node::RoundErr`]); 0 where the operation is exact for
     /// every input: a product with 0 or a power of two, a sum with 0.
     pub fn round_err(&mut self, op: Bin, a: Id, b: Id) -> Id {
-        let pow2 = |g: &Self, id: Id| {
-            g.consts(id).is_some_and(|(v64, v32)| {
-                let p = |v: f64| v == 0.0 || (v.is_finite() && v.abs().log2().fract() == 0.0);
-                p(v64) && p(v32 as f64)
-            })
-        };
         let exact = match op {
-            Bin::Mul => pow2(self, a) || pow2(self, b),
+            Bin::Mul => self.pow2(a) || self.pow2(b),
             Bin::Add | Bin::Sub => self.is(a, 0.0) || self.is(b, 0.0),
             _ => false,
         };
