@@ -300,14 +300,18 @@ impl Graph {
                     let c = self.constant2(c1_64 * c2_64, c1_32 * c2_32);
                     return self.binary(Bin::Mul, c, q);
                 }
-                // (2ʲ·p)·(2ᵏ·q) = 2ʲ⁺ᵏ·(p·q): the same value where neither scaled factor
-                // under- or overflows, and the exact one where one does (GELU-tanh's
+                // (2ʲ·p)·(2ᵏ·σ(u)) = 2ʲ⁺ᵏ·(p·σ(u)): the same value where neither scaled
+                // factor under- or overflows, and the exact one where one does (GELU-tanh's
                 // ½x·(2σ(u)), whose 2σ(u) is subnormal a little above the result's underflow,
-                // becomes x·σ(u), which the forward kernel rounds once).
+                // becomes x·σ(u), which the forward kernel rounds once). (Only beside a
+                // sigmoid, the product the kernels fuse: elsewhere the regrouping moved
+                // the log-cosh loss's derivative at subnormal x by 2 subnormal steps.)
+                let sigmoid = |g: &Self, id: Id| matches!(g.nodes[id], Node::Unary(Un::Sigmoid, _));
                 if let (Node::Binary(Bin::Mul, c1, p), Node::Binary(Bin::Mul, c2, q)) =
                     (self.nodes[a], self.nodes[b])
                     && self.pow2(c1)
                     && self.pow2(c2)
+                    && (sigmoid(self, p) || sigmoid(self, q))
                 {
                     let (v1, v2) = (self.consts(c1), self.consts(c2));
                     if let (Some((a64, a32)), Some((b64, b32))) = (v1, v2)
