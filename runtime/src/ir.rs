@@ -326,7 +326,7 @@ impl Ir {
 
     /// The evaluator behind [`Ir::eval`] and [`Ir::eval_checked`], with the vector math
     /// supplied by `call` (the WGSL backend's records a call of its shader function). Without
-    /// `checked` the masks returned are all false.
+    /// `checked` no masks are returned (an empty `Vec`).
     pub(crate) fn eval_with<V: Vector>(
         &self,
         roots: &[usize],
@@ -336,7 +336,6 @@ impl Ir {
         call: &mut dyn FnMut(Call, &[V]) -> V,
     ) -> (Vec<V>, Vec<V::Mask>) {
         let x0 = inputs[0];
-        let never = x0.lt(x0) & !x0.lt(x0);
         let live = self.reachable(roots);
         let last = roots.iter().copied().max().unwrap_or(0);
         let mut vals: Vec<Option<Value<V>>> = vec![None; last + 1];
@@ -420,7 +419,16 @@ impl Ir {
             .iter()
             .map(|&r| vals[r].expect("evaluated").v())
             .collect();
-        let masks = roots.iter().map(|&r| flags[r].unwrap_or(never)).collect();
+        // (Unchecked: no masks. Checked, a root no intermediate can make unreliable gets the
+        // all-false mask, formed only then: the WGSL recorder writes every operation.)
+        let masks = if checked {
+            roots
+                .iter()
+                .map(|&r| flags[r].unwrap_or_else(|| x0.lt(x0) & !x0.lt(x0)))
+                .collect()
+        } else {
+            Vec::new()
+        };
         (values, masks)
     }
 

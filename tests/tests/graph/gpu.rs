@@ -256,6 +256,44 @@ fn check_multi<F: MultiFormula<2> + MultiActivation<f32, 2> + Default>(gpu: &Gpu
         .unwrap();
     same_grads(&format!("{name} ∂0"), &a, &d0, &w0);
     same_grads(&format!("{name} ∂1"), &a, &d1, &w1);
+    // Parameter gradients over the finite inputs, as for one input: within 1e−5 of
+    // Σ|dy·∂f/∂p| (which bounds the f32 sums' rounding) of the CPU's.
+    if F::PARAM_NAMES.is_empty() {
+        return;
+    }
+    let keep: Vec<usize> = (0..n)
+        .filter(|&i| a[i].abs() < 1e3 && b[i].abs() < 1e3)
+        .collect();
+    let pick = |v: &[f32]| -> Vec<f32> { keep.iter().map(|&i| v[i]).collect() };
+    let (af, bf, dyf) = (pick(&a), pick(&b), pick(&dy));
+    let m = af.len();
+    let (mut e0, mut e1) = (vec![0.0f32; m], vec![0.0f32; m]);
+    let got = gpu
+        .backward_multi(&f, [&af, &bf], &dyf, [&mut e0, &mut e1])
+        .unwrap();
+    let want = f.try_param_grads_on(P, [&af, &bf], &dyf).unwrap();
+    assert_eq!(got.len(), F::PARAM_NAMES.len());
+    assert_eq!(want.len(), got.len());
+    // Each element's |dy·∂f/∂p|, from the CPU one element at a time.
+    let each: Vec<Vec<f64>> = (0..m)
+        .map(|i| {
+            f.try_param_grads_on(P, [&af[i..=i], &bf[i..=i]], &dyf[i..=i])
+                .unwrap()
+        })
+        .collect();
+    for (j, (&g, &w)) in got.iter().zip(&want).enumerate() {
+        let mass: f64 = each.iter().map(|e| e[j].abs()).sum();
+        assert!(
+            w.is_finite() && mass > 0.0,
+            "{name}: ∂/∂{} over {m} inputs is {w} (mass {mass}): not a test",
+            F::PARAM_NAMES[j]
+        );
+        assert!(
+            (g - w).abs() <= 1e-5 * mass,
+            "{name}: ∂/∂{}: GPU {g}, CPU {w} (Σ|dy·∂f/∂p| = {mass})",
+            F::PARAM_NAMES[j]
+        );
+    }
 }
 
 #[test]
