@@ -155,16 +155,17 @@ fn shift<V: Vector>(lo: V) -> V {
     V::select(lo.abs().le(lo.splat(1.0)), lo, lo.splat(0.0))
 }
 
-/// Range reduction for exp: `(n, q)` with `x + lo = n·ln2 + r`, `q = eʳ − 1`. `x` must be
-/// clamped.
+/// Range reduction for exp: `(n, q, 2ⁿ⁻¹)` with `x + lo = n·ln2 + r`, `q = eʳ − 1`. `x` must
+/// be clamped; 2ⁿ⁻¹ (formed beside n, `Vector::round_pow2`) is unspecified where it is not
+/// normal.
 #[inline(always)]
-fn exp_reduce<V: Vector>(x: V, lo: Option<V>) -> (V, V) {
+fn exp_reduce<V: Vector>(x: V, lo: Option<V>) -> (V, V, V) {
     let t = table::<V>();
-    let n = (x * x.splat(core::f64::consts::LOG2_E)).round_small();
+    let (n, half_scale) = (x * x.splat(core::f64::consts::LOG2_E)).round_pow2(-1);
     let r = n.mul_add(x.splat(-t.ln2_hi), x);
     let r = reduce_lo(r, n, -t.ln2_lo, lo);
     let q = (r * r).mul_add(horner(r, t.expm1_poly), r);
-    (n, q)
+    (n, q, half_scale)
 }
 
 /// eˣ.
@@ -239,13 +240,19 @@ fn exp_neg_at<V: Vector>(u: V, lo: Option<V>, sat: bool) -> V {
     // `splat(hi).min(u)` keeps a NaN u (min returns its second operand on NaN).
     let hi = if sat { t.sigmoid_one } else { -t.exp_lo };
     let uc = u.splat(hi).min(u);
-    let n = (uc * u.splat(-core::f64::consts::LOG2_E)).round_small();
+    let m = uc * u.splat(-core::f64::consts::LOG2_E);
+    // With `sat`, 2ⁿ is one normal power of two, formed with n.
+    let (n, scale) = if sat {
+        m.round_pow2(0)
+    } else {
+        (m.round_small(), m)
+    };
     // s = u + n·ln2 = −r, with e^(−u) = 2ⁿ·eʳ.
     let s = n.mul_add(u.splat(t.ln2_hi), uc);
     let s = reduce_lo(s, n, t.ln2_lo, lo);
     let p = horner(s, t.exp_neg_poly);
     // (Below `sigmoid_tail` the value is unspecified either way: the callers select it away.)
-    if sat { p.ldexp_normal(n) } else { p.ldexp(n) }
+    if sat { p * scale } else { p.ldexp(n) }
 }
 
 /// eˣ − 1, accurate near zero.
@@ -253,8 +260,7 @@ fn exp_neg_at<V: Vector>(u: V, lo: Option<V>, sat: bool) -> V {
 pub fn exp_m1<V: Vector>(x: V) -> V {
     let t = table::<V>();
     let xc = x.splat(t.exp_hi).min(x.splat(t.expm1_lo).max(x));
-    let (n, q) = exp_reduce(xc, None);
-    let half_scale = (n - x.splat(1.0)).pow2i();
+    let (_, q, half_scale) = exp_reduce(xc, None);
     let two = x.splat(2.0);
     two * half_scale.mul_add(q, (half_scale - x.splat(0.5)).keep())
 }
@@ -450,7 +456,7 @@ fn mul_sigmoid_tail<V: Vector>(a: V, u: V, lo: Option<V>) -> V {
     let arg = a.splat(2.0 * t.exp_lo).max(-u.abs());
     // The argument is −|u|: shifted by lo where u < 0, by −lo elsewhere.
     let lo = lo.map(|lo| V::select(u.lt(a.splat(0.0)), lo, -lo));
-    let (n, q) = exp_reduce(arg, lo);
+    let (n, q, _) = exp_reduce(arg, lo);
     let m = q + one;
     let e = m.ldexp(n.max(a.splat(t.ldexp_min)));
     let den = one + e;
@@ -500,12 +506,11 @@ pub fn tanh<V: Vector>(x: V) -> V {
     let one = x.splat(1.0);
     // Beyond −expm1_lo/2, h = 0 and the quotient is 1.
     let w = x.splat(-0.5 * t.expm1_lo).min(x.abs());
-    let n = (w * x.splat(-2.0 * core::f64::consts::LOG2_E)).round_small();
+    let (n, h) = (w * x.splat(-2.0 * core::f64::consts::LOG2_E)).round_pow2(0);
     let s = n.mul_add(x.splat(0.5 * t.ln2_hi), w);
     let s = n.mul_add(x.splat(0.5 * t.ln2_lo), s);
     // Horner's chain on every path (see `horner_pairs`).
     let q = s * horner_chain(s, t.tanh_poly);
-    let h = n.pow2i();
     let num = (-h).mul_add(q, one - h);
     let den = h.mul_add(q, h + one);
     (num / den).copysign(x)

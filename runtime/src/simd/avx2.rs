@@ -325,10 +325,6 @@ macro_rules! avx2_vector {
                 $ty(unsafe { $pow2i(self.0) })
             }
             #[inline(always)]
-            fn ldexp_normal(self, n: Self) -> Self {
-                self * n.pow2i()
-            }
-            #[inline(always)]
             fn ldexp(self, n: Self) -> Self {
                 // One normal power of two where every |n| fits one step (the common case: one
                 // rounding, and a fraction of the work); otherwise two steps.

@@ -325,7 +325,8 @@ pub trait Vector:
     const FUSED: bool;
     /// Whether [`Vector::ldexp`] is one instruction without a range test (AVX-512's
     /// `vscalef`): the fast sigmoid forms then keep their exponential unclamped; elsewhere they
-    /// clamp it at `sigmoid_one` and scale with [`Vector::ldexp_normal`] (the same values).
+    /// clamp it at `sigmoid_one` and scale by one normal power of two
+    /// ([`Vector::round_pow2`]; the same values).
     const LDEXP_ONE_OP: bool = false;
     /// Whether the drivers hide their loop's trip count from LLVM (`crate::driver`'s index
     /// mask): true for the portable arrays, whose lane-wise code LLVM's loop vectoriser would
@@ -453,18 +454,26 @@ pub trait Vector:
     /// `2^self` for integral lanes in the normal exponent range of the element type
     /// (−126..=127 for f32, −1022..=1023 for f64).
     fn pow2i(self) -> Self;
+    /// `(n, 2^(n + k))` with `n = self.round_small()`, for lanes where `n + k` is in
+    /// [`Vector::pow2i`]'s range (other lanes: unspecified values, no panic): a range
+    /// reduction's integer and its scale. The same values as the two operations; the portable
+    /// path forms both from one sum (its rounding adds 1.5·2^mantissa-bits, and that sum's bits
+    /// hold `n`), one floating-point addition less where those are what the kernels wait on.
+    #[inline(always)]
+    fn round_pow2(self, k: i32) -> (Self, Self) {
+        let n = self.round_small();
+        let scale = if k == 0 {
+            n
+        } else {
+            n + self.splat(f64::from(k))
+        };
+        (n, scale.pow2i())
+    }
     /// `self · 2^n` for integral `n` with |n| at most twice the exponent bias; results in the
     /// subnormal range are rounded at most twice, overflow gives ±inf. For any other `n`
     /// (larger, ±inf, NaN) the lane's value is unspecified, without panic or undefined
     /// behaviour: callers select such lanes away.
     fn ldexp(self, n: Self) -> Self;
-    /// `self · 2^n` for integral `n` within one normal power of two (|n| ≤ 126 for f32, 1022
-    /// for f64): as [`Vector::ldexp`] without its range test where that takes two steps
-    /// beyond. Other `n` leave the lane's value unspecified (no panic, no undefined behaviour).
-    #[inline(always)]
-    fn ldexp_normal(self, n: Self) -> Self {
-        self.ldexp(n)
-    }
     /// For positive, finite, normal lanes: `(m, e)` with `self = m · 2^e`, `1 ≤ m < 2`.
     fn frexp(self) -> (Self, Self);
 

@@ -235,10 +235,6 @@ macro_rules! neon_vector {
                 }
             }
             #[inline(always)]
-            fn ldexp_normal(self, n: Self) -> Self {
-                self * n.pow2i()
-            }
-            #[inline(always)]
             fn ldexp(self, n: Self) -> Self {
                 // One normal power of two where every |n| fits one step; otherwise two.
                 if n.abs().gt(self.splat($one_step)).any() {

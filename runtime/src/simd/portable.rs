@@ -336,8 +336,25 @@ macro_rules! portable_vector {
                 })
             }
             #[inline(always)]
-            fn ldexp_normal(self, n: Self) -> Self {
-                self * n.pow2i()
+            fn round_pow2(self, k: i32) -> (Self, Self) {
+                if HARDWARE_ROUND {
+                    let n = self.round_small();
+                    let scale = if k == 0 {
+                        n
+                    } else {
+                        n + self.splat(f64::from(k))
+                    };
+                    return (n, scale.pow2i());
+                }
+                // t = x + MAGIC holds n = round(x) in its low mantissa bits (see
+                // `round_small`), so 2^(n + k) is t's bits shifted, as `pow2i` forms it from
+                // n + MAGIC = t: integer operations instead of a second addition of MAGIC.
+                let magic = Self::MAGIC;
+                let base = magic.to_bits().wrapping_sub($bias).wrapping_sub(k as $bits);
+                let t = self.each(|v| v + magic);
+                let n = t.each(|v| v - magic);
+                let scale = t.each(|v| <$elem>::from_bits(v.to_bits().wrapping_sub(base) << $mant));
+                (n, scale)
             }
             #[inline(always)]
             fn ldexp(self, n: Self) -> Self {

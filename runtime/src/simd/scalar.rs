@@ -176,7 +176,9 @@ macro_rules! scalar_vector {
             }
             #[inline(always)]
             fn pow2i(self) -> Self {
-                let biased = (self.0 as i64 + $bias) as $bits;
+                // Wrapping: an out-of-range n (±inf saturates the cast) gives an unspecified
+                // value, never an overflow panic.
+                let biased = (self.0 as i64).wrapping_add($bias) as $bits;
                 Scalar(<$t>::from_bits(biased << $mant))
             }
             #[inline(always)]
