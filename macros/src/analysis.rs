@@ -247,12 +247,12 @@ pub fn eval(
             Node::Unary(op, a) => unary(prec, op, v(a)),
             Node::Binary(Bin::Mul, a, b) if prec == Prec::F32 && fused(g, a, b, fuse) => {
                 // Rounded once, as the kernels' fused products (`sigmoid_product`, and
-                // `mul_sigmoid` in the forward kernels).
+                // `mul_sigmoid` and `mul_erfc` in the forward kernels).
                 let exact = |i: Id| match g.nodes[i] {
-                    Node::Unary(Un::Sigmoid, u) => unary(Prec::F64, Un::Sigmoid, v(u)).hi,
-                    Node::Shifted(Un::Sigmoid, u, lo) => {
+                    Node::Unary(op @ (Un::Sigmoid | Un::Erfc), u) => unary(Prec::F64, op, v(u)).hi,
+                    Node::Shifted(op @ (Un::Sigmoid | Un::Erfc), u, lo) => {
                         let at = Dd::from(v(u).hi) + Dd::from(shift(v(lo).hi));
-                        unary(Prec::Ref, Un::Sigmoid, at).hi
+                        unary(Prec::Ref, op, at).hi
                     }
                     _ => v(i).hi,
                 };
@@ -330,10 +330,12 @@ fn round_err(prec: Prec, op: Bin, a: Dd, b: Dd) -> Dd {
 
 /// Whether the kernels compute `a · b` as one rounded operation (see `expand::fused_products`).
 fn fused(g: &Graph, a: Id, b: Id, mul_sigmoid: bool) -> bool {
-    if [a, b]
-        .iter()
-        .any(|&i| matches!(g.nodes[i], Node::Shifted(Un::Sigmoid, ..)))
-    {
+    if [a, b].iter().any(|&i| {
+        matches!(
+            g.nodes[i],
+            Node::Shifted(Un::Sigmoid | Un::Erfc, ..) | Node::Unary(Un::Erfc, _)
+        )
+    }) {
         return mul_sigmoid;
     }
     let arg = |i: Id| match g.nodes[i] {

@@ -878,7 +878,9 @@ fn tracking(
         let node = g.nodes[id];
         let ops = match (fused.get(&id), node) {
             // A shift's correction is taken as 0 where it is not finite: not tracked.
-            (Some(&Fused::MulSigmoidShifted(a, u, _)), _) => vec![a, u],
+            (Some(&Fused::MulSigmoidShifted(a, u, _) | &Fused::MulErfcShifted(a, u, _)), _) => {
+                vec![a, u]
+            }
             (None, Node::Shifted(_, u, _)) => vec![u],
             (Some(f), _) => f.operands(),
             (None, _) => crate::ir::children(node),
@@ -952,19 +954,27 @@ pub(crate) enum Fused {
     LinearMulSigmoid(Id, Id),
     /// a·σ(u + lo) → `mul_sigmoid_shifted(a, u, lo)`: `MulSigmoid` at a compensated argument.
     MulSigmoidShifted(Id, Id, Id),
+    /// a·erfc(u) → `mul_erfc(a, u)`: rounded once, exact where erfc(u) alone is subnormal.
+    MulErfc(Id, Id),
+    /// a·erfc(u + lo) → `mul_erfc_shifted(a, u, lo)`: `MulErfc` at a compensated argument.
+    MulErfcShifted(Id, Id, Id),
 }
 
 impl Fused {
     pub(crate) fn operands(self) -> Vec<Id> {
         match self {
             Fused::SigmoidProduct(a) => vec![a],
-            Fused::MulSigmoid(a, u) | Fused::LinearMulSigmoid(a, u) => vec![a, u],
-            Fused::MulSigmoidShifted(a, u, lo) => vec![a, u, lo],
+            Fused::MulSigmoid(a, u) | Fused::LinearMulSigmoid(a, u) | Fused::MulErfc(a, u) => {
+                vec![a, u]
+            }
+            Fused::MulSigmoidShifted(a, u, lo) | Fused::MulErfcShifted(a, u, lo) => {
+                vec![a, u, lo]
+            }
         }
     }
 }
 
-/// The products of `g` to fuse; `a·σ(u)` only with `exact_products`.
+/// The products of `g` to fuse; `a·σ(u)` and `a·erfc(u)` only with `exact_products`.
 pub(crate) fn fused_products(g: &Graph, exact_products: bool) -> HashMap<Id, Fused> {
     let sigmoid_arg = |id: Id| match g.nodes[id] {
         Node::Unary(Un::Sigmoid, u) => Some(u),
@@ -989,6 +999,10 @@ pub(crate) fn fused_products(g: &Graph, exact_products: bool) -> HashMap<Id, Fus
                 fused.insert(id, Fused::MulSigmoidShifted(a, u, lo));
                 continue;
             }
+            if let Some(f) = mul_erfc(g, a, b).or_else(|| mul_erfc(g, b, a)) {
+                fused.insert(id, f);
+                continue;
+            }
         }
         match (sigmoid_arg(a), sigmoid_arg(b)) {
             (Some(p), Some(q)) if g.nodes[q] == Node::Unary(Un::Neg, p) => {
@@ -1007,6 +1021,15 @@ pub(crate) fn fused_products(g: &Graph, exact_products: bool) -> HashMap<Id, Fus
         }
     }
     fused
+}
+
+/// `a·erfc(u)` (or at a compensated argument) as a fused product, where `b` is the erfc.
+fn mul_erfc(g: &Graph, a: Id, b: Id) -> Option<Fused> {
+    match g.nodes[b] {
+        Node::Unary(Un::Erfc, u) => Some(Fused::MulErfc(a, u)),
+        Node::Shifted(Un::Erfc, u, lo) => Some(Fused::MulErfcShifted(a, u, lo)),
+        _ => None,
+    }
 }
 
 /// `a·σ(u)` as a fused product.
@@ -1097,6 +1120,16 @@ fn body(
             Some(&Fused::MulSigmoidShifted(a, u, lo)) => {
                 let (name, a, u, lo) = (t(id), t(a), t(u), t(lo));
                 stmts.push(quote!(let #name = #rt::math::mul_sigmoid_shifted(#a, #u, #lo);));
+                continue;
+            }
+            Some(&Fused::MulErfc(a, u)) => {
+                let (name, a, u) = (t(id), t(a), t(u));
+                stmts.push(quote!(let #name = #rt::math::mul_erfc(#a, #u);));
+                continue;
+            }
+            Some(&Fused::MulErfcShifted(a, u, lo)) => {
+                let (name, a, u, lo) = (t(id), t(a), t(u), t(lo));
+                stmts.push(quote!(let #name = #rt::math::mul_erfc_shifted(#a, #u, #lo);));
                 continue;
             }
             None => {}

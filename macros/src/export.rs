@@ -120,6 +120,15 @@ impl Export<'_> {
                 let lo = self.node(lo, exact);
                 quote!(#n::MulSigmoidShifted(#a, #u, #lo))
             }
+            Some(Fused::MulErfc(a, u)) => {
+                let (a, u) = (self.node(a, exact), self.node(u, exact));
+                quote!(#n::MulErfc(#a, #u))
+            }
+            Some(Fused::MulErfcShifted(a, u, lo)) => {
+                let (a, u) = (self.node(a, exact), self.node(u, exact));
+                let lo = self.node(lo, exact);
+                quote!(#n::MulErfcShifted(#a, #u, #lo))
+            }
             None => {
                 let mut ix = std::collections::HashMap::new();
                 for c in crate::ir::children(self.g.nodes[id]) {

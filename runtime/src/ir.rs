@@ -135,6 +135,10 @@ pub enum Node {
     Shifted(Unary, usize, usize),
     /// a·σ(u + lo) rounded once ([`crate::math::mul_sigmoid_shifted`]).
     MulSigmoidShifted(usize, usize, usize),
+    /// a·erfc(u) rounded once ([`crate::math::mul_erfc`]).
+    MulErfc(usize, usize),
+    /// a·erfc(u + lo) rounded once ([`crate::math::mul_erfc_shifted`]).
+    MulErfcShifted(usize, usize, usize),
 }
 
 impl Node {
@@ -151,9 +155,12 @@ impl Node {
             | Node::Or(a, b)
             | Node::MulSigmoid(a, b)
             | Node::LinearMulSigmoid(a, b)
+            | Node::MulErfc(a, b)
             | Node::RoundErr(_, a, b)
             | Node::Shifted(_, a, b) => (2, [a, b, 0]),
-            Node::Select(m, a, b) | Node::MulSigmoidShifted(m, a, b) => (3, [m, a, b]),
+            Node::Select(m, a, b)
+            | Node::MulSigmoidShifted(m, a, b)
+            | Node::MulErfcShifted(m, a, b) => (3, [m, a, b]),
         };
         ops.into_iter().take(n)
     }
@@ -206,6 +213,10 @@ pub(crate) enum Call {
     Shifted(Unary),
     /// `mul_sigmoid_shifted(a, u, lo)`.
     MulSigmoidShifted,
+    /// `mul_erfc(a, u)`.
+    MulErfc,
+    /// `mul_erfc_shifted(a, u, lo)`.
+    MulErfcShifted,
 }
 
 /// The runtime's vector math for `call`.
@@ -251,6 +262,8 @@ pub(crate) fn math_call<V: Vector>(call: Call, a: &[V]) -> V {
             _ => math::erfc_shifted(a[0], a[1]),
         },
         Call::MulSigmoidShifted => math::mul_sigmoid_shifted(a[0], a[1], a[2]),
+        Call::MulErfc => math::mul_erfc(a[0], a[1]),
+        Call::MulErfcShifted => math::mul_erfc_shifted(a[0], a[1], a[2]),
     }
 }
 
@@ -381,6 +394,10 @@ impl Ir {
                 Node::MulSigmoidShifted(a, u, lo) => {
                     Value::Value(call(Call::MulSigmoidShifted, &[v(a), v(u), v(lo)]))
                 }
+                Node::MulErfc(a, u) => Value::Value(call(Call::MulErfc, &[v(a), v(u)])),
+                Node::MulErfcShifted(a, u, lo) => {
+                    Value::Value(call(Call::MulErfcShifted, &[v(a), v(u), v(lo)]))
+                }
             };
             if checked {
                 // As the macro's checked bodies: leaves are reliable; a mask is unreliable
@@ -409,7 +426,9 @@ impl Ir {
                     }
                     // A shift's correction is taken as 0 where it is not finite: not tracked.
                     Node::Shifted(_, u, _) => or(own(), f(u)),
-                    Node::MulSigmoidShifted(a, u, _) => or(own(), or(f(a), f(u))),
+                    Node::MulSigmoidShifted(a, u, _) | Node::MulErfcShifted(a, u, _) => {
+                        or(own(), or(f(a), f(u)))
+                    }
                     _ => node.operands().fold(own(), |acc, c| or(acc, f(c))),
                 };
             }

@@ -237,12 +237,23 @@ fn exp_neg<V: Vector>(u: V) -> V {
 #[inline(always)]
 fn exp_neg_at<V: Vector>(u: V, lo: Option<V>, sat: bool) -> V {
     let t = table::<V>();
-    // `splat(hi).min(u)` keeps a NaN u (min returns its second operand on NaN).
     let hi = if sat { t.sigmoid_one } else { -t.exp_lo };
-    let uc = u.splat(hi).min(u);
+    let (n, p, scale) = exp_neg_parts(u, lo, Some(hi), sat);
+    // (Below `sigmoid_tail` the value is unspecified either way: the callers select it away.)
+    if sat { p * scale } else { p.ldexp(n) }
+}
+
+/// `exp_neg_at` before its scaling: `(n, p, 2ⁿ)` with e^(−u) = 2ⁿ·p, p ∈ [√½, √2], u clamped
+/// at `hi` where given (the caller's u is bounded otherwise); 2ⁿ only with `scale` (elsewhere
+/// unspecified), for a product scaled last.
+#[inline(always)]
+fn exp_neg_parts<V: Vector>(u: V, lo: Option<V>, hi: Option<f64>, scale: bool) -> (V, V, V) {
+    let t = table::<V>();
+    // `splat(hi).min(u)` keeps a NaN u (min returns its second operand on NaN).
+    let uc = hi.map_or(u, |hi| u.splat(hi).min(u));
     let m = uc * u.splat(-core::f64::consts::LOG2_E);
-    // With `sat`, 2ⁿ is one normal power of two, formed with n.
-    let (n, scale) = if sat {
+    // With `scale`, 2ⁿ is one normal power of two, formed with n.
+    let (n, scale) = if scale {
         m.round_pow2(0)
     } else {
         (m.round_small(), m)
@@ -250,9 +261,7 @@ fn exp_neg_at<V: Vector>(u: V, lo: Option<V>, sat: bool) -> V {
     // s = u + n·ln2 = −r, with e^(−u) = 2ⁿ·eʳ.
     let s = n.mul_add(u.splat(t.ln2_hi), uc);
     let s = reduce_lo(s, n, t.ln2_lo, lo);
-    let p = horner(s, t.exp_neg_poly);
-    // (Below `sigmoid_tail` the value is unspecified either way: the callers select it away.)
-    if sat { p * scale } else { p.ldexp(n) }
+    (n, horner(s, t.exp_neg_poly), scale)
 }
 
 /// eˣ − 1, accurate near zero.
@@ -621,16 +630,38 @@ pub fn erfc_shifted<V: Vector>(x: V, lo: V) -> V {
 /// erfc(x), or erfc(x + lo).
 #[inline(always)]
 fn erfc_at<V: Vector>(x: V, lo: Option<V>) -> V {
+    erfc_core(None, x, lo)
+}
+
+/// `a · erfc(u)` rounded once at the end: for u > 0 the product is formed from the mantissa of
+/// e^(−u²) before it is scaled, so `a·erfc(u)` keeps full precision where erfc(u) alone is
+/// subnormal (GELU, `x/2·erfc(−x/√2)`, below x = −13). Used by the macro for a product with
+/// an erfc in forward kernels. Beyond `erfc_zero` (10.5 in f32, where erfc rounds to 0 and
+/// its tail's fit ends) the product is `a·0`, as the unfused one.
+#[inline(always)]
+pub fn mul_erfc<V: Vector>(a: V, u: V) -> V {
+    erfc_core(Some(a), u, None)
+}
+
+/// `a · erfc(u + lo)` rounded once, for a correction `lo` below the rounding of `u` (see
+/// [`mul_erfc`], [`erfc_shifted`]).
+#[inline(always)]
+pub fn mul_erfc_shifted<V: Vector>(a: V, u: V, lo: V) -> V {
+    erfc_core(Some(a), u, Some(shift(lo)))
+}
+
+/// erfc(x + lo), times `a` where given (the tail's scaling by 2ⁿ last, see [`mul_erfc`]).
+#[inline(always)]
+fn erfc_core<V: Vector>(a: Option<V>, x: V, lo: Option<V>) -> V {
     let t = table::<V>();
     let one = x.splat(1.0);
-    let a = x.abs();
     let small = one - x * horner(x * x, t.erf_small);
     let small = match lo {
         None => small,
         Some(lo) => lo.mul_add(x.splat(-core::f64::consts::FRAC_2_SQRT_PI), small),
     };
-    // `splat.min(a)` keeps a NaN a.
-    let ac = x.splat(t.erfc_zero).min(a);
+    // `splat.min(|x|)` keeps a NaN x.
+    let ac = x.splat(t.erfc_zero).min(x.abs());
     let h = ac * ac;
     let l = product_error(ac, ac, h);
     // |x + lo| = ac + s with s = ±lo (the sign of x), so (ac + s)² = h + l + 2·ac·s to first
@@ -648,20 +679,43 @@ fn erfc_at<V: Vector>(x: V, lo: Option<V>) -> V {
         let piece = horner(ac - x.splat(mid), poly);
         r = V::select(ac.ge(x.splat(lo)), piece, r);
     }
-    // e^(−x²)·R = e^(−h)·(R − l·R): the first-order factor of e^(−l) folded in with one rounding.
-    let e = exp_neg(h);
-    let mut tail = e * (-l).mul_add(r, r);
+    // e^(−x²)·R = e^(−h)·(R − l·R): the first-order factor of e^(−l) folded in with one
+    // rounding. (A product takes e^(−h) = 2ⁿ·p apart below: h ≤ erfc_zero², so 2ⁿ is within
+    // `ldexp`'s range without the clamp.)
+    let (n, p, _) = exp_neg_parts(h, None, a.is_none().then_some(-t.exp_lo), false);
+    let e = p.ldexp(n);
+    let near_r = (-l).mul_add(r, r);
+    let mut tail = e * near_r;
     let far = ac.gt(x.splat(t.erf_one));
+    let mut far_r = near_r;
     if far.any() {
         // R = Q(1/x²)/x; 1/h for 1/x² is close enough (Q changes slowly).
         let (mid, q) = t.erfc_far;
         let q = horner(one / h - x.splat(mid), q);
-        tail = V::select(far, e * (-l).mul_add(q, q) / ac, tail);
+        far_r = (-l).mul_add(q, q);
+        tail = V::select(far, e * far_r / ac, tail);
     }
     let big = V::select(x.lt(x.splat(0.0)), x.splat(2.0) - tail, tail);
     // 1 − erf(x) where it does not cancel: −1 < x < near_lo.
     let use_small = x.gt(-one) & x.lt(x.splat(t.erfc_near.0));
-    V::select(use_small, small, big)
+    let Some(a) = a else {
+        return V::select(use_small, small, big);
+    };
+    let product = V::select(use_small, a * small, a * big);
+    // Where erfc(x) nears the subnormal range (x ≥ erfc_subnormal: rare lanes, one test), the
+    // product from e^(−h)'s mantissa, scaled last: a·p·R·2ⁿ as (a/2)·(p·R)·2ⁿ⁺¹ (p·R < 2, so
+    // (a/2)·(p·R) cannot overflow; `ldexp` rounds twice only where |a| is below 2⁻¹⁰⁰ in f32,
+    // the product far below the normal range). Where erfc is 0 (x ≥ erfc_zero), a·0.
+    let deep = x.ge(x.splat(t.erfc_subnormal));
+    if deep.any() {
+        let m = V::select(far, p * far_r / ac, p * near_r);
+        let scaled = ((a * x.splat(0.5)) * m).ldexp(n + one);
+        let zero = x.ge(x.splat(t.erfc_zero));
+        let scaled = V::select(zero, a * x.splat(0.0).keep(), scaled);
+        V::select(deep, scaled, product)
+    } else {
+        product
+    }
 }
 
 /// Lanes whose value cannot be trusted as an intermediate of a formula evaluated at a large

@@ -60,6 +60,9 @@ pub struct Table {
     pub erfc_near: (f64, f64, &'static [f64]),
     /// Beyond this x, erfc(x) rounds to 0.
     pub erfc_zero: f64,
+    /// From this x on, erfc(x) is within a few binades of the subnormal range: a product with
+    /// it is formed before the scaling there (`math::mul_erfc`).
+    pub erfc_subnormal: f64,
     /// Beyond `erf_one`: x·e^(x²)·erfc(x) = Q(t − mid) with t = 1/x², as `(mid, Q)`.
     pub erfc_far: (f64, &'static [f64]),
 }
@@ -214,6 +217,8 @@ pub const TABLE_F32: Table = Table {
         ],
     ),
     erfc_zero: 10.5,
+    // erfc(9) = 4.1e−37 ≈ 2⁻¹²¹, five binades above the subnormals.
+    erfc_subnormal: 9.0,
     // t ∈ [1/10.5², 1/16], `python3 tools/fit_erfc.py far32 5`: relative error 5.7e−10.
     erfc_far: (
         0.035_785_147_392_290_25,
@@ -263,6 +268,8 @@ pub const TABLE_F64: Table = Table {
     // `python3 tools/fit_erfc.py near 17`: relative error 1.2e−16 after rounding to f64.
     erfc_near: (0.5, 0.75, ERFC_NEAR_F64),
     erfc_zero: 27.5,
+    // erfc(26) ≈ 2⁻⁹⁸¹, forty binades above the subnormals.
+    erfc_subnormal: 26.0,
     // t ∈ [1/27.5², 1/36], `python3 tools/fit_erfc.py far64 10`: relative error 7.3e−17.
     erfc_far: (0.014_550_045_913_682_277, ERFC_FAR_F64),
 };

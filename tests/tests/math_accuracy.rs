@@ -98,3 +98,53 @@ fn measure(isa: Isa, f: &MathFunction, x: &[f32], x64: &[f64]) -> (String, Vec<S
     }
     (line, failures)
 }
+
+/// `2^100 · erfc(x)`: the product is emitted as one `mul_erfc`, scaled last.
+#[actigen::activation]
+fn scaled_erfc(x: f32) -> f32 {
+    1.267_650_6e30 * erfc(x)
+}
+
+/// A product with an erfc keeps full precision where erfc alone is subnormal (x from 9.2 to
+/// 10.5 in f32): the kernels form it from e^(−x²)'s mantissa and scale at the end
+/// (`math::mul_erfc`). Against `2^100 · erfc(x)` in f64 (libm), on a grid over [−2, 10.5) and
+/// the math inputs below 10.5 (beyond, erfc is taken as 0, fused or not): within erfc's own
+/// 4 ULP on every ISA, where the product of the rounded subnormal erfc misses by thousands
+/// (checked at x = 10).
+#[test]
+fn a_product_with_erfc_is_scaled_last() {
+    use actigen::{Activation, Formula, ir::Node};
+    let ir = <ScaledErfc as Formula>::IR;
+    assert!(
+        matches!(ir.nodes[ir.forward], Node::MulErfc(..)),
+        "the forward product is fused: {:?}",
+        ir.nodes[ir.forward]
+    );
+    let scale = 2f64.powi(100);
+    let mut x: Vec<f32> = (0..12_500).map(|i| -2.0 + i as f32 * 1e-3).collect();
+    x.extend(math_inputs(20_000, 7).into_iter().filter(|v| v.is_nan() || *v < 10.5));
+    let want: Vec<f64> = x.iter().map(|&v| scale * libm::erfc(v as f64)).collect();
+    // The unfused product misses: erfc(10) = 2.09e-45 is one subnormal step in f32.
+    let unfused = (scale as f32) * (libm::erfc(10.0) as f32);
+    assert!(ulps32(unfused, scale * libm::erfc(10.0)) > 1000);
+    let mut failures = Vec::new();
+    for isa in Isa::ALL {
+        if !isa.is_supported() {
+            eprintln!("skipping the {isa} path: this CPU does not support it");
+            continue;
+        }
+        let mut y = vec![0f32; x.len()];
+        ScaledErfc.try_forward_on(isa, &x, &mut y).unwrap();
+        let (worst, at) = x
+            .iter()
+            .zip(&y)
+            .zip(&want)
+            .map(|((&xi, &yi), &w)| (ulps32(yi, w), xi))
+            .fold((0, 0.0), |a, b| if b.0 > a.0 { b } else { a });
+        eprintln!("{isa:8} 2^100·erfc(x): max {worst} ulp (at {at:e})");
+        if worst > 4 {
+            failures.push(format!("{isa}: {worst} ulp at {at:e}"));
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}

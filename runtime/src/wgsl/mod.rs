@@ -149,6 +149,8 @@ impl Source {
 type UnaryFn = fn(Rec) -> Rec;
 /// A binary one.
 type BinaryFn = fn(Rec, Rec) -> Rec;
+/// A ternary one.
+type TernaryFn = fn(Rec, Rec, Rec) -> Rec;
 
 /// The vector math as WGSL functions (`ag_exp`, `ag_sigmoid`, …), recorded once.
 pub fn math_library() -> &'static str {
@@ -181,8 +183,9 @@ pub fn math_library() -> &'static str {
             "fn ag_sigmoid_product(a: f32) -> f32",
             || math::sigmoid_product(Rec::arg("a")).name(),
         ));
-        let binary: [(&str, BinaryFn); 11] = [
+        let binary: [(&str, BinaryFn); 12] = [
             ("mul_sigmoid", math::mul_sigmoid),
+            ("mul_erfc", math::mul_erfc),
             ("linear_mul_sigmoid", math::linear_mul_sigmoid),
             ("max_num", math::max_num),
             ("min_num", math::min_num),
@@ -201,11 +204,17 @@ pub fn math_library() -> &'static str {
                 || f(Rec::arg("a"), Rec::arg("b")).name(),
             ));
         }
-        out.push('\n');
-        out.push_str(&rec::function(
-            "fn ag_mul_sigmoid_shifted(a: f32, b: f32, c: f32) -> f32",
-            || math::mul_sigmoid_shifted(Rec::arg("a"), Rec::arg("b"), Rec::arg("c")).name(),
-        ));
+        let ternary: [(&str, TernaryFn); 2] = [
+            ("mul_sigmoid_shifted", math::mul_sigmoid_shifted),
+            ("mul_erfc_shifted", math::mul_erfc_shifted),
+        ];
+        for (name, f) in ternary {
+            out.push('\n');
+            out.push_str(&rec::function(
+                &format!("fn ag_{name}(a: f32, b: f32, c: f32) -> f32"),
+                || f(Rec::arg("a"), Rec::arg("b"), Rec::arg("c")).name(),
+            ));
+        }
         out
     })
 }
@@ -247,6 +256,8 @@ fn call_name(call: Call) -> &'static str {
             _ => "ag_erfc_shifted",
         },
         Call::MulSigmoidShifted => "ag_mul_sigmoid_shifted",
+        Call::MulErfc => "ag_mul_erfc",
+        Call::MulErfcShifted => "ag_mul_erfc_shifted",
     }
 }
 
