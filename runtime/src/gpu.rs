@@ -15,7 +15,10 @@
 //! ```
 //!
 //! Results are `f32`, computed as the module docs of [`crate::wgsl`] say (the CPU's vector math
-//! and guards, on the device's arithmetic). Parameter gradients are summed per workgroup of 256
+//! and guards, on the device's arithmetic). The host-slice passes also take `half::f16` slices
+//! (feature `half`; [`GpuElement`]), and the `*_buffers_as` passes binary16 buffers
+//! ([`Storage::F16`]): stored two to a `u32`, computed in `f32`, each result the `f32` pass's
+//! rounded to nearest even, on any adapter (no `shader-f16` needed). Parameter gradients are summed per workgroup of 256
 //! elements on the device in `f32` (a fixed tree) and those sums added on the host in `f64`, in
 //! order: the same inputs give the same gradients on the same device.
 //!
@@ -26,18 +29,79 @@
 
 use crate::error::Error;
 use crate::formula::{Formula, MultiFormula};
-use crate::wgsl::{MAX_GRID_X, Pass, Source, WORKGROUP_SIZE};
+use crate::wgsl::{MAX_GRID_X, Pass, Source, Storage, WORKGROUP_SIZE};
 use std::any::TypeId;
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use wgpu::util::DeviceExt;
+
+/// The wgpu this module is built with (its `Buffer`, `Device` and `Queue` are the passes'):
+/// use it to make and read buffers of the same version.
+pub use wgpu;
 
 /// A device and queue with a cache of compiled passes.
 pub struct Gpu {
     device: wgpu::Device,
     queue: wgpu::Queue,
     name: String,
-    pipelines: Mutex<HashMap<(TypeId, Pass), Arc<wgpu::ComputePipeline>>>,
+    pipelines: Mutex<HashMap<(TypeId, Pass, Storage), Arc<wgpu::ComputePipeline>>>,
+}
+
+mod sealed {
+    pub trait Sealed {}
+    impl Sealed for f32 {}
+    #[cfg(feature = "half")]
+    impl Sealed for half::f16 {}
+}
+
+/// An element type of the host-slice passes: `f32`, or `half::f16` (feature `half`; stored on
+/// the device two to a `u32`, computed in `f32`, see [`Storage::F16`]). Sealed.
+pub trait GpuElement: Copy + sealed::Sealed {
+    /// How the shaders store it.
+    const STORAGE: Storage;
+    /// The values as the device buffer's bytes (padded to a multiple of 4).
+    fn bytes(values: &[Self]) -> Cow<'_, [u8]>;
+    /// The first `out.len()` values of a device buffer's bytes.
+    fn read(bytes: &[u8], out: &mut [Self]);
+}
+
+impl GpuElement for f32 {
+    const STORAGE: Storage = Storage::F32;
+    fn bytes(values: &[f32]) -> Cow<'_, [u8]> {
+        Cow::Borrowed(bytemuck::cast_slice(values))
+    }
+    fn read(bytes: &[u8], out: &mut [f32]) {
+        for (o, b) in out.iter_mut().zip(bytes.chunks_exact(4)) {
+            *o = f32::from_le_bytes([b[0], b[1], b[2], b[3]]);
+        }
+    }
+}
+
+#[cfg(feature = "half")]
+impl GpuElement for half::f16 {
+    const STORAGE: Storage = Storage::F16;
+    fn bytes(values: &[half::f16]) -> Cow<'_, [u8]> {
+        let mut v: Vec<u8> = values
+            .iter()
+            .flat_map(|h| h.to_bits().to_le_bytes())
+            .collect();
+        v.resize(v.len().next_multiple_of(4), 0);
+        Cow::Owned(v)
+    }
+    fn read(bytes: &[u8], out: &mut [half::f16]) {
+        for (o, b) in out.iter_mut().zip(bytes.chunks_exact(2)) {
+            *o = half::f16::from_bits(u16::from_le_bytes([b[0], b[1]]));
+        }
+    }
+}
+
+/// The bytes of a buffer of `n` elements stored as `storage`.
+fn storage_bytes(storage: Storage, n: usize) -> u64 {
+    match storage {
+        Storage::F32 => 4 * n as u64,
+        Storage::F16 => 4 * n.div_ceil(2) as u64,
+    }
 }
 
 impl core::fmt::Debug for Gpu {
@@ -46,11 +110,19 @@ impl core::fmt::Debug for Gpu {
     }
 }
 
-/// An operand of a dispatch: a host slice to upload, or a device buffer.
+/// An operand of a dispatch: a host slice's bytes to upload, or a device buffer.
 enum Operand<'a> {
-    Host(&'a [f32]),
+    Host(Cow<'a, [u8]>),
     Device(&'a wgpu::Buffer),
 }
+
+/// A host slice as an operand.
+fn host<T: GpuElement>(s: &[T]) -> Operand<'_> {
+    Operand::Host(T::bytes(s))
+}
+
+/// An output: a host slice to fill, or a device buffer to write.
+type Output<'a, 'b, T> = (Option<&'a mut [T]>, Option<&'b wgpu::Buffer>);
 
 impl Gpu {
     /// The default adapter of the default backends (`WGPU_BACKEND` and the other wgpu
@@ -118,11 +190,12 @@ impl Gpu {
         key: TypeId,
         src: &Source,
         pass: Pass,
+        storage: Storage,
     ) -> Result<Arc<wgpu::ComputePipeline>, Error> {
-        if let Some(p) = self.lock().get(&(key, pass)) {
+        if let Some(p) = self.lock().get(&(key, pass, storage)) {
             return Ok(p.clone());
         }
-        let code = src.wgsl(pass)?;
+        let code = src.wgsl_as(pass, storage)?;
         let scope = self.device.push_error_scope(wgpu::ErrorFilter::Validation);
         let module = self
             .device
@@ -144,13 +217,14 @@ impl Gpu {
             return Err(Error::Gpu(format!("{} {pass:?}: {e}", src.name)));
         }
         let p = Arc::new(pipeline);
-        self.lock().insert((key, pass), p.clone());
+        self.lock().insert((key, pass, storage), p.clone());
         Ok(p)
     }
 
     fn lock(
         &self,
-    ) -> std::sync::MutexGuard<'_, HashMap<(TypeId, Pass), Arc<wgpu::ComputePipeline>>> {
+    ) -> std::sync::MutexGuard<'_, HashMap<(TypeId, Pass, Storage), Arc<wgpu::ComputePipeline>>>
+    {
         // A panic elsewhere while holding the lock leaves the map valid.
         self.pipelines.lock().unwrap_or_else(|e| e.into_inner())
     }
@@ -158,14 +232,18 @@ impl Gpu {
     /// Runs `pass` over `n` elements: `inputs` read, `outputs` written (host slices are
     /// uploaded and read back). Returns the parameter gradients for [`Pass::Backward`] (empty
     /// otherwise). Every check comes before the first write.
-    fn run(
+    #[allow(clippy::too_many_arguments)]
+    fn run<T: GpuElement>(
         &self,
         (key, src, params): (TypeId, &Source, &[f32]),
         pass: Pass,
+        storage: Storage,
         inputs: &[Operand],
-        outputs: &mut [(Option<&mut [f32]>, Option<&wgpu::Buffer>)],
+        outputs: &mut [Output<'_, '_, T>],
         n: usize,
     ) -> Result<Vec<f64>, Error> {
+        // Host outputs are read back as stored.
+        debug_assert!(outputs.iter().all(|o| o.0.is_none()) || storage == T::STORAGE);
         let p = src.ir.params;
         let sums = pass == Pass::Backward && p > 0;
         if n == 0 {
@@ -173,7 +251,9 @@ impl Gpu {
         }
         let n32 =
             u32::try_from(n).map_err(|_| Error::Gpu(format!("{n} elements: at most 2³² − 1")))?;
-        let bytes = 4 * n as u64;
+        let bytes = storage_bytes(storage, n);
+        // Entries of the shader's arrays: elements, or pairs of f16.
+        let entries32 = u32::try_from(bytes / 4).expect("at most n");
         let check = |b: &wgpu::Buffer, what: &str| {
             if b.size() < bytes {
                 return Err(Error::Gpu(format!(
@@ -202,13 +282,13 @@ impl Gpu {
                 "{n} elements: the device binds at most {max} bytes per buffer"
             )));
         }
-        let pipeline = self.pipeline(key, src, pass)?;
-        let groups = n32.div_ceil(WORKGROUP_SIZE);
+        let pipeline = self.pipeline(key, src, pass, storage)?;
+        let groups = entries32.div_ceil(WORKGROUP_SIZE);
         let gx = groups.min(MAX_GRID_X);
         let gy = groups.div_ceil(gx);
 
         let d = &self.device;
-        let storage = wgpu::BufferUsages::STORAGE;
+        let usage = wgpu::BufferUsages::STORAGE;
         let init = |label: &str, contents: &[u8], usage| {
             d.create_buffer_init(&wgpu::util::BufferInitDescriptor {
                 label: Some(label),
@@ -216,12 +296,12 @@ impl Gpu {
                 usage,
             })
         };
-        let info = init("info", bytemuck::cast_slice(&[n32, 0u32]), storage);
-        let param_buf = (p > 0).then(|| init("params", bytemuck::cast_slice(params), storage));
+        let info = init("info", bytemuck::cast_slice(&[entries32, 0u32, n32]), usage);
+        let param_buf = (p > 0).then(|| init("params", bytemuck::cast_slice(params), usage));
         let uploaded: Vec<Option<wgpu::Buffer>> = inputs
             .iter()
             .map(|op| match op {
-                Operand::Host(s) => Some(init("input", bytemuck::cast_slice(s), storage)),
+                Operand::Host(s) => Some(init("input", s, usage)),
                 Operand::Device(_) => None,
             })
             .collect();
@@ -232,7 +312,7 @@ impl Gpu {
                 None => Some(d.create_buffer(&wgpu::BufferDescriptor {
                     label: Some("output"),
                     size: bytes,
-                    usage: storage | wgpu::BufferUsages::COPY_SRC,
+                    usage: usage | wgpu::BufferUsages::COPY_SRC,
                     mapped_at_creation: false,
                 })),
             })
@@ -242,7 +322,7 @@ impl Gpu {
             d.create_buffer(&wgpu::BufferDescriptor {
                 label: Some("sums"),
                 size: sums_bytes,
-                usage: storage | wgpu::BufferUsages::COPY_SRC,
+                usage: usage | wgpu::BufferUsages::COPY_SRC,
                 mapped_at_creation: false,
             })
         });
@@ -333,11 +413,11 @@ impl Gpu {
         }
         d.poll(wgpu::PollType::wait_indefinitely())
             .map_err(|e| Error::Gpu(format!("waiting for the device: {e}")))?;
-        let read = |b: &wgpu::Buffer| -> Result<Vec<f32>, Error> {
+        let read = |b: &wgpu::Buffer| -> Result<Vec<u8>, Error> {
             let view = b
                 .get_mapped_range(..)
                 .map_err(|e| Error::Gpu(format!("reading back: {e}")))?;
-            let v = bytemuck::cast_slice::<u8, f32>(&view).to_vec();
+            let v = view.to_vec();
             drop(view);
             b.unmap();
             Ok(v)
@@ -351,7 +431,9 @@ impl Gpu {
         }
         let grads = match &sums_staging {
             Some(b) => {
-                let s = read(b)?;
+                let bytes = read(b)?;
+                let mut s = vec![0.0f32; bytes.len() / 4];
+                f32::read(&bytes, &mut s);
                 let mut g = vec![0.0f64; p];
                 for row in s.chunks_exact(p) {
                     for (acc, &v) in g.iter_mut().zip(row) {
@@ -365,7 +447,7 @@ impl Gpu {
         // Every read succeeded: now write the host outputs.
         for ((host, _), v) in outputs.iter_mut().zip(values) {
             if let (Some(h), Some(v)) = (host, v) {
-                h.copy_from_slice(&v);
+                T::read(&v, h);
             }
         }
         Ok(grads)
@@ -375,14 +457,20 @@ impl Gpu {
     ///
     /// # Errors
     /// See the module docs.
-    pub fn forward<F: Formula>(&self, f: &F, x: &[f32], y: &mut [f32]) -> Result<(), Error> {
+    pub fn forward<F: Formula, T: GpuElement>(
+        &self,
+        f: &F,
+        x: &[T],
+        y: &mut [T],
+    ) -> Result<(), Error> {
         lengths(&[("x", x.len()), ("y", y.len())])?;
         let (src, params) = one(f);
         let n = x.len();
         self.run(
             (TypeId::of::<F>(), &src, &params),
             Pass::Forward,
-            &[Operand::Host(x)],
+            T::STORAGE,
+            &[host(x)],
             &mut [(Some(y), None)],
             n,
         )
@@ -394,19 +482,20 @@ impl Gpu {
     ///
     /// # Errors
     /// See the module docs.
-    pub fn backward<F: Formula>(
+    pub fn backward<F: Formula, T: GpuElement>(
         &self,
         f: &F,
-        x: &[f32],
-        dy: &[f32],
-        dx: &mut [f32],
+        x: &[T],
+        dy: &[T],
+        dx: &mut [T],
     ) -> Result<Vec<f64>, Error> {
         lengths(&[("x", x.len()), ("dy", dy.len()), ("dx", dx.len())])?;
         let (src, params) = one(f);
         self.run(
             (TypeId::of::<F>(), &src, &params),
             Pass::Backward,
-            &[Operand::Host(x), Operand::Host(dy)],
+            T::STORAGE,
+            &[host(x), host(dy)],
             &mut [(Some(dx), None)],
             x.len(),
         )
@@ -416,19 +505,20 @@ impl Gpu {
     ///
     /// # Errors
     /// See the module docs.
-    pub fn grad2<F: Formula>(
+    pub fn grad2<F: Formula, T: GpuElement>(
         &self,
         f: &F,
-        x: &[f32],
-        dy: &[f32],
-        out: &mut [f32],
+        x: &[T],
+        dy: &[T],
+        out: &mut [T],
     ) -> Result<(), Error> {
         lengths(&[("x", x.len()), ("dy", dy.len()), ("out", out.len())])?;
         let (src, params) = one(f);
         self.run(
             (TypeId::of::<F>(), &src, &params),
             Pass::Grad2,
-            &[Operand::Host(x), Operand::Host(dy)],
+            T::STORAGE,
+            &[host(x), host(dy)],
             &mut [(Some(out), None)],
             x.len(),
         )
@@ -439,12 +529,12 @@ impl Gpu {
     ///
     /// # Errors
     /// As the CPU's `try_backward_from_output`, and see the module docs.
-    pub fn backward_from_output<F: Formula>(
+    pub fn backward_from_output<F: Formula, T: GpuElement>(
         &self,
         f: &F,
-        y: &[f32],
-        dy: &[f32],
-        dx: &mut [f32],
+        y: &[T],
+        dy: &[T],
+        dx: &mut [T],
     ) -> Result<(), Error> {
         lengths(&[("y", y.len()), ("dy", dy.len()), ("dx", dx.len())])?;
         crate::activation::check_from_output(f)?;
@@ -452,7 +542,8 @@ impl Gpu {
         self.run(
             (TypeId::of::<F>(), &src, &params),
             Pass::BackwardFromOutput,
-            &[Operand::Host(y), Operand::Host(dy)],
+            T::STORAGE,
+            &[host(y), host(dy)],
             &mut [(Some(dx), None)],
             y.len(),
         )
@@ -463,11 +554,11 @@ impl Gpu {
     ///
     /// # Errors
     /// See the module docs.
-    pub fn forward_multi<F: MultiFormula<K>, const K: usize>(
+    pub fn forward_multi<F: MultiFormula<K>, T: GpuElement, const K: usize>(
         &self,
         f: &F,
-        x: [&[f32]; K],
-        y: &mut [f32],
+        x: [&[T]; K],
+        y: &mut [T],
     ) -> Result<(), Error> {
         let mut lens: Vec<(&'static str, usize)> = F::INPUT_NAMES
             .iter()
@@ -477,10 +568,11 @@ impl Gpu {
         lens.push(("y", y.len()));
         lengths(&lens)?;
         let (src, params) = multi(f);
-        let inputs: Vec<Operand> = x.iter().map(|s| Operand::Host(s)).collect();
+        let inputs: Vec<Operand> = x.iter().map(|s| host(s)).collect();
         self.run(
             (TypeId::of::<F>(), &src, &params),
             Pass::Forward,
+            T::STORAGE,
             &inputs,
             &mut [(Some(y), None)],
             x[0].len(),
@@ -493,12 +585,12 @@ impl Gpu {
     ///
     /// # Errors
     /// See the module docs.
-    pub fn backward_multi<F: MultiFormula<K>, const K: usize>(
+    pub fn backward_multi<F: MultiFormula<K>, T: GpuElement, const K: usize>(
         &self,
         f: &F,
-        x: [&[f32]; K],
-        dy: &[f32],
-        dx: [&mut [f32]; K],
+        x: [&[T]; K],
+        dy: &[T],
+        dx: [&mut [T]; K],
     ) -> Result<Vec<f64>, Error> {
         let mut lens: Vec<(&'static str, usize)> = F::INPUT_NAMES
             .iter()
@@ -509,13 +601,13 @@ impl Gpu {
         lens.extend(dx.iter().map(|s| ("dx", s.len())));
         lengths(&lens)?;
         let (src, params) = multi(f);
-        let mut inputs: Vec<Operand> = x.iter().map(|s| Operand::Host(s)).collect();
-        inputs.push(Operand::Host(dy));
-        let mut outputs: Vec<(Option<&mut [f32]>, Option<&wgpu::Buffer>)> =
-            dx.into_iter().map(|s| (Some(s), None)).collect();
+        let mut inputs: Vec<Operand> = x.iter().map(|s| host(s)).collect();
+        inputs.push(host(dy));
+        let mut outputs: Vec<Output<'_, '_, T>> = dx.into_iter().map(|s| (Some(s), None)).collect();
         self.run(
             (TypeId::of::<F>(), &src, &params),
             Pass::Backward,
+            T::STORAGE,
             &inputs,
             &mut outputs,
             x[0].len(),
@@ -534,12 +626,29 @@ impl Gpu {
         y: &wgpu::Buffer,
         n: usize,
     ) -> Result<(), Error> {
+        self.forward_buffers_as(f, Storage::F32, x, y, n)
+    }
+
+    /// [`Gpu::forward_buffers`] with the buffers stored as `storage` (for [`Storage::F16`], ⌈n/2⌉
+    /// `u32`s each, two binary16 values per `u32`: see [`Storage::F16`]).
+    ///
+    /// # Errors
+    /// See the module docs.
+    pub fn forward_buffers_as<F: Formula>(
+        &self,
+        f: &F,
+        storage: Storage,
+        x: &wgpu::Buffer,
+        y: &wgpu::Buffer,
+        n: usize,
+    ) -> Result<(), Error> {
         let (src, params) = one(f);
         self.run(
             (TypeId::of::<F>(), &src, &params),
             Pass::Forward,
+            storage,
             &[Operand::Device(x)],
-            &mut [(None, Some(y))],
+            &mut [(None::<&mut [f32]>, Some(y))],
             n,
         )
         .map(drop)
@@ -558,12 +667,30 @@ impl Gpu {
         dx: &wgpu::Buffer,
         n: usize,
     ) -> Result<Vec<f64>, Error> {
+        self.backward_buffers_as(f, Storage::F32, x, dy, dx, n)
+    }
+
+    /// [`Gpu::backward_buffers`] with the buffers stored as `storage` (for [`Storage::F16`], ⌈n/2⌉
+    /// `u32`s each, two binary16 values per `u32`: see [`Storage::F16`]).
+    ///
+    /// # Errors
+    /// See the module docs.
+    pub fn backward_buffers_as<F: Formula>(
+        &self,
+        f: &F,
+        storage: Storage,
+        x: &wgpu::Buffer,
+        dy: &wgpu::Buffer,
+        dx: &wgpu::Buffer,
+        n: usize,
+    ) -> Result<Vec<f64>, Error> {
         let (src, params) = one(f);
         self.run(
             (TypeId::of::<F>(), &src, &params),
             Pass::Backward,
+            storage,
             &[Operand::Device(x), Operand::Device(dy)],
-            &mut [(None, Some(dx))],
+            &mut [(None::<&mut [f32]>, Some(dx))],
             n,
         )
     }
@@ -581,13 +708,30 @@ impl Gpu {
         y: &wgpu::Buffer,
         n: usize,
     ) -> Result<(), Error> {
+        self.forward_multi_buffers_as(f, Storage::F32, x, y, n)
+    }
+
+    /// [`Gpu::forward_multi_buffers`] with the buffers stored as `storage` (for [`Storage::F16`], ⌈n/2⌉
+    /// `u32`s each, two binary16 values per `u32`: see [`Storage::F16`]).
+    ///
+    /// # Errors
+    /// See the module docs.
+    pub fn forward_multi_buffers_as<F: MultiFormula<K>, const K: usize>(
+        &self,
+        f: &F,
+        storage: Storage,
+        x: [&wgpu::Buffer; K],
+        y: &wgpu::Buffer,
+        n: usize,
+    ) -> Result<(), Error> {
         let (src, params) = multi(f);
         let inputs: Vec<Operand> = x.iter().map(|b| Operand::Device(b)).collect();
         self.run(
             (TypeId::of::<F>(), &src, &params),
             Pass::Forward,
+            storage,
             &inputs,
-            &mut [(None, Some(y))],
+            &mut [(None::<&mut [f32]>, Some(y))],
             n,
         )
         .map(drop)
@@ -606,27 +750,44 @@ impl Gpu {
         dx: [&wgpu::Buffer; K],
         n: usize,
     ) -> Result<Vec<f64>, Error> {
+        self.backward_multi_buffers_as(f, Storage::F32, x, dy, dx, n)
+    }
+
+    /// [`Gpu::backward_multi_buffers`] with the buffers stored as `storage` (for [`Storage::F16`], ⌈n/2⌉
+    /// `u32`s each, two binary16 values per `u32`: see [`Storage::F16`]).
+    ///
+    /// # Errors
+    /// See the module docs.
+    pub fn backward_multi_buffers_as<F: MultiFormula<K>, const K: usize>(
+        &self,
+        f: &F,
+        storage: Storage,
+        x: [&wgpu::Buffer; K],
+        dy: &wgpu::Buffer,
+        dx: [&wgpu::Buffer; K],
+        n: usize,
+    ) -> Result<Vec<f64>, Error> {
         let (src, params) = multi(f);
         let mut inputs: Vec<Operand> = x.iter().map(|b| Operand::Device(b)).collect();
         inputs.push(Operand::Device(dy));
-        let mut outputs: Vec<(Option<&mut [f32]>, Option<&wgpu::Buffer>)> =
-            dx.iter().map(|b| (None, Some(*b))).collect();
+        let mut outputs: Vec<Output<'_, '_, f32>> = dx.iter().map(|b| (None, Some(*b))).collect();
         self.run(
             (TypeId::of::<F>(), &src, &params),
             Pass::Backward,
+            storage,
             &inputs,
             &mut outputs,
             n,
         )
     }
 
-    /// A device buffer of `n` `f32`s holding `values` (`STORAGE`, `COPY_SRC` and `COPY_DST`
-    /// usage), for the `*_buffers` passes.
-    pub fn buffer(&self, values: &[f32]) -> wgpu::Buffer {
+    /// A device buffer holding `values` as their type is stored (`f32`, or `half::f16` two to a
+    /// `u32`; `STORAGE`, `COPY_SRC` and `COPY_DST` usage), for the `*_buffers` passes.
+    pub fn buffer<T: GpuElement>(&self, values: &[T]) -> wgpu::Buffer {
         self.device
             .create_buffer_init(&wgpu::util::BufferInitDescriptor {
                 label: Some("actigen"),
-                contents: bytemuck::cast_slice(values),
+                contents: &T::bytes(values),
                 usage: wgpu::BufferUsages::STORAGE
                     | wgpu::BufferUsages::COPY_SRC
                     | wgpu::BufferUsages::COPY_DST,

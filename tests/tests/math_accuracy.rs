@@ -122,7 +122,11 @@ fn a_product_with_erfc_is_scaled_last() {
     );
     let scale = 2f64.powi(100);
     let mut x: Vec<f32> = (0..12_500).map(|i| -2.0 + i as f32 * 1e-3).collect();
-    x.extend(math_inputs(20_000, 7).into_iter().filter(|v| v.is_nan() || *v < 10.5));
+    x.extend(
+        math_inputs(20_000, 7)
+            .into_iter()
+            .filter(|v| v.is_nan() || *v < 10.5),
+    );
     let want: Vec<f64> = x.iter().map(|&v| scale * libm::erfc(v as f64)).collect();
     // The unfused product misses: erfc(10) = 2.09e-45 is one subnormal step in f32.
     let unfused = (scale as f32) * (libm::erfc(10.0) as f32);

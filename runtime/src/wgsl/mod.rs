@@ -30,11 +30,14 @@
 //! **Layout.** Every shader has one entry point, `main`, with `@workgroup_size(256)`, launched
 //! over a 2-D grid of workgroups (`x` at most 65,535; element `i = (wg.y · n_wg.x + wg.x) · 256
 //! + local`), and these storage buffers in group 0:
-//! - binding 0, `info: array<u32>`: `info[0]` = n, the element count;
+//! - binding 0, `info: array<u32>`: `info[0]` = the entry count of the arrays below (n, the
+//!   element count, for [`Storage::F32`]; ⌈n/2⌉ for [`Storage::F16`]), `info[1]` = 0 (read
+//!   as the zero of `ag_opaque`), `info[2]` = n;
 //! - binding 1, `params: array<f32>`: the parameters in declaration order (absent when there
 //!   are none);
 //! - then, per [`Pass`]: the inputs and outputs listed there, in order, each `array<f32>` of
-//!   n elements; for [`Pass::Backward`] of a formula with P > 0 parameters, last,
+//!   n elements ([`Source::wgsl`]), or `array<u32>` of ⌈n/2⌉ binary16 pairs
+//!   ([`Source::wgsl_as`] with [`Storage::F16`]); for [`Pass::Backward`] of a formula with P > 0 parameters, last,
 //!   `sums: array<f32>`, one row of P per workgroup: `sums[w·P + j] = Σ dy·∂f/∂pⱼ` over
 //!   workgroup w's elements (a fixed-order tree in `f32`), for the host to add up in `f64`.
 
@@ -129,6 +132,15 @@ impl Source {
     /// has no from-output form; [`Error::MultiInput`] for [`Pass::Grad2`] or
     /// [`Pass::BackwardFromOutput`] of a formula with several inputs.
     pub fn wgsl(&self, pass: Pass) -> Result<String, Error> {
+        self.wgsl_as(pass, Storage::F32)
+    }
+
+    /// The WGSL of `pass` with its inputs and outputs stored as `storage` (the parameters and
+    /// the parameter sums stay `f32`).
+    ///
+    /// # Errors
+    /// As [`Source::wgsl`].
+    pub fn wgsl_as(&self, pass: Pass, storage: Storage) -> Result<String, Error> {
         let k = self.ir.inputs;
         if k > 1 && matches!(pass, Pass::Grad2 | Pass::BackwardFromOutput) {
             return Err(Error::MultiInput {
@@ -141,9 +153,81 @@ impl Source {
                 activation: self.name,
             });
         }
-        Ok(shader(self, pass))
+        Ok(shader(self, pass, storage))
     }
 }
+
+/// How a shader's inputs and outputs are stored.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Storage {
+    /// `array<f32>`, one element per entry.
+    F32,
+    /// IEEE binary16, two elements per `u32` entry (element 2m in the low half of entry m),
+    /// `array<u32>`: no device feature needed. Each element is widened exactly, computed in
+    /// `f32` as with [`Storage::F32`], and rounded to nearest, ties to even, in integer
+    /// arithmetic (WGSL leaves the rounding of its own `f16` conversion to the device), so a
+    /// result is the rounding of the `f32` pass's; a NaN is stored as the quiet NaN `0x7e00`
+    /// with its sign, as the CPU's `half::f16` path stores it. `info[0]` counts the entries
+    /// (⌈n/2⌉), `info[2]` the elements: for odd n the last entry's high half is left as it was.
+    F16,
+}
+
+/// binary16 bits (the low 16 of `h`) widened to f32 exactly, in integer arithmetic; and an f32
+/// rounded to binary16 bits (nearest, ties to even; overflow to ±inf, NaN to ±0x7e00); and two
+/// f32 values rounded into one entry, the high half kept from `old` unless `both`.
+const F16_LIBRARY: &str = "fn ag_from_f16(h: u32) -> f32 {
+    let sign = (h & 0x8000u) << 16u;
+    let e = (h >> 10u) & 0x1fu;
+    let m = h & 0x3ffu;
+    if (e == 0u) {
+        if (m == 0u) {
+            return bitcast<f32>(sign);
+        }
+        // m·2⁻²⁴ with m's leading bit at position b: 2^(b − 24)·(m / 2^b).
+        let b = firstLeadingBit(m);
+        return bitcast<f32>(sign | ((b + 103u) << 23u) | ((m << (23u - b)) & 0x7fffffu));
+    }
+    if (e == 31u) {
+        return bitcast<f32>(sign | 0x7f800000u | (m << 13u));
+    }
+    return bitcast<f32>(sign | ((e + 112u) << 23u) | (m << 13u));
+}
+
+fn ag_to_f16(x: f32) -> u32 {
+    let b = bitcast<u32>(x);
+    let sign = (b >> 16u) & 0x8000u;
+    let a = b & 0x7fffffffu;
+    if (a > 0x7f800000u) {
+        return sign | 0x7e00u;
+    }
+    // From 65520 (halfway between 65504 and 2¹⁶) on: ±inf.
+    if (a >= 0x477ff000u) {
+        return sign | 0x7c00u;
+    }
+    // Normal in binary16 (from 2⁻¹⁴): rebias, round away 13 bits (a carry may reach the
+    // exponent, as it should).
+    if (a >= 0x38800000u) {
+        let r = a - 0x38000000u;
+        return sign | ((r + 0xfffu + ((r >> 13u) & 1u)) >> 13u);
+    }
+    // Subnormal or zero: |x|·2²⁴ rounded; below 2⁻²⁵ (and f32 subnormals) that is 0.
+    let e = a >> 23u;
+    if (e < 102u) {
+        return sign;
+    }
+    let mant = (a & 0x7fffffu) | 0x800000u;
+    let shift = 126u - e;
+    let q = mant >> shift;
+    let rem = mant & ((1u << shift) - 1u);
+    let half = 1u << (shift - 1u);
+    let up = rem > half || (rem == half && (q & 1u) == 1u);
+    return sign | (q + select(0u, 1u, up));
+}
+
+fn ag_pack(a: f32, b: f32, both: bool, old: u32) -> u32 {
+    return ag_to_f16(a) | (select(old >> 16u, ag_to_f16(b), both) << 16u);
+}
+";
 
 /// A unary function of the vector math, on recorded values.
 type UnaryFn = fn(Rec) -> Rec;
@@ -440,7 +524,8 @@ fn search<const K: usize>(xs: &[Rec], ps: &[Rec], rs: &[Rec], body: &Body) -> Ve
 }
 
 /// The shader of `pass` (checked by [`Source::wgsl`]).
-fn shader(src: &Source, pass: Pass) -> String {
+fn shader(src: &Source, pass: Pass, storage: Storage) -> String {
+    let f16 = storage == Storage::F16;
     let ir = &src.ir;
     let (k, p) = (ir.inputs, ir.params);
     let one = k == 1;
@@ -456,6 +541,10 @@ fn shader(src: &Source, pass: Pass) -> String {
     );
     out.push_str(math_library());
     out.push('\n');
+    if f16 {
+        out.push_str(F16_LIBRARY);
+        out.push('\n');
+    }
     // Bodies.
     let search = (one, !one);
     let mut bodies = Vec::new();
@@ -515,9 +604,11 @@ fn shader(src: &Source, pass: Pass) -> String {
     let mut binding = 2;
     let mut buffer = |out: &mut String, name: &str, write: bool| {
         let access = if write { "read_write" } else { "read" };
+        // The parameter sums stay f32.
+        let ty = if f16 && name != "sums" { "u32" } else { "f32" };
         let _ = writeln!(
             out,
-            "@group(0) @binding({binding}) var<storage, {access}> {name}: array<f32>;"
+            "@group(0) @binding({binding}) var<storage, {access}> {name}: array<{ty}>;"
         );
         binding += 1;
     };
@@ -573,53 +664,101 @@ fn shader(src: &Source, pass: Pass) -> String {
         a.extend(pargs.iter().cloned());
         a.join(", ")
     };
-    let xs: Vec<String> = (0..k).map(|i| format!("x{i}")).collect();
     if reduce {
         for j in 0..p {
             let _ = writeln!(out, "    var s{j} = 0.0f;");
         }
     }
     out.push_str("    if (live) {\n");
-    for i in 0..k {
-        let _ = writeln!(out, "        let x{i} = in{i}[i];");
-    }
-    match pass {
-        Pass::Forward => {
-            let _ = writeln!(out, "        out_y[i] = g_f({});", with(xs.clone()));
+    // The lanes of one entry: one element in f32, two (low and high halves) in f16.
+    let lanes: &[&str] = if f16 { &["l", "h"] } else { &[""] };
+    let load = |out: &mut String, name: &str, buf: &str| {
+        if f16 {
+            let _ = writeln!(out, "        let w_{name} = {buf}[i];");
+            let _ = writeln!(
+                out,
+                "        let {name}l = ag_from_f16(w_{name} & 0xffffu);"
+            );
+            let _ = writeln!(out, "        let {name}h = ag_from_f16(w_{name} >> 16u);");
+        } else {
+            let _ = writeln!(out, "        let {name} = {buf}[i];");
         }
+    };
+    if f16 {
+        out.push_str("        let both = 2u * i + 1u < info[2];\n");
+    }
+    for i in 0..k {
+        load(&mut out, &format!("x{i}"), &format!("in{i}"));
+    }
+    // `buf[i] = value`, with the value per lane (`l` the lane's suffix).
+    let store = |out: &mut String, buf: &str, value: &dyn Fn(&str) -> String| {
+        if f16 {
+            let _ = writeln!(
+                out,
+                "        {buf}[i] = ag_pack({}, {}, both, {buf}[i]);",
+                value("l"),
+                value("h")
+            );
+        } else {
+            let _ = writeln!(out, "        {buf}[i] = {};", value(""));
+        }
+    };
+    // The inputs of lane `l`, then the parameters.
+    let call = |body: &str, l: &str| {
+        let xs: Vec<String> = (0..k).map(|i| format!("x{i}{l}")).collect();
+        format!("{body}({})", with(xs))
+    };
+    // s_j += dy·r[at] over the lanes (the high lane only where it is an element).
+    let sum = |out: &mut String, j: usize, at: usize| {
+        let terms: Vec<String> = lanes
+            .iter()
+            .map(|l| {
+                let t = format!("dy{l} * r{l}[{at}]");
+                if *l == "h" {
+                    format!("select(0.0f, {t}, both)")
+                } else {
+                    t
+                }
+            })
+            .collect();
+        let _ = writeln!(out, "        s{j} = {};", terms.join(" + "));
+    };
+    match pass {
+        Pass::Forward => store(&mut out, "out_y", &|l| call("g_f", l)),
         Pass::Backward => {
-            out.push_str("        let dy = in_dy[i];\n");
+            load(&mut out, "dy", "in_dy");
             if one {
-                let _ = writeln!(out, "        out_dx0[i] = dy * g_d({});", with(xs.clone()));
+                store(&mut out, "out_dx0", &|l| {
+                    format!("dy{l} * {}", call("g_d", l))
+                });
                 if reduce {
-                    let _ = writeln!(out, "        let r = g_g({});", with(xs.clone()));
+                    for l in lanes {
+                        let _ = writeln!(out, "        let r{l} = {};", call("g_g", l));
+                    }
                     for j in 0..p {
-                        let _ = writeln!(out, "        s{j} = dy * r[{}];", 1 + j);
+                        sum(&mut out, j, 1 + j);
                     }
                 }
             } else {
-                let _ = writeln!(out, "        let r = g_g({});", with(xs.clone()));
+                for l in lanes {
+                    let _ = writeln!(out, "        let r{l} = {};", call("g_g", l));
+                }
                 for i in 0..k {
-                    let _ = writeln!(out, "        out_dx{i}[i] = dy * r[{i}];");
+                    store(&mut out, &format!("out_dx{i}"), &|l| {
+                        format!("dy{l} * r{l}[{i}]")
+                    });
                 }
                 for j in 0..p {
-                    let _ = writeln!(out, "        s{j} = dy * r[{}];", k + j);
+                    sum(&mut out, j, k + j);
                 }
             }
         }
-        Pass::Grad2 => {
-            let _ = writeln!(
-                out,
-                "        out_dx0[i] = in_dy[i] * g_s({});",
-                with(xs.clone())
-            );
-        }
-        Pass::BackwardFromOutput => {
-            let _ = writeln!(
-                out,
-                "        out_dx0[i] = in_dy[i] * g_o({});",
-                with(xs.clone())
-            );
+        Pass::Grad2 | Pass::BackwardFromOutput => {
+            load(&mut out, "dy", "in_dy");
+            let body = if pass == Pass::Grad2 { "g_s" } else { "g_o" };
+            store(&mut out, "out_dx0", &|l| {
+                format!("dy{l} * {}", call(body, l))
+            });
         }
     }
     out.push_str("    }\n");

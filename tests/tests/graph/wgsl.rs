@@ -1,11 +1,11 @@
 //! The WGSL backend's shaders parse and validate (naga, the shader compiler wgpu uses) for
-//! every pass of every built-in, gated unit and custom formula, and the passes an activation
-//! lacks are errors.
+//! every pass of every built-in, gated unit and custom formula, with f32 and with binary16
+//! storage, and the passes an activation lacks are errors.
 
 // `everything` negates a comparison on purpose: the graph's `Not`.
 #![allow(clippy::neg_cmp_op_on_partial_ord)]
 
-use actigen::wgsl::{Pass, Source};
+use actigen::wgsl::{Pass, Source, Storage};
 use actigen::{Error, activation};
 use actigen_tests::custom::{Gelu, GeluTanh, Mish};
 
@@ -40,13 +40,16 @@ fn validate(name: &str, pass: Pass, src: &str) {
 
 fn all_passes(src: Source) {
     let one = src.ir.inputs == 1;
-    for pass in [
+    for (pass, storage) in [
         Pass::Forward,
         Pass::Backward,
         Pass::Grad2,
         Pass::BackwardFromOutput,
-    ] {
-        match src.wgsl(pass) {
+    ]
+    .into_iter()
+    .flat_map(|p| [(p, Storage::F32), (p, Storage::F16)])
+    {
+        match src.wgsl_as(pass, storage) {
             Ok(s) => validate(src.name, pass, &s),
             Err(Error::NoBackwardFromOutput { .. }) => {
                 assert!(pass == Pass::BackwardFromOutput && src.ir.from_output.is_none())
