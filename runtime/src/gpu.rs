@@ -15,12 +15,14 @@
 //! ```
 //!
 //! Results are `f32`, computed as the module docs of [`crate::wgsl`] say (the CPU's vector math
-//! and guards, on the device's arithmetic). The host-slice passes also take `half::f16` slices
-//! (feature `half`; [`GpuElement`]), and the `*_buffers_as` passes binary16 buffers
-//! ([`Storage::F16`]): stored two to a `u32`, computed in `f32`, each result the `f32` pass's
-//! rounded to nearest even, on any adapter (no `shader-f16` needed). Parameter gradients are summed per workgroup of 256
+//! and guards, on the device's arithmetic). Parameter gradients are summed per workgroup of 256
 //! elements on the device in `f32` (a fixed tree) and those sums added on the host in `f64`, in
 //! order: the same inputs give the same gradients on the same device.
+//!
+//! The host-slice passes also take `half::f16` and `half::bf16` slices (feature `half`;
+//! [`GpuElement`]), and the `*_buffers_as` passes binary16 and bfloat16 buffers ([`Storage`]):
+//! stored two to a `u32`, computed in `f32`, each result the `f32` pass's rounded to nearest
+//! even, on any adapter (no `shader-f16` needed).
 //!
 //! Errors (every one before anything is written): mismatched lengths ([`Error::Length`]), no
 //! adapter or a failed device request, a buffer too small or without `STORAGE` usage
@@ -53,10 +55,13 @@ mod sealed {
     impl Sealed for f32 {}
     #[cfg(feature = "half")]
     impl Sealed for half::f16 {}
+    #[cfg(feature = "half")]
+    impl Sealed for half::bf16 {}
 }
 
-/// An element type of the host-slice passes: `f32`, or `half::f16` (feature `half`; stored on
-/// the device two to a `u32`, computed in `f32`, see [`Storage::F16`]). Sealed.
+/// An element type of the host-slice passes: `f32`, or `half::f16` and `half::bf16` (feature
+/// `half`; stored on the device two to a `u32`, computed in `f32`, see [`Storage::F16`] and
+/// [`Storage::Bf16`]). Sealed.
 pub trait GpuElement: Copy + sealed::Sealed {
     /// How the shaders store it.
     const STORAGE: Storage;
@@ -78,29 +83,36 @@ impl GpuElement for f32 {
     }
 }
 
-#[cfg(feature = "half")]
-impl GpuElement for half::f16 {
-    const STORAGE: Storage = Storage::F16;
-    fn bytes(values: &[half::f16]) -> Cow<'_, [u8]> {
-        let mut v: Vec<u8> = values
-            .iter()
-            .flat_map(|h| h.to_bits().to_le_bytes())
-            .collect();
-        v.resize(v.len().next_multiple_of(4), 0);
-        Cow::Owned(v)
-    }
-    fn read(bytes: &[u8], out: &mut [half::f16]) {
-        for (o, b) in out.iter_mut().zip(bytes.chunks_exact(2)) {
-            *o = half::f16::from_bits(u16::from_le_bytes([b[0], b[1]]));
+/// The half types: their bits, two bytes each, little-endian.
+macro_rules! half_element {
+    ($t:ty, $storage:expr) => {
+        #[cfg(feature = "half")]
+        impl GpuElement for $t {
+            const STORAGE: Storage = $storage;
+            fn bytes(values: &[$t]) -> Cow<'_, [u8]> {
+                let mut v: Vec<u8> = values
+                    .iter()
+                    .flat_map(|h| h.to_bits().to_le_bytes())
+                    .collect();
+                v.resize(v.len().next_multiple_of(4), 0);
+                Cow::Owned(v)
+            }
+            fn read(bytes: &[u8], out: &mut [$t]) {
+                for (o, b) in out.iter_mut().zip(bytes.chunks_exact(2)) {
+                    *o = <$t>::from_bits(u16::from_le_bytes([b[0], b[1]]));
+                }
+            }
         }
-    }
+    };
 }
+half_element!(half::f16, Storage::F16);
+half_element!(half::bf16, Storage::Bf16);
 
 /// The bytes of a buffer of `n` elements stored as `storage`.
 fn storage_bytes(storage: Storage, n: usize) -> u64 {
     match storage {
         Storage::F32 => 4 * n as u64,
-        Storage::F16 => 4 * n.div_ceil(2) as u64,
+        Storage::F16 | Storage::Bf16 => 4 * n.div_ceil(2) as u64,
     }
 }
 

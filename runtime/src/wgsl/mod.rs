@@ -170,12 +170,15 @@ pub enum Storage {
     /// with its sign, as the CPU's `half::f16` path stores it. `info[0]` counts the entries
     /// (⌈n/2⌉), `info[2]` the elements: for odd n the last entry's high half is left as it was.
     F16,
+    /// bfloat16, two elements per `u32` entry as [`Storage::F16`]: widened exactly (the upper
+    /// half of an f32), rounded to nearest even (a NaN keeps its upper half with the quiet bit
+    /// set), as the CPU's `half::bf16` path rounds.
+    Bf16,
 }
 
 /// binary16 bits (the low 16 of `h`) widened to f32 exactly, in integer arithmetic; and an f32
-/// rounded to binary16 bits (nearest, ties to even; overflow to ±inf, NaN to ±0x7e00); and two
-/// f32 values rounded into one entry, the high half kept from `old` unless `both`.
-const F16_LIBRARY: &str = "fn ag_from_f16(h: u32) -> f32 {
+/// rounded to binary16 bits (nearest, ties to even; overflow to ±inf, NaN to ±0x7e00).
+const F16_LIBRARY: &str = "fn ag_widen(h: u32) -> f32 {
     let sign = (h & 0x8000u) << 16u;
     let e = (h >> 10u) & 0x1fu;
     let m = h & 0x3ffu;
@@ -193,7 +196,7 @@ const F16_LIBRARY: &str = "fn ag_from_f16(h: u32) -> f32 {
     return bitcast<f32>(sign | ((e + 112u) << 23u) | (m << 13u));
 }
 
-fn ag_to_f16(x: f32) -> u32 {
+fn ag_narrow(x: f32) -> u32 {
     let b = bitcast<u32>(x);
     let sign = (b >> 16u) & 0x8000u;
     let a = b & 0x7fffffffu;
@@ -223,9 +226,27 @@ fn ag_to_f16(x: f32) -> u32 {
     let up = rem > half || (rem == half && (q & 1u) == 1u);
     return sign | (q + select(0u, 1u, up));
 }
+";
 
-fn ag_pack(a: f32, b: f32, both: bool, old: u32) -> u32 {
-    return ag_to_f16(a) | (select(old >> 16u, ag_to_f16(b), both) << 16u);
+/// bfloat16 bits widened (exact) and an f32 rounded to bfloat16 bits (nearest, ties to even;
+/// NaN: its upper half, quiet).
+const BF16_LIBRARY: &str = "fn ag_widen(h: u32) -> f32 {
+    return bitcast<f32>(h << 16u);
+}
+
+fn ag_narrow(x: f32) -> u32 {
+    let b = bitcast<u32>(x);
+    if ((b & 0x7fffffffu) > 0x7f800000u) {
+        return (b >> 16u) | 0x40u;
+    }
+    return (b + 0x7fffu + ((b >> 16u) & 1u)) >> 16u;
+}
+";
+
+/// Two f32 values rounded into one entry (`ag_narrow`), the high half kept from `old` unless
+/// `both`.
+const PACK: &str = "fn ag_pack(a: f32, b: f32, both: bool, old: u32) -> u32 {
+    return ag_narrow(a) | (select(old >> 16u, ag_narrow(b), both) << 16u);
 }
 ";
 
@@ -525,7 +546,8 @@ fn search<const K: usize>(xs: &[Rec], ps: &[Rec], rs: &[Rec], body: &Body) -> Ve
 
 /// The shader of `pass` (checked by [`Source::wgsl`]).
 fn shader(src: &Source, pass: Pass, storage: Storage) -> String {
-    let f16 = storage == Storage::F16;
+    // Half-precision storage, two elements per u32 entry.
+    let f16 = storage != Storage::F32;
     let ir = &src.ir;
     let (k, p) = (ir.inputs, ir.params);
     let one = k == 1;
@@ -542,7 +564,13 @@ fn shader(src: &Source, pass: Pass, storage: Storage) -> String {
     out.push_str(math_library());
     out.push('\n');
     if f16 {
-        out.push_str(F16_LIBRARY);
+        out.push_str(if storage == Storage::F16 {
+            F16_LIBRARY
+        } else {
+            BF16_LIBRARY
+        });
+        out.push('\n');
+        out.push_str(PACK);
         out.push('\n');
     }
     // Bodies.
@@ -675,11 +703,8 @@ fn shader(src: &Source, pass: Pass, storage: Storage) -> String {
     let load = |out: &mut String, name: &str, buf: &str| {
         if f16 {
             let _ = writeln!(out, "        let w_{name} = {buf}[i];");
-            let _ = writeln!(
-                out,
-                "        let {name}l = ag_from_f16(w_{name} & 0xffffu);"
-            );
-            let _ = writeln!(out, "        let {name}h = ag_from_f16(w_{name} >> 16u);");
+            let _ = writeln!(out, "        let {name}l = ag_widen(w_{name} & 0xffffu);");
+            let _ = writeln!(out, "        let {name}h = ag_widen(w_{name} >> 16u);");
         } else {
             let _ = writeln!(out, "        let {name} = {buf}[i];");
         }

@@ -431,34 +431,66 @@ fn accuracy_table() {
     );
 }
 
-/// Every binary16 value but the last (an odd count: the last entry is half used), in bit
-/// order.
-fn all_f16() -> Vec<half::f16> {
-    (0..u16::MAX).map(half::f16::from_bits).collect()
+/// A half type of the GPU passes, for the tests generic over both.
+trait Half: actigen::gpu::GpuElement + std::fmt::Display {
+    const ZERO: Self;
+    fn from_bits(b: u16) -> Self;
+    fn to_bits(self) -> u16;
+    fn to_f32(self) -> f32;
+    /// `half`'s rounding (independent of actigen's).
+    fn from_f32(v: f32) -> Self;
 }
 
-/// binary16 `a` and the rounding of `b` are the same (both NaN counts as the same).
-fn rounds_to(a: half::f16, b: f32) -> bool {
-    let want = half::f16::from_f32(b);
-    a.to_bits() == want.to_bits() || (a.is_nan() && want.is_nan())
+macro_rules! half_type {
+    ($t:ty) => {
+        impl Half for $t {
+            const ZERO: Self = <$t>::ZERO;
+            fn from_bits(b: u16) -> Self {
+                <$t>::from_bits(b)
+            }
+            fn to_bits(self) -> u16 {
+                <$t>::to_bits(self)
+            }
+            fn to_f32(self) -> f32 {
+                <$t>::to_f32(self)
+            }
+            fn from_f32(v: f32) -> Self {
+                <$t>::from_f32(v)
+            }
+        }
+    };
+}
+half_type!(half::f16);
+half_type!(half::bf16);
+
+/// Every value of the half type but the last (an odd count: the last entry is half used), in
+/// bit order.
+fn all_halves<H: Half>() -> Vec<H> {
+    (0..u16::MAX).map(H::from_bits).collect()
 }
 
-/// The f16 passes of `F` over every binary16 input: each result is the f32 pass's result at
-/// the same (widened) input, rounded to nearest even (`half`'s rounding, independent of
-/// actigen's); the parameter gradients agree within 1e−5 of Σ|dy·∂f/∂p|.
-fn check_f16<F: Formula + Default>(gpu: &Gpu) {
+/// `a` and the rounding of `b` are the same (both NaN counts as the same).
+fn rounds_to<H: Half>(a: H, b: f32) -> bool {
+    let want = H::from_f32(b);
+    a.to_bits() == want.to_bits() || (a.to_f32().is_nan() && want.to_f32().is_nan())
+}
+
+/// The half-precision passes of `F` over every value of `H`: each result is the f32 pass's
+/// result at the same (widened) input, rounded to nearest even (`half`'s rounding, independent
+/// of actigen's); the parameter gradients agree within 1e−5 of Σ|dy·∂f/∂p|.
+fn check_half<F: Formula + Default, H: Half>(gpu: &Gpu) {
     let f = F::default();
     let name = F::NAME;
-    let x = all_f16();
+    let x: Vec<H> = all_halves();
     let n = x.len();
     let x32: Vec<f32> = x.iter().map(|v| v.to_f32()).collect();
-    let (mut y, mut y32) = (vec![half::f16::ZERO; n], vec![0.0f32; n]);
+    let (mut y, mut y32) = (vec![H::ZERO; n], vec![0.0f32; n]);
     gpu.forward(&f, &x, &mut y).unwrap();
     gpu.forward(&f, &x32, &mut y32).unwrap();
     for i in 0..n {
         assert!(
             rounds_to(y[i], y32[i]),
-            "{name}({}): f16 pass {}, f32 pass {} (bits {:#06x})",
+            "{name}({}): half pass {}, f32 pass {} (bits {:#06x})",
             x32[i],
             y[i],
             y32[i],
@@ -466,17 +498,17 @@ fn check_f16<F: Formula + Default>(gpu: &Gpu) {
         );
     }
     let mut r = Rng(9);
-    let dy: Vec<half::f16> = (0..n)
-        .map(|_| half::f16::from_f32(r.uniform_f32(-2.0, 2.0)))
+    let dy: Vec<H> = (0..n)
+        .map(|_| H::from_f32(r.uniform_f32(-2.0, 2.0)))
         .collect();
     let dy32: Vec<f32> = dy.iter().map(|v| v.to_f32()).collect();
-    let (mut dx, mut dx32) = (vec![half::f16::ZERO; n], vec![0.0f32; n]);
+    let (mut dx, mut dx32) = (vec![H::ZERO; n], vec![0.0f32; n]);
     let g = gpu.backward(&f, &x, &dy, &mut dx).unwrap();
     let g32 = gpu.backward(&f, &x32, &dy32, &mut dx32).unwrap();
     for i in 0..n {
         assert!(
             rounds_to(dx[i], dx32[i]),
-            "{name}′({}): f16 pass {}, f32 pass {}",
+            "{name}′({}): half pass {}, f32 pass {}",
             x32[i],
             dx[i],
             dx32[i]
@@ -488,13 +520,11 @@ fn check_f16<F: Formula + Default>(gpu: &Gpu) {
     }
     // Over the finite inputs below 1e3 (the sums are the same terms in another tree).
     let keep: Vec<usize> = (0..n).filter(|&i| x32[i].abs() < 1e3).collect();
-    let xk: Vec<half::f16> = keep.iter().map(|&i| x[i]).collect();
-    let dyk: Vec<half::f16> = keep.iter().map(|&i| dy[i]).collect();
+    let xk: Vec<H> = keep.iter().map(|&i| x[i]).collect();
+    let dyk: Vec<H> = keep.iter().map(|&i| dy[i]).collect();
     let (xk32, dyk32): (Vec<f32>, Vec<f32>) = keep.iter().map(|&i| (x32[i], dy32[i])).unzip();
     let m = keep.len();
-    let got = gpu
-        .backward(&f, &xk, &dyk, &mut vec![half::f16::ZERO; m])
-        .unwrap();
+    let got = gpu.backward(&f, &xk, &dyk, &mut vec![H::ZERO; m]).unwrap();
     let want = gpu
         .backward(&f, &xk32, &dyk32, &mut vec![0.0f32; m])
         .unwrap();
@@ -508,10 +538,33 @@ fn check_f16<F: Formula + Default>(gpu: &Gpu) {
         assert!(mass > 0.0 && b.is_finite(), "{name}: not a test");
         assert!(
             (a - b).abs() <= 1e-5 * mass,
-            "{name}: ∂/∂{}: f16 pass {a}, f32 pass {b} (Σ|dy·∂f/∂p| = {mass})",
+            "{name}: ∂/∂{}: half pass {a}, f32 pass {b} (Σ|dy·∂f/∂p| = {mass})",
             F::PARAM_NAMES[j]
         );
     }
+}
+
+/// SwiGLU's half-precision passes against its f32 passes, rounded.
+fn check_half_gated<H: Half>(gpu: &Gpu) {
+    let f = actigen::Swiglu;
+    let a: Vec<H> = all_halves();
+    let n = a.len();
+    let b: Vec<H> = (0..n).map(|i| a[(i * 7 + 3) % n]).collect();
+    let wide = |v: &[H]| -> Vec<f32> { v.iter().map(|h| h.to_f32()).collect() };
+    let (a32, b32) = (wide(&a), wide(&b));
+    let (mut y, mut y32) = (vec![H::ZERO; n], vec![0.0f32; n]);
+    gpu.forward_multi(&f, [&a, &b], &mut y).unwrap();
+    gpu.forward_multi(&f, [&a32, &b32], &mut y32).unwrap();
+    assert!((0..n).all(|i| rounds_to(y[i], y32[i])), "swiglu forward");
+    let dy: Vec<H> = (0..n).map(|i| a[(i * 3 + 1) % n]).collect();
+    let dy32 = wide(&dy);
+    let (mut d0, mut d1) = (vec![H::ZERO; n], vec![H::ZERO; n]);
+    let (mut e0, mut e1) = (vec![0.0f32; n], vec![0.0f32; n]);
+    gpu.backward_multi(&f, [&a, &b], &dy, [&mut d0, &mut d1])
+        .unwrap();
+    gpu.backward_multi(&f, [&a32, &b32], &dy32, [&mut e0, &mut e1])
+        .unwrap();
+    assert!((0..n).all(|i| rounds_to(d0[i], e0[i]) && rounds_to(d1[i], e1[i])));
 }
 
 #[test]
@@ -520,31 +573,24 @@ fn f16_passes_are_the_f32_passes_rounded() {
     use actigen::*;
     // Outputs over the whole binary16 range: subnormal (σ), ties and every mantissa
     // (softsign), overflow to inf (selu(65504) = 68825), a parameter gradient (swish).
-    check_f16::<Sigmoid>(&gpu);
-    check_f16::<Softsign>(&gpu);
-    check_f16::<Selu>(&gpu);
-    check_f16::<Swish>(&gpu);
-    check_f16::<Gelu>(&gpu);
-    // Two inputs.
-    let f = Swiglu;
-    let a = all_f16();
-    let n = a.len();
-    let b: Vec<half::f16> = (0..n).map(|i| a[(i * 7 + 3) % n]).collect();
-    let wide = |v: &[half::f16]| -> Vec<f32> { v.iter().map(|h| h.to_f32()).collect() };
-    let (a32, b32) = (wide(&a), wide(&b));
-    let (mut y, mut y32) = (vec![half::f16::ZERO; n], vec![0.0f32; n]);
-    gpu.forward_multi(&f, [&a, &b], &mut y).unwrap();
-    gpu.forward_multi(&f, [&a32, &b32], &mut y32).unwrap();
-    assert!((0..n).all(|i| rounds_to(y[i], y32[i])), "swiglu forward");
-    let dy: Vec<half::f16> = (0..n).map(|i| a[(i * 3 + 1) % n]).collect();
-    let dy32 = wide(&dy);
-    let (mut d0, mut d1) = (vec![half::f16::ZERO; n], vec![half::f16::ZERO; n]);
-    let (mut e0, mut e1) = (vec![0.0f32; n], vec![0.0f32; n]);
-    gpu.backward_multi(&f, [&a, &b], &dy, [&mut d0, &mut d1])
-        .unwrap();
-    gpu.backward_multi(&f, [&a32, &b32], &dy32, [&mut e0, &mut e1])
-        .unwrap();
-    assert!((0..n).all(|i| rounds_to(d0[i], e0[i]) && rounds_to(d1[i], e1[i])));
+    check_half::<Sigmoid, half::f16>(&gpu);
+    check_half::<Softsign, half::f16>(&gpu);
+    check_half::<Selu, half::f16>(&gpu);
+    check_half::<Swish, half::f16>(&gpu);
+    check_half::<Gelu, half::f16>(&gpu);
+    check_half_gated::<half::f16>(&gpu);
+}
+
+#[test]
+fn bf16_passes_are_the_f32_passes_rounded() {
+    let Some(gpu) = gpu() else { return };
+    use actigen::*;
+    check_half::<Sigmoid, half::bf16>(&gpu);
+    check_half::<Softsign, half::bf16>(&gpu);
+    check_half::<Selu, half::bf16>(&gpu);
+    check_half::<Swish, half::bf16>(&gpu);
+    check_half::<Gelu, half::bf16>(&gpu);
+    check_half_gated::<half::bf16>(&gpu);
 }
 
 /// The device-buffer f16 pass over an odd count leaves the high half of the last entry as it

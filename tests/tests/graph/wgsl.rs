@@ -1,6 +1,6 @@
 //! The WGSL backend's shaders parse and validate (naga, the shader compiler wgpu uses) for
-//! every pass of every built-in, gated unit and custom formula, with f32 and with binary16
-//! storage, and the passes an activation lacks are errors.
+//! every pass of every built-in, gated unit and custom formula, with f32, binary16 and
+//! bfloat16 storage, and the passes an activation lacks are errors.
 
 // `everything` negates a comparison on purpose: the graph's `Not`.
 #![allow(clippy::neg_cmp_op_on_partial_ord)]
@@ -47,7 +47,7 @@ fn all_passes(src: Source) {
         Pass::BackwardFromOutput,
     ]
     .into_iter()
-    .flat_map(|p| [(p, Storage::F32), (p, Storage::F16)])
+    .flat_map(|p| [(p, Storage::F32), (p, Storage::F16), (p, Storage::Bf16)])
     {
         match src.wgsl_as(pass, storage) {
             Ok(s) => validate(src.name, pass, &s),
