@@ -585,11 +585,11 @@ fn f16_passes_are_the_f32_passes_rounded() {
 fn bf16_passes_are_the_f32_passes_rounded() {
     let Some(gpu) = gpu() else { return };
     use actigen::*;
+    // Subnormal outputs, every mantissa, a parameter gradient (bfloat16 shares f32's range:
+    // no overflow to test).
     check_half::<Sigmoid, half::bf16>(&gpu);
     check_half::<Softsign, half::bf16>(&gpu);
-    check_half::<Selu, half::bf16>(&gpu);
     check_half::<Swish, half::bf16>(&gpu);
-    check_half::<Gelu, half::bf16>(&gpu);
     check_half_gated::<half::bf16>(&gpu);
 }
 
