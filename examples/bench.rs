@@ -67,7 +67,8 @@ const USAGE: &str = "usage: bench [--json] [--acts a,b,...] [--sizes n,n,...] [-
   --json      one JSON object per row
   --list-isas print the ISAs and whether this CPU supports each, and exit
   --gpu       (feature gpu) instead: swish, gelu_tanh and swiglu forward and backward on the
-              GPU (wgpu, device buffers, each call waited for), rows with isa \"wgpu\", and
+              GPU (wgpu, device buffers of each --dtype but f64, each call waited for), rows
+              with isa \"wgpu\", and
               the device's copy of one buffer to another (row copy, forward)
 Prints the median ns per element of each (activation, pass, size, type, ISA).";
 
@@ -538,9 +539,11 @@ fn main() {
     pool.install(|| run_all(&o));
 }
 
-/// `--gpu`: the issue's three activations on the GPU's device buffers, and the copy floor.
+/// `--gpu`: the issue's three activations on the GPU's device buffers, and the copy floor,
+/// for each `--dtype` of f32, f16 and bf16 (the half types two to a `u32`, computed in f32).
 #[cfg(feature = "gpu")]
 fn run_gpu(o: &Options) {
+    use actigen::wgsl::Storage;
     use actigen::{Swiglu, Swish, gpu::Gpu};
     use actigen_examples::GeluTanh;
     let gpu = Gpu::new().unwrap_or_else(|e| {
@@ -553,69 +556,100 @@ fn run_gpu(o: &Options) {
         std::process::exit(1)
     };
     for &n in &o.sizes {
-        let xs: Vec<f32> = inputs(n, 1).iter().map(|&v| v as f32).collect();
-        let us: Vec<f32> = inputs(n, 2).iter().map(|&v| v as f32).collect();
-        let (x, u, dy) = (gpu.buffer(&xs), gpu.buffer(&us), gpu.buffer(&us));
-        let zeros = vec![0.0f32; n];
-        let (y, dx, du) = (gpu.buffer(&zeros), gpu.buffer(&zeros), gpu.buffer(&zeros));
-        let mut rows = vec![(
-            "copy".to_string(),
-            "fwd",
-            time(n, || gpu.copy(&x, &y, n).unwrap_or_else(|e| fail(e))),
-        )];
-        let swish = Swish::default();
-        rows.push((
-            "swish".into(),
-            "fwd",
-            time(n, || {
-                gpu.forward_buffers(&swish, &x, &y, n)
-                    .unwrap_or_else(|e| fail(e))
-            }),
-        ));
-        rows.push((
-            "swish".into(),
-            "bwd",
-            time(n, || {
-                gpu.backward_buffers(&swish, &x, &dy, &dx, n)
-                    .map(drop)
-                    .unwrap_or_else(|e| fail(e))
-            }),
-        ));
-        rows.push((
-            "gelu_tanh".into(),
-            "fwd",
-            time(n, || {
-                gpu.forward_buffers(&GeluTanh, &x, &y, n)
-                    .unwrap_or_else(|e| fail(e))
-            }),
-        ));
-        rows.push((
-            "gelu_tanh".into(),
-            "bwd",
-            time(n, || {
-                gpu.backward_buffers(&GeluTanh, &x, &dy, &dx, n)
-                    .map(drop)
-                    .unwrap_or_else(|e| fail(e))
-            }),
-        ));
-        rows.push((
-            "swiglu".into(),
-            "fwd",
-            time(n, || {
-                gpu.forward_multi_buffers(&Swiglu, [&x, &u], &y, n)
-                    .unwrap_or_else(|e| fail(e))
-            }),
-        ));
-        rows.push((
-            "swiglu".into(),
-            "bwd",
-            time(n, || {
-                gpu.backward_multi_buffers(&Swiglu, [&x, &u], &dy, [&dx, &du], n)
-                    .map(drop)
-                    .unwrap_or_else(|e| fail(e))
-            }),
-        ));
-        print_rows(o, &rows, n, "wgpu", "f32");
+        for dtype in &o.dtypes {
+            let storage = match dtype.as_str() {
+                "f32" => Storage::F32,
+                "f16" => Storage::F16,
+                "bf16" => Storage::Bf16,
+                _ => {
+                    eprintln!("bench --gpu: no {dtype} on the GPU (f32, f16, bf16)");
+                    continue;
+                }
+            };
+            // A buffer of the values in the dtype's storage.
+            let buffer = |v: &[f32]| match storage {
+                Storage::F32 => gpu.buffer(v),
+                Storage::F16 => gpu.buffer(
+                    &v.iter()
+                        .map(|&x| half::f16::from_f32(x))
+                        .collect::<Vec<_>>(),
+                ),
+                Storage::Bf16 => gpu.buffer(
+                    &v.iter()
+                        .map(|&x| half::bf16::from_f32(x))
+                        .collect::<Vec<_>>(),
+                ),
+            };
+            // The copy floor copies the same bytes: n f32s, or ⌈n/2⌉ pairs of halves.
+            let words = if storage == Storage::F32 {
+                n
+            } else {
+                n.div_ceil(2)
+            };
+            let xs: Vec<f32> = inputs(n, 1).iter().map(|&v| v as f32).collect();
+            let us: Vec<f32> = inputs(n, 2).iter().map(|&v| v as f32).collect();
+            let (x, u, dy) = (buffer(&xs), buffer(&us), buffer(&us));
+            let zeros = vec![0.0f32; n];
+            let (y, dx, du) = (buffer(&zeros), buffer(&zeros), buffer(&zeros));
+            let mut rows = vec![(
+                "copy".to_string(),
+                "fwd",
+                time(n, || gpu.copy(&x, &y, words).unwrap_or_else(|e| fail(e))),
+            )];
+            let swish = Swish::default();
+            rows.push((
+                "swish".into(),
+                "fwd",
+                time(n, || {
+                    gpu.forward_buffers_as(&swish, storage, &x, &y, n)
+                        .unwrap_or_else(|e| fail(e))
+                }),
+            ));
+            rows.push((
+                "swish".into(),
+                "bwd",
+                time(n, || {
+                    gpu.backward_buffers_as(&swish, storage, &x, &dy, &dx, n)
+                        .map(drop)
+                        .unwrap_or_else(|e| fail(e))
+                }),
+            ));
+            rows.push((
+                "gelu_tanh".into(),
+                "fwd",
+                time(n, || {
+                    gpu.forward_buffers_as(&GeluTanh, storage, &x, &y, n)
+                        .unwrap_or_else(|e| fail(e))
+                }),
+            ));
+            rows.push((
+                "gelu_tanh".into(),
+                "bwd",
+                time(n, || {
+                    gpu.backward_buffers_as(&GeluTanh, storage, &x, &dy, &dx, n)
+                        .map(drop)
+                        .unwrap_or_else(|e| fail(e))
+                }),
+            ));
+            rows.push((
+                "swiglu".into(),
+                "fwd",
+                time(n, || {
+                    gpu.forward_multi_buffers_as(&Swiglu, storage, [&x, &u], &y, n)
+                        .unwrap_or_else(|e| fail(e))
+                }),
+            ));
+            rows.push((
+                "swiglu".into(),
+                "bwd",
+                time(n, || {
+                    gpu.backward_multi_buffers_as(&Swiglu, storage, [&x, &u], &dy, [&dx, &du], n)
+                        .map(drop)
+                        .unwrap_or_else(|e| fail(e))
+                }),
+            ));
+            print_rows(o, &rows, n, "wgpu", dtype);
+        }
     }
 }
 
