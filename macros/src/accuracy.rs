@@ -224,6 +224,23 @@ pub fn analyse(
             repairs = fired;
         }
     }
+    // Products with σ(u)·σ(−u) rounded once (`scaled_products`), where the forward or a first
+    // derivative still loses anywhere, the subnormals included: kept where no expression loses
+    // more and one loses less (swish′ and tanh′ below the normal range; a formula that loses
+    // nowhere, or not there, keeps the plain product).
+    let list = exprs.list();
+    if before[..list.len() - 1].iter().any(|m| !m.meets()) {
+        g.scaled_products = true;
+        let after = analysis::measure(g, &list, &deriv, &env, &xs);
+        let lost = |m: &[Measured]| m.iter().map(|m| m.lossy32.len()).collect::<Vec<_>>();
+        let (b, a) = (lost(&before), lost(&after));
+        if a.iter().zip(&b).all(|(a, b)| a <= b) && a != b {
+            before = after;
+            repairs.push(crate::repair::SCALED_PRODUCTS.0);
+        } else {
+            g.scaled_products = false;
+        }
+    }
     let measured = before;
 
     let mut label = vec!["f".to_string(), format!("∂f/∂{input}")];
@@ -436,9 +453,22 @@ mod tests {
             "fn sp(x: f32) -> f32 { (x + (x * x + 4.0).sqrt()) / 2.0 }",
         );
         assert!(out.contains("p/c ± q/c"), "{out}");
-        // A formula that loses only where its values are subnormal is left as it is (tanh′ =
-        // 4σ(2x)σ(−2x) below x = −44, the built-in's kernel).
+        // A formula that loses only where its values are subnormal gets the one repair for
+        // that, `scaled_products` (tanh′ = 4σ(2x)σ(−2x) beyond |x| = 44), not the table's.
         let out = expand("", "fn t(x: f32) -> f32 { x.tanh() }");
+        let repaired = out
+            .split("Repaired where the analysis found a loss")
+            .nth(1)
+            .unwrap_or_else(|| panic!("{out}"));
+        let listed = repaired
+            .split("\\n")
+            .filter(|l| l.starts_with("- `"))
+            .count();
+        assert_eq!(listed, 1, "{out}");
+        assert!(repaired.contains("mul_sigmoid_product(a, u)"), "{out}");
+        assert!(out.contains("math :: mul_sigmoid_product"), "{out}");
+        // One that loses nowhere is left as it is.
+        let out = expand("", "fn s(x: f32) -> f32 { x / (1.0 + x.abs()) }");
         assert!(!out.contains("Repaired"), "{out}");
     }
 

@@ -246,17 +246,40 @@ pub fn eval(
             Node::Param(i) => round(env.params[i]),
             Node::Unary(op, a) => unary(prec, op, v(a)),
             Node::Binary(Bin::Mul, a, b) if prec == Prec::F32 && fused(g, a, b, fuse) => {
-                // Rounded once, as the kernels' fused products (`sigmoid_product`, and
-                // `mul_sigmoid` and `mul_erfc` in the forward kernels).
+                // Rounded once, as the kernels' fused products (`sigmoid_product` and
+                // `mul_sigmoid_product`, and `mul_sigmoid` and `mul_erfc` in the forward
+                // kernels).
+                let sigmoid = |u: Id| unary(Prec::F64, Un::Sigmoid, v(u)).hi;
                 let exact = |i: Id| match g.nodes[i] {
                     Node::Unary(op @ (Un::Sigmoid | Un::Erfc), u) => unary(Prec::F64, op, v(u)).hi,
+                    Node::Binary(Bin::Mul, p, q) if sigmoid_pair(g, p, q) => {
+                        sigmoid(p_arg(g, p)) * sigmoid(p_arg(g, q))
+                    }
                     Node::Shifted(op @ (Un::Sigmoid | Un::Erfc), u, lo) => {
                         let at = Dd::from(v(u).hi) + Dd::from(shift(v(lo).hi));
                         unary(Prec::Ref, op, at).hi
                     }
                     _ => v(i).hi,
                 };
-                r32(exact(a) * exact(b))
+                // With σ(p)·σ(−p), the other operand as the kernel has it (`mul_sigmoid_product`).
+                let pair = |i: Id| g.scaled_products && is_pair(g, i);
+                // A chain a·(c·σ′): `mul2_sigmoid_product`, rounded once too.
+                let chain = |i: Id| match g.nodes[i] {
+                    Node::Binary(Bin::Mul, c, p) if pair(p) => Some((c, p)),
+                    Node::Binary(Bin::Mul, p, c) if pair(p) => Some((c, p)),
+                    _ => None,
+                };
+                r32(if pair(b) {
+                    v(a).hi * exact(b)
+                } else if pair(a) {
+                    v(b).hi * exact(a)
+                } else if let Some((c, p)) = chain(b) {
+                    v(a).hi * v(c).hi * exact(p)
+                } else if let Some((c, p)) = chain(a) {
+                    v(b).hi * v(c).hi * exact(p)
+                } else {
+                    exact(a) * exact(b)
+                })
             }
             Node::Binary(op, a, b) => binary(prec, op, v(a), v(b)),
             Node::RoundErr(op, a, b) => round_err(prec, op, v(a), v(b)),
@@ -328,8 +351,40 @@ fn round_err(prec: Prec, op: Bin, a: Dd, b: Dd) -> Dd {
     }
 }
 
+/// Whether `a · b` is σ(p)·σ(−p) (the kernels' `sigmoid_product`).
+fn sigmoid_pair(g: &Graph, a: Id, b: Id) -> bool {
+    match (g.nodes[a], g.nodes[b]) {
+        (Node::Unary(Un::Sigmoid, p), Node::Unary(Un::Sigmoid, q)) => {
+            g.nodes[q] == Node::Unary(Un::Neg, p) || g.nodes[p] == Node::Unary(Un::Neg, q)
+        }
+        _ => false,
+    }
+}
+
+/// Whether node `i` is σ(p)·σ(−p).
+fn is_pair(g: &Graph, i: Id) -> bool {
+    matches!(g.nodes[i], Node::Binary(Bin::Mul, p, q) if sigmoid_pair(g, p, q))
+}
+
+/// The argument of a sigmoid node.
+fn p_arg(g: &Graph, s: Id) -> Id {
+    match g.nodes[s] {
+        Node::Unary(Un::Sigmoid, u) => u,
+        _ => unreachable!("a sigmoid_pair operand"),
+    }
+}
+
 /// Whether the kernels compute `a · b` as one rounded operation (see `expand::fused_products`).
 fn fused(g: &Graph, a: Id, b: Id, mul_sigmoid: bool) -> bool {
+    // A product with σ(p)·σ(−p), or with c·σ(p)·σ(−p): `mul_sigmoid_product` and
+    // `mul2_sigmoid_product`, in every kernel, with the `scaled_products` repair.
+    let product = |i: Id| match g.nodes[i] {
+        Node::Binary(Bin::Mul, p, q) => sigmoid_pair(g, p, q) || is_pair(g, p) || is_pair(g, q),
+        _ => false,
+    };
+    if g.scaled_products && (product(a) || product(b)) {
+        return true;
+    }
     if [a, b].iter().any(|&i| {
         matches!(
             g.nodes[i],

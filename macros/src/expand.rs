@@ -947,6 +947,12 @@ fn tracking(
 pub(crate) enum Fused {
     /// σ(a)·σ(−a) → `sigmoid_product(a)`: one exponential, no cancellation.
     SigmoidProduct(Id),
+    /// a·σ(u)·σ(−u) → `mul_sigmoid_product(a, u)`: rounded once, exact where σ(u)σ(−u) alone
+    /// is subnormal (swish′, tanh′).
+    MulSigmoidProduct(Id, Id),
+    /// a·(b·σ(u)·σ(−u)) → `mul2_sigmoid_product(a, b, u)`: as `MulSigmoidProduct`, with two
+    /// factors (swish′'s x·(β·σ′(βx))).
+    Mul2SigmoidProduct(Id, Id, Id),
     /// a·σ(u) → `mul_sigmoid(a, u)`: rounded once, exact where σ(u) alone is subnormal.
     MulSigmoid(Id, Id),
     /// a·σ(u) with `a`, `u` linear in x → `linear_mul_sigmoid(a, u)`: as `MulSigmoid`, plus the
@@ -964,17 +970,22 @@ impl Fused {
     pub(crate) fn operands(self) -> Vec<Id> {
         match self {
             Fused::SigmoidProduct(a) => vec![a],
-            Fused::MulSigmoid(a, u) | Fused::LinearMulSigmoid(a, u) | Fused::MulErfc(a, u) => {
-                vec![a, u]
-            }
-            Fused::MulSigmoidShifted(a, u, lo) | Fused::MulErfcShifted(a, u, lo) => {
-                vec![a, u, lo]
-            }
+            Fused::MulSigmoid(a, u)
+            | Fused::LinearMulSigmoid(a, u)
+            | Fused::MulErfc(a, u)
+            | Fused::MulSigmoidProduct(a, u) => vec![a, u],
+            Fused::MulSigmoidShifted(a, u, lo)
+            | Fused::MulErfcShifted(a, u, lo)
+            | Fused::Mul2SigmoidProduct(a, u, lo) => vec![a, u, lo],
         }
     }
 }
 
 /// The products of `g` to fuse; `a·σ(u)` and `a·erfc(u)` only with `exact_products`.
+///
+/// Nodes come after their operands, so a product's operands are classified before it: with
+/// `g.scaled_products` (the analysis's repair), a product with a σ(u)·σ(−u) found earlier is
+/// `MulSigmoidProduct`.
 pub(crate) fn fused_products(g: &Graph, exact_products: bool) -> HashMap<Id, Fused> {
     let sigmoid_arg = |id: Id| match g.nodes[id] {
         Node::Unary(Un::Sigmoid, u) => Some(u),
@@ -989,6 +1000,28 @@ pub(crate) fn fused_products(g: &Graph, exact_products: bool) -> HashMap<Id, Fus
         let Node::Binary(Bin::Mul, a, b) = *node else {
             continue;
         };
+        // With `scaled_products`: a·σ′ and a·(b·σ′), b·σ′ classified first.
+        let product_arg = |i: Id| match fused.get(&i) {
+            Some(&Fused::SigmoidProduct(u)) if g.scaled_products => Some((None, u)),
+            Some(&Fused::MulSigmoidProduct(b, u)) => Some((Some(b), u)),
+            _ => None,
+        };
+        let product = match (product_arg(a), product_arg(b)) {
+            (_, Some(p)) => Some((a, p)),
+            (Some(p), None) => Some((b, p)),
+            (None, None) => None,
+        };
+        match product {
+            Some((a, (None, u))) => {
+                fused.insert(id, Fused::MulSigmoidProduct(a, u));
+                continue;
+            }
+            Some((a, (Some(b), u))) => {
+                fused.insert(id, Fused::Mul2SigmoidProduct(a, b, u));
+                continue;
+            }
+            None => {}
+        }
         if exact_products {
             let shifted = match (shifted_arg(a), shifted_arg(b)) {
                 (_, Some((u, lo))) => Some((a, u, lo)),
@@ -1063,8 +1096,10 @@ pub(crate) fn named_tokens(g: &Graph, i: usize) -> (TokenStream, TokenStream) {
 
 /// Straight-line code computing `roots` into `__r0, __r1, …`, and its guard flags.
 ///
-/// σ(a)·σ(−a) (the derivative of σ, and of tanh) is always emitted as `sigmoid_product`. With
-/// `exact_products`, `a · σ(u)` is emitted as one rounded `mul_sigmoid` (forward kernels, which
+/// σ(a)·σ(−a) (the derivative of σ, and of tanh) is always emitted as `sigmoid_product`; a
+/// product with it, where the analysis chose the `scaled_products` repair, as one rounded
+/// `mul_sigmoid_product` (its fast lanes are the product itself, bit for bit; only where
+/// σ(a)σ(−a) nears the subnormals is it formed before the scaling). With `exact_products`, `a · σ(u)` is emitted as one rounded `mul_sigmoid` (forward kernels, which
 /// must be accurate in ULPs down to subnormal results); gradients, checked to a relative and
 /// absolute tolerance, keep the cheaper product.
 ///
@@ -1105,6 +1140,16 @@ fn body(
             Some(&Fused::SigmoidProduct(a)) => {
                 let (name, a) = (t(id), t(a));
                 stmts.push(quote!(let #name = #rt::math::sigmoid_product(#a);));
+                continue;
+            }
+            Some(&Fused::MulSigmoidProduct(a, u)) => {
+                let (name, a, u) = (t(id), t(a), t(u));
+                stmts.push(quote!(let #name = #rt::math::mul_sigmoid_product(#a, #u);));
+                continue;
+            }
+            Some(&Fused::Mul2SigmoidProduct(a, b, u)) => {
+                let (name, a, b, u) = (t(id), t(a), t(b), t(u));
+                stmts.push(quote!(let #name = #rt::math::mul2_sigmoid_product(#a, #b, #u);));
                 continue;
             }
             Some(&Fused::MulSigmoid(a, u)) => {

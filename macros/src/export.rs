@@ -107,6 +107,15 @@ impl Export<'_> {
                 let a = self.node(a, exact);
                 quote!(#n::SigmoidProduct(#a))
             }
+            Some(Fused::MulSigmoidProduct(a, u)) => {
+                let (a, u) = (self.node(a, exact), self.node(u, exact));
+                quote!(#n::MulSigmoidProduct(#a, #u))
+            }
+            Some(Fused::Mul2SigmoidProduct(a, b, u)) => {
+                let (a, b) = (self.node(a, exact), self.node(b, exact));
+                let u = self.node(u, exact);
+                quote!(#n::Mul2SigmoidProduct(#a, #b, #u))
+            }
             Some(Fused::MulSigmoid(a, u)) => {
                 let (a, u) = (self.node(a, exact), self.node(u, exact));
                 quote!(#n::MulSigmoid(#a, #u))

@@ -100,6 +100,9 @@ pub struct Graph {
     index: HashMap<Node, Id>,
     /// Span given to nodes created next.
     pub span: Span,
+    /// Whether the kernels compute a product with σ(u)·σ(−u) as one rounded
+    /// `mul_sigmoid_product` (the `scaled_products` repair, chosen by the error analysis).
+    pub scaled_products: bool,
 }
 
 impl Default for Graph {
@@ -110,6 +113,7 @@ impl Default for Graph {
             named: Vec::new(),
             index: HashMap::new(),
             span: Span::call_site(),
+            scaled_products: false,
         }
     }
 }

@@ -23,6 +23,13 @@
 //! |---|---|---|---|
 //! | `compensated` | exp(u), σ(u), erfc(u) (also a·σ(u)), u computed from the inputs by +, −, ·, powi and scaling by 2ᵏ | exp_shifted(u, lo), …: the function at u + lo, lo the rounding errors of u's operations carried to first order (each exact: `mul_err`, `add_err`) | eᵘ's relative error is \|u\| times u's, erfc's 2u² times: GELU's erfc(−x/√2) lost 30 ULP at x = −9.4, GELU-tanh's σ(1.6·(x + 0.045x³)) 34 |
 //!
+//! And one in the kernels' lowering, tried last, where the forward or a first derivative still
+//! loses (in the subnormals too):
+//!
+//! | rule | from | to | why |
+//! |---|---|---|---|
+//! | `scaled_products` | a·(σ(u)·σ(−u)), in every kernel | `mul_sigmoid_product(a, u)`: rounded once; where \|u\| > 80 (f32) or 700 (f64), a·σ(−\|u\|) formed from e^(−\|u\|)'s mantissa and scaled last | σ(u)σ(−u) alone is subnormal there, and a product with it keeps its few digits: x·σ(x)σ(−x) in swish′ was 40 subnormal steps off at x = −100, tanh′ = 4·σ(2x)σ(−2x) two at x = 50 |
+//!
 //! The rules run bottom-up as the stability rewrites do, then again on the result while it
 //! changes (at most four passes: a lifted select's sides are built after the pass visited the
 //! node). The exact ones restructure; they are kept, like the others, only where the analysis
@@ -33,8 +40,10 @@ use crate::rewrite::{Rule, hypot_of, rewrite_with};
 
 /// `from → to` of a repair, for the generated docs.
 pub fn describe(name: &str) -> String {
-    if name == COMPENSATED.0 {
-        return format!("{} → {}", COMPENSATED.1, COMPENSATED.2);
+    for (n, from, to) in [COMPENSATED, SCALED_PRODUCTS] {
+        if name == n {
+            return format!("{from} → {to}");
+        }
     }
     TABLE.iter().find(|r| r.0 == name).map_or_else(
         || name.to_string(),
@@ -66,6 +75,15 @@ pub fn repair(g: &mut Graph, root: Id, lift: bool) -> (Id, Vec<&'static str>) {
     }
     (root, fired)
 }
+
+/// The kernels' repair of products with σ(u)·σ(−u) (see `expand::fused_products`): name,
+/// from, to.
+pub const SCALED_PRODUCTS: (&str, &str, &str) = (
+    "scaled_products",
+    "a * (sigmoid(u) * sigmoid(-u))",
+    "mul_sigmoid_product(a, u): rounded once, formed from e^(-|u|)'s mantissa and scaled last \
+     where sigmoid(u) * sigmoid(-u) nears the subnormals (|u| beyond 80 in f32, 700 in f64)",
+);
 
 /// The forward expression's repair (see [`compensate`]): name, from, to.
 pub const COMPENSATED: (&str, &str, &str) = (

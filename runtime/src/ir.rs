@@ -120,6 +120,10 @@ pub enum Node {
     Select(usize, usize, usize),
     /// σ(a)·σ(−a) with one exponential ([`crate::math::sigmoid_product`]).
     SigmoidProduct(usize),
+    /// a·σ(u)·σ(−u) rounded once ([`crate::math::mul_sigmoid_product`]).
+    MulSigmoidProduct(usize, usize),
+    /// a·(b·σ(u)·σ(−u)) ([`crate::math::mul2_sigmoid_product`]).
+    Mul2SigmoidProduct(usize, usize, usize),
     /// a·σ(u) rounded once ([`crate::math::mul_sigmoid`]).
     MulSigmoid(usize, usize),
     /// a·σ(u) rounded once, for `a` and `u` linear in the input, with the limits at ±inf
@@ -156,11 +160,13 @@ impl Node {
             | Node::MulSigmoid(a, b)
             | Node::LinearMulSigmoid(a, b)
             | Node::MulErfc(a, b)
+            | Node::MulSigmoidProduct(a, b)
             | Node::RoundErr(_, a, b)
             | Node::Shifted(_, a, b) => (2, [a, b, 0]),
             Node::Select(m, a, b)
             | Node::MulSigmoidShifted(m, a, b)
-            | Node::MulErfcShifted(m, a, b) => (3, [m, a, b]),
+            | Node::MulErfcShifted(m, a, b)
+            | Node::Mul2SigmoidProduct(m, a, b) => (3, [m, a, b]),
         };
         ops.into_iter().take(n)
     }
@@ -203,6 +209,10 @@ pub(crate) enum Call {
     Binary(Binary),
     /// `sigmoid_product(a)`.
     SigmoidProduct,
+    /// `mul_sigmoid_product(a, u)`.
+    MulSigmoidProduct,
+    /// `mul2_sigmoid_product(a, b, u)`.
+    Mul2SigmoidProduct,
     /// `mul_sigmoid(a, u)`.
     MulSigmoid,
     /// `linear_mul_sigmoid(a, u)`.
@@ -249,6 +259,8 @@ pub(crate) fn math_call<V: Vector>(call: Call, a: &[V]) -> V {
             Binary::Powf => math::powf(a[0], a[1]),
         },
         Call::SigmoidProduct => math::sigmoid_product(a[0]),
+        Call::MulSigmoidProduct => math::mul_sigmoid_product(a[0], a[1]),
+        Call::Mul2SigmoidProduct => math::mul2_sigmoid_product(a[0], a[1], a[2]),
         Call::MulSigmoid => math::mul_sigmoid(a[0], a[1]),
         Call::LinearMulSigmoid => math::linear_mul_sigmoid(a[0], a[1]),
         Call::RoundErr(op) => match op {
@@ -385,6 +397,12 @@ impl Ir {
                 Node::Not(a) => Value::Mask(!m(a)),
                 Node::Select(c, a, b) => Value::Value(V::select(m(c), v(a), v(b))),
                 Node::SigmoidProduct(a) => Value::Value(call(Call::SigmoidProduct, &[v(a)])),
+                Node::MulSigmoidProduct(a, u) => {
+                    Value::Value(call(Call::MulSigmoidProduct, &[v(a), v(u)]))
+                }
+                Node::Mul2SigmoidProduct(a, b, u) => {
+                    Value::Value(call(Call::Mul2SigmoidProduct, &[v(a), v(b), v(u)]))
+                }
                 Node::MulSigmoid(a, u) => Value::Value(call(Call::MulSigmoid, &[v(a), v(u)])),
                 Node::LinearMulSigmoid(a, u) => {
                     Value::Value(call(Call::LinearMulSigmoid, &[v(a), v(u)]))

@@ -122,8 +122,8 @@ pub mod __private {
         pub use crate::math::{
             add_err, cos, erf, erfc, erfc_shifted, exp, exp_m1, exp_shifted, linear_mul_sigmoid,
             ln, ln_1p, max_num, min_num, mul_erfc, mul_erfc_shifted, mul_err, mul_sigmoid,
-            mul_sigmoid_shifted, powf, powi, sigmoid, sigmoid_product, sigmoid_shifted, sin,
-            softplus, sub_err, tanh, unreliable,
+            mul_sigmoid_product, mul_sigmoid_shifted, mul2_sigmoid_product, powf, powi, sigmoid,
+            sigmoid_product, sigmoid_shifted, sin, softplus, sub_err, tanh, unreliable,
         };
     }
 

@@ -401,6 +401,85 @@ pub fn sigmoid_product<V: Vector>(x: V) -> V {
     }
 }
 
+/// `a · σ(x)·σ(−x)` rounded once at the end: the product of a derivative with the sigmoid's
+/// (swish′ = σ(x) + x·σ(x)σ(−x), tanh′ = 4·σ(2x)σ(−2x)). Where σ(x)σ(−x) nears the subnormal
+/// range (|x| beyond −`sigmoid_tail`, a rare-lane branch), it is e^(−|x|) within rounding and
+/// the product is formed from e^(−|x|)'s mantissa before the scaling, as `mul_sigmoid` does
+/// (swish′ at x = −100: ~40 subnormal steps off unfused, one fused). Elsewhere it is `a ·
+/// sigmoid_product(x)`, bit for bit. Emitted by the macro's `scaled_products` repair, where its
+/// error analysis finds the plain product losing.
+#[inline(always)]
+pub fn mul_sigmoid_product<V: Vector>(a: V, x: V) -> V {
+    let t = table::<V>();
+    let one = x.splat(1.0);
+    // The expressions of `sigmoid_product`'s fast form (a kernel with σ(x) too computes r once).
+    let e = exp_neg_at(x, None, !V::LDEXP_ONE_OP);
+    let r = one / (one + e);
+    let fast = a * (e * r * r);
+    // Beyond |x| = −sigmoid_tail, e^(−|x|) < 2^−115 and σ(x)σ(−x) = e^(−|x|)/(1 + e^(−|x|))² is
+    // σ(−|x|) = e^(−|x|)/(1 + e^(−|x|)) within a relative 2^−115. (NaN lanes are not far.) The
+    // test is on x, early: on the fast product, which waits on the division, it cost swish′
+    // and tanh′ 3-12% more.
+    let far = x.abs().gt(x.splat(-t.sigmoid_tail));
+    if far.any() {
+        V::select(far, mul_sigmoid_tail(a, -x.abs(), None), fast)
+    } else {
+        fast
+    }
+}
+
+/// `a · (b · σ(x)·σ(−x))`, the product of two factors with the sigmoid's derivative (swish′ with
+/// its β, x·(β·σ(βx)σ(−βx)); its ∂/∂β, x·(x·σ(βx)σ(−βx))): on the fast lanes that product as
+/// written, bit for bit; where σ(x)σ(−x) nears the subnormal range (|x| beyond −`sigmoid_tail`,
+/// a rare-lane branch) formed as one rounded product from the mantissas of a, b and e^(−|x|),
+/// scaled last by the sum of their exponents, so that neither a·b's overflow nor the
+/// subnormal intermediate loses it. (Lanes with a or b zero, subnormal or not finite keep the
+/// plain product.)
+#[inline(always)]
+pub fn mul2_sigmoid_product<V: Vector>(a: V, b: V, x: V) -> V {
+    let t = table::<V>();
+    let one = x.splat(1.0);
+    let e = exp_neg_at(x, None, !V::LDEXP_ONE_OP);
+    let r = one / (one + e);
+    let fast = a * (b * (e * r * r));
+    let far = x.abs().gt(x.splat(-t.sigmoid_tail));
+    if far.any() {
+        // The plain product for the lanes `mul2_tail` leaves, with σ(x)σ(−x) = e^(−|x|) there
+        // (the fast e⁻ˣ is clamped on some paths: at x = inf, inf·0 must stay NaN for the ±inf
+        // guard, not inf·e^−87).
+        let plain = a * (b * exp(-x.abs()));
+        V::select(far, mul2_tail(a, b, x, plain), fast)
+    } else {
+        fast
+    }
+}
+
+/// `mul2_sigmoid_product`'s far lanes: a·b·σ(−|x|) = a·b·e/(1 + e), e = e^(−|x|) < 2^−115 (so
+/// 1 + e is 1), as (m_a·m_b·m/2)·2^(e_a + e_b + n + 1) with a = m_a·2^(e_a), b = m_b·2^(e_b),
+/// e = m·2ⁿ. `plain` (a·(b·e)) is kept where a or b is not a normal number.
+#[inline(always)]
+fn mul2_tail<V: Vector>(a: V, b: V, x: V, plain: V) -> V {
+    let t = table::<V>();
+    let min = a.splat(t.min_normal);
+    let normal = |v: V| v.abs().ge(min) & v.abs().le(v.splat_elem(V::Elem::MAX));
+    let both = normal(a) & normal(b);
+    // Abnormal lanes get 1 here (frexp wants a positive normal number); `plain` is kept there.
+    let (ma, ea) = V::select(both, a.abs(), a.splat(1.0)).frexp();
+    let (mb, eb) = V::select(both, b.abs(), b.splat(1.0)).frexp();
+    // Below 4·exp_lo the product underflows for every pair of normal factors (|a·b| < 2^256 in
+    // f32, 2^2048 in f64; e^(4·exp_lo) is below 2^−600, 2^−4300).
+    let arg = a.splat(4.0 * t.exp_lo).max(-x.abs());
+    let (n, q, _) = exp_reduce(arg, None);
+    let m = q + a.splat(1.0);
+    // m_a·m_b·m/2 < 2·2·1.5: no overflow; the exponent clamped where the result is 0 anyway,
+    // and split in two so each scaling stays within `ldexp`'s range.
+    let v = (ma * mb * (m * a.splat(0.5))).copysign(a * b);
+    let k = (ea + eb + n + a.splat(1.0)).max(a.splat(t.ldexp_min));
+    let k1 = (k * a.splat(0.5)).round_small();
+    let scaled = v.ldexp(k1).ldexp(k - k1);
+    V::select(both, scaled, plain)
+}
+
 /// `a · σ(u)` rounded once at the end: for u < 0 the product is formed from the mantissa of
 /// e^u before it is scaled, so `x·σ(x)` keeps full precision where σ(x) alone is subnormal
 /// (swish at x = −100: 4 ULP instead of ~50). Used by the macro for a product with a sigmoid in

@@ -288,8 +288,9 @@ pub fn math_library() -> &'static str {
             "fn ag_sigmoid_product(a: f32) -> f32",
             || math::sigmoid_product(Rec::arg("a")).name(),
         ));
-        let binary: [(&str, BinaryFn); 12] = [
+        let binary: [(&str, BinaryFn); 13] = [
             ("mul_sigmoid", math::mul_sigmoid),
+            ("mul_sigmoid_product", math::mul_sigmoid_product),
             ("mul_erfc", math::mul_erfc),
             ("linear_mul_sigmoid", math::linear_mul_sigmoid),
             ("max_num", math::max_num),
@@ -309,7 +310,8 @@ pub fn math_library() -> &'static str {
                 || f(Rec::arg("a"), Rec::arg("b")).name(),
             ));
         }
-        let ternary: [(&str, TernaryFn); 2] = [
+        let ternary: [(&str, TernaryFn); 3] = [
+            ("mul2_sigmoid_product", math::mul2_sigmoid_product),
             ("mul_sigmoid_shifted", math::mul_sigmoid_shifted),
             ("mul_erfc_shifted", math::mul_erfc_shifted),
         ];
@@ -348,6 +350,8 @@ fn call_name(call: Call) -> &'static str {
             _ => unreachable!("inline operations"),
         },
         Call::SigmoidProduct => "ag_sigmoid_product",
+        Call::MulSigmoidProduct => "ag_mul_sigmoid_product",
+        Call::Mul2SigmoidProduct => "ag_mul2_sigmoid_product",
         Call::MulSigmoid => "ag_mul_sigmoid",
         Call::LinearMulSigmoid => "ag_linear_mul_sigmoid",
         Call::RoundErr(op) => match op {
