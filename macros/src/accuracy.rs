@@ -227,9 +227,12 @@ pub fn analyse(
     // Products with σ(u)·σ(−u) rounded once (`scaled_products`), where the forward or a first
     // derivative still loses anywhere, the subnormals included: kept where no expression loses
     // more and one loses less (swish′ and tanh′ below the normal range; a formula that loses
-    // nowhere, or not there, keeps the plain product).
+    // nowhere, or not there, keeps the plain product; one without such a product is not
+    // measured again).
     let list = exprs.list();
-    if before[..list.len() - 1].iter().any(|m| !m.meets()) {
+    let live = g.reachable(&list);
+    let has_product = (0..g.nodes.len()).any(|i| live[i] && analysis::is_pair(g, i));
+    if has_product && before[..list.len() - 1].iter().any(|m| !m.meets()) {
         g.scaled_products = true;
         let after = analysis::measure(g, &list, &deriv, &env, &xs);
         let lost = |m: &[Measured]| m.iter().map(|m| m.lossy32.len()).collect::<Vec<_>>();

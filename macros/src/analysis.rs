@@ -362,7 +362,7 @@ fn sigmoid_pair(g: &Graph, a: Id, b: Id) -> bool {
 }
 
 /// Whether node `i` is σ(p)·σ(−p).
-fn is_pair(g: &Graph, i: Id) -> bool {
+pub fn is_pair(g: &Graph, i: Id) -> bool {
     matches!(g.nodes[i], Node::Binary(Bin::Mul, p, q) if sigmoid_pair(g, p, q))
 }
 
