@@ -7,6 +7,7 @@
 //! them with the two guards the macro decided are needed ([`Guard`]), then drives them over
 //! slices. Nothing here is meant to be implemented by hand.
 
+use crate::math::with_lane;
 use crate::simd::{Element, Mask, Vector};
 
 /// The largest number of parameters an activation may have.
@@ -421,13 +422,6 @@ enum Body {
 
 /// The one-lane vector of `V`'s element type.
 type One<V> = <<V as Vector>::Elem as Element>::One;
-
-/// `v` with lane `i` replaced by `e`.
-#[inline(always)]
-fn with_lane<V: Vector>(v: V, i: usize, e: V::Elem) -> V {
-    let only = v.first_lanes(i + 1) & !v.first_lanes(i);
-    V::select(only, v.splat_elem(e), v)
-}
 
 /// The ±inf guard's slow path (see [`Guard::inf`]): out of line and cold, so the long checked
 /// bodies are not compiled at every kernel call site (which doubled the crate's build time). It

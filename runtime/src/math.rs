@@ -422,7 +422,13 @@ pub fn mul_sigmoid_product<V: Vector>(a: V, x: V) -> V {
     // and tanh′ 3-12% more.
     let far = x.abs().gt(x.splat(-t.sigmoid_tail));
     if far.any() {
-        V::select(far, mul_sigmoid_tail(a, -x.abs(), None), fast)
+        if V::LANES == 1 {
+            // (One lane, the scalar API's and the shaders' recorder: no lanes to loop over.)
+            return V::select(far, mul_far(a, x), fast);
+        }
+        let mut io = [a, a, x, fast];
+        far_lanes_cold(&mut io, false);
+        io[3]
     } else {
         fast
     }
@@ -444,14 +450,64 @@ pub fn mul2_sigmoid_product<V: Vector>(a: V, b: V, x: V) -> V {
     let fast = a * (b * (e * r * r));
     let far = x.abs().gt(x.splat(-t.sigmoid_tail));
     if far.any() {
-        // The plain product for the lanes `mul2_tail` leaves, with σ(x)σ(−x) = e^(−|x|) there
-        // (the fast e⁻ˣ is clamped on some paths: at x = inf, inf·0 must stay NaN for the ±inf
-        // guard, not inf·e^−87).
-        let plain = a * (b * exp(-x.abs()));
-        V::select(far, mul2_tail(a, b, x, plain), fast)
+        if V::LANES == 1 {
+            return V::select(far, mul2_far(a, b, x), fast);
+        }
+        let mut io = [a, b, x, fast];
+        far_lanes_cold(&mut io, true);
+        io[3]
     } else {
         fast
     }
+}
+
+/// The far lanes of `mul_sigmoid_product` (`two` false, `io = [a, _, x, r]`) and
+/// `mul2_sigmoid_product` (`two`, `io = [a, b, x, r]`): `r`'s lanes with |x| beyond
+/// −`sigmoid_tail` replaced, one lane at a time on the one-lane vector. Out of line and cold,
+/// and the lane's arithmetic in functions of the one-lane type, so the scaled products are
+/// compiled once per element type rather than in every kernel of every ISA and storage type
+/// (inlined, they cost the runtime crate's debug build 97 → 134 s); every ISA gives a far lane
+/// the same value. The vectors travel through a fresh buffer (see `formula::limits_cold`).
+#[cold]
+#[inline(never)]
+fn far_lanes_cold<V: Vector>(io: &mut [V; 4], two: bool) {
+    let t = table::<V>();
+    let [a, b, x, mut r] = *io;
+    for i in 0..V::LANES {
+        let xi = x.lane(i).one();
+        if xi.abs().gt(xi.splat(-t.sigmoid_tail)).any() {
+            let (ai, bi) = (a.lane(i).one(), b.lane(i).one());
+            let v = if two {
+                mul2_far(ai, bi, xi)
+            } else {
+                mul_far(ai, xi)
+            };
+            r = with_lane(r, i, v.lane(0));
+        }
+    }
+    io[3] = r;
+}
+
+/// `v` with lane `i` set to `e`.
+#[inline(always)]
+pub(crate) fn with_lane<V: Vector>(v: V, i: usize, e: V::Elem) -> V {
+    let only = v.first_lanes(i + 1) & !v.first_lanes(i);
+    V::select(only, v.splat_elem(e), v)
+}
+
+/// a·σ(−|x|), scaled last (`mul_sigmoid_product`'s far lanes), on one-lane vectors.
+#[inline(never)]
+fn mul_far<W: Vector>(a: W, x: W) -> W {
+    mul_sigmoid_tail(a, -x.abs(), None)
+}
+
+/// a·(b·σ(−|x|)) (`mul2_sigmoid_product`'s far lanes), on one-lane vectors: the plain product
+/// where `mul2_tail` leaves it, with σ(x)σ(−x) = e^(−|x|) there (the fast e⁻ˣ is clamped on
+/// some paths: at x = inf, inf·0 must stay NaN for the ±inf guard, not inf·e^−87).
+#[inline(never)]
+fn mul2_far<W: Vector>(a: W, b: W, x: W) -> W {
+    let plain = a * (b * exp(-x.abs()));
+    mul2_tail(a, b, x, plain)
 }
 
 /// `mul2_sigmoid_product`'s far lanes: a·b·σ(−|x|) = a·b·e/(1 + e), e = e^(−|x|) < 2^−115 (so
