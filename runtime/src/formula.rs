@@ -365,8 +365,12 @@ pub(crate) fn stand_in_search<V: Vector, const K: usize>(
 
 /// `$raw` (an expression in `$v`) at two vectors `$x0`, `$x1`, with the guard `$g` applied
 /// (`$checked`, the same in its checked form, for the ±inf guard).
-/// NaN results are rare: one test of both vectors (two instructions and one branch per pair)
-/// comes first, and only then the closer look.
+/// NaN results and NaN inputs are rare: one test of both vectors comes first (a NaN in a result
+/// or, where the NaN guard is on, in an input: one unordered comparison per vector and one
+/// branch per pair), and only then the closer look and the NaN guard's selects. A forward body
+/// with the NaN guard alone keeps its selects unconditional: LLVM folds them into the body's own
+/// comparison where it can (ReLU's `x > 0` becomes "greater or unordered"), which a branch
+/// prevents (the portable ReLU forward took 1.7× as long with the test).
 macro_rules! guarded2 {
     ($g:expr, $f:expr, $body:expr, $x0:expr, $x1:expr, |$v:ident| $raw:expr) => {{
         let g: Guard = $g;
@@ -379,16 +383,46 @@ macro_rules! guarded2 {
             let $v = x1;
             $raw
         };
-        if g.inf && (r0.is_nan() | r1.is_nan()).any() {
-            (r0, r1) = limits_cold2($f, $body, x0, x1, r0, r1);
+        let select_nan = g.nan && !g.inf && matches!($body, Body::Forward);
+        let rare = match (g.inf, g.nan) {
+            (true, true) => (r0.unordered(x0) | r1.unordered(x1)).any(),
+            (true, false) => r0.unordered(r1).any(),
+            (false, true) => !select_nan && x0.unordered(x1).any(),
+            (false, false) => false,
+        };
+        if unlikely(rare) {
+            if g.inf {
+                (r0, r1) = limits_cold2($f, $body, x0, x1, r0, r1);
+            }
+            if g.nan {
+                r0 = V::select(x0.is_nan(), x0, r0);
+                r1 = V::select(x1.is_nan(), x1, r1);
+            }
         }
-        if g.nan {
+        if select_nan {
             r0 = V::select(x0.is_nan(), x0, r0);
             r1 = V::select(x1.is_nan(), x1, r1);
         }
         (r0, r1)
     }};
 }
+
+/// `b`, with the branch on it marked rare for the optimiser (hashbrown's stable-Rust
+/// `unlikely`; `std::hint::cold_path` needs Rust 1.95): the guards' fix-ups then sit out of the
+/// loop's straight path. With the branch taken on every vector, the portable path's ReLU forward
+/// took twice as long.
+#[inline(always)]
+fn unlikely(b: bool) -> bool {
+    if b {
+        cold();
+    }
+    b
+}
+
+/// See [`unlikely`].
+#[cold]
+#[inline(always)]
+fn cold() {}
 
 /// As [`guarded2`] for one vector.
 macro_rules! guarded {
@@ -399,12 +433,24 @@ macro_rules! guarded {
             let $v = x;
             $raw
         };
-        if g.inf && r.is_nan().any() {
-            let mut buf = [x, r];
-            limits_cold($f, $body, &mut buf);
-            r = buf[1];
+        let select_nan = g.nan && !g.inf && matches!($body, Body::Forward);
+        let rare = match (g.inf, g.nan) {
+            (true, true) => r.unordered(x).any(),
+            (true, false) => r.is_nan().any(),
+            (false, true) => !select_nan && x.is_nan().any(),
+            (false, false) => false,
+        };
+        if unlikely(rare) {
+            if g.inf {
+                let mut buf = [x, r];
+                limits_cold($f, $body, &mut buf);
+                r = buf[1];
+            }
+            if g.nan {
+                r = V::select(x.is_nan(), x, r);
+            }
         }
-        if g.nan {
+        if select_nan {
             r = V::select(x.is_nan(), x, r);
         }
         r
@@ -579,27 +625,46 @@ pub fn grads<F: Formula, V: Vector>(f: &F, x: V) -> Grads<V> {
     let g = F::GUARDS.grads;
     let n = 1 + F::PARAM_NAMES.len();
     let mut r = f.grads_raw(x);
-    if g.inf {
-        let mut nan = r[0].is_nan();
-        for v in &r[1..n] {
-            nan = nan | v.is_nan();
-        }
-        let inf = inf_lanes(x);
-        let bad = nan & inf;
-        if bad.any() {
+    // One test for the rare lanes (see `guarded2`), then the closer look.
+    let rare = match (g.inf, g.nan) {
+        (true, true) => any_nan_of(x, &r[..n]).any(),
+        (true, false) => any_nan_of(r[0], &r[1..n]).any(),
+        (false, true) => x.is_nan().any(),
+        (false, false) => false,
+    };
+    if unlikely(rare) {
+        if g.inf {
             // Through a fresh buffer, as for `limits_cold`.
             let mut io = (x, r);
             grads_limits_cold(f, &mut io);
             r = io.1;
         }
-    }
-    if g.nan {
-        let nan = x.is_nan();
-        for v in &mut r[..n] {
-            *v = V::select(nan, x, *v);
+        if g.nan {
+            let nan = x.is_nan();
+            for v in &mut r[..n] {
+                *v = V::select(nan, x, *v);
+            }
         }
     }
     r
+}
+
+/// Lanes where `first` or any of `rest` is NaN: the vectors in pairs, one unordered comparison
+/// per pair. (Loops, not closures, here and in the guards: a closure does not inherit the
+/// kernel's target features, so the intrinsics it calls were not inlined into it.)
+#[inline(always)]
+fn any_nan_of<V: Vector>(first: V, rest: &[V]) -> V::Mask {
+    let Some((second, tail)) = rest.split_first() else {
+        return first.is_nan();
+    };
+    let mut m = first.unordered(*second);
+    for c in tail.chunks(2) {
+        m = m | match *c {
+            [a, b] => a.unordered(b),
+            _ => c[0].is_nan(),
+        };
+    }
+    m
 }
 
 /// The most inputs a formula may take (`#[activation]` checks it).
@@ -742,46 +807,68 @@ fn multi_nan<V: Vector, const K: usize>(x: &[V; K], r: V) -> V {
     V::select(nan, source, r)
 }
 
+/// The lanes a K-input body's guards must look at (see `guarded2`): a NaN in one of the
+/// `results` (±inf guard) or in an input (NaN guard), one unordered comparison per pair.
+#[inline(always)]
+fn multi_rare<V: Vector, const K: usize>(g: Guard, x: &[V; K], results: &[V]) -> V::Mask {
+    if g.inf && g.nan {
+        any_nan_of(results[0], &results[1..]) | any_nan_of(x[0], &x[1..])
+    } else if g.inf {
+        any_nan_of(results[0], &results[1..])
+    } else if g.nan {
+        any_nan_of(x[0], &x[1..])
+    } else {
+        x[0].first_lanes(0)
+    }
+}
+
 /// f(x₀, …) with its guards.
 #[inline(always)]
 pub fn multi_forward<F: MultiFormula<K>, V: Vector, const K: usize>(f: &F, x: [V; K]) -> V {
+    let g = F::GUARDS.forward;
     let r = f.forward_raw(x);
-    let slow = F::GUARDS.forward.inf && r.is_nan().any();
-    multi_forward_guards(f, &x, r, slow)
+    let rare = g.inf && multi_rare(g, &x, &[r]).any();
+    multi_forward_guards(f, &x, r, rare)
 }
 
-/// f at two blocks of K vectors with their guards (one NaN test for both, as [`forward2`]).
+/// f at two blocks of K vectors with their guards (one test for both, as [`forward2`]).
 #[inline(always)]
 pub fn multi_forward2<F: MultiFormula<K>, V: Vector, const K: usize>(
     f: &F,
     x0: [V; K],
     x1: [V; K],
 ) -> (V, V) {
+    let g = F::GUARDS.forward;
     let (r0, r1) = (f.forward_raw(x0), f.forward_raw(x1));
-    let slow = F::GUARDS.forward.inf && (r0.is_nan() | r1.is_nan()).any();
+    let rare = g.inf && (multi_rare(g, &x0, &[r0]) | multi_rare(g, &x1, &[r1])).any();
     (
-        multi_forward_guards(f, &x0, r0, slow),
-        multi_forward_guards(f, &x1, r1, slow),
+        multi_forward_guards(f, &x0, r0, rare),
+        multi_forward_guards(f, &x1, r1, rare),
     )
 }
 
-/// The forward body's guards, `slow` when some result lane is NaN. Only a NaN test runs in the
-/// hot loop, as for one input: the slow path finds the lanes with an infinite input itself
-/// (testing for them in the loop cost reglu's forward a third of its time).
+/// The forward body's guards, `rare` when [`multi_rare`] found a lane (tested only with the ±inf
+/// guard on: the NaN guard alone keeps its selects unconditional, as in [`guarded2`]). Only that
+/// test runs in the hot loop, as for one input: the slow path finds the lanes with an infinite
+/// input itself (testing for them in the loop cost reglu's forward a third of its time).
 #[inline(always)]
 fn multi_forward_guards<F: MultiFormula<K>, V: Vector, const K: usize>(
     f: &F,
     x: &[V; K],
     mut r: V,
-    slow: bool,
+    rare: bool,
 ) -> V {
-    if slow {
+    let g = F::GUARDS.forward;
+    if unlikely(rare) {
         // Through fresh buffers, as for `limits_cold`.
         let (xs, mut io) = (*x, [r; MAX_INPUTS + MAX_PARAMS]);
         multi_limits_cold(f, false, &xs, &mut io);
         r = io[0];
+        if g.nan {
+            r = multi_nan(x, r);
+        }
     }
-    if F::GUARDS.forward.nan {
+    if g.nan && !g.inf {
         r = multi_nan(x, r);
     }
     r
@@ -793,56 +880,58 @@ pub fn multi_grads<F: MultiFormula<K>, V: Vector, const K: usize>(
     f: &F,
     x: [V; K],
 ) -> MultiGrads<V> {
+    let g = F::GUARDS.grads;
     let r = f.grads_raw(x);
-    let slow = F::GUARDS.grads.inf && any_nan_grad::<F, V, K>(&r).any();
-    multi_grads_guards(f, &x, r, slow)
+    let rare = (g.inf || g.nan) && multi_rare(g, &x, partials::<F, V, K>(&r)).any();
+    multi_grads_guards(f, &x, r, rare)
 }
 
-/// The partials at two blocks of K vectors with their guards (one NaN test for both).
+/// The partials at two blocks of K vectors with their guards (one test for both).
 #[inline(always)]
 pub fn multi_grads2<F: MultiFormula<K>, V: Vector, const K: usize>(
     f: &F,
     x0: [V; K],
     x1: [V; K],
 ) -> (MultiGrads<V>, MultiGrads<V>) {
+    let g = F::GUARDS.grads;
     let (r0, r1) = (f.grads_raw(x0), f.grads_raw(x1));
-    let slow =
-        F::GUARDS.grads.inf && (any_nan_grad::<F, V, K>(&r0) | any_nan_grad::<F, V, K>(&r1)).any();
+    let rare = (g.inf || g.nan)
+        && (multi_rare(g, &x0, partials::<F, V, K>(&r0))
+            | multi_rare(g, &x1, partials::<F, V, K>(&r1)))
+        .any();
     (
-        multi_grads_guards(f, &x0, r0, slow),
-        multi_grads_guards(f, &x1, r1, slow),
+        multi_grads_guards(f, &x0, r0, rare),
+        multi_grads_guards(f, &x1, r1, rare),
     )
 }
 
-/// Lanes where any of the K + (number of parameters) partials is NaN.
+/// The K + (number of parameters) partials of `r`.
 #[inline(always)]
-fn any_nan_grad<F: MultiFormula<K>, V: Vector, const K: usize>(r: &MultiGrads<V>) -> V::Mask {
+fn partials<F: MultiFormula<K>, V: Vector, const K: usize>(r: &MultiGrads<V>) -> &[V] {
     const { assert!(K >= 1 && K <= MAX_INPUTS && F::PARAM_NAMES.len() <= MAX_PARAMS) };
-    let mut nan = r[0].is_nan();
-    for v in &r[1..K + F::PARAM_NAMES.len()] {
-        nan = nan | v.is_nan();
-    }
-    nan
+    &r[..K + F::PARAM_NAMES.len()]
 }
 
-/// The partials' guards, `slow` when some partial's lane is NaN (see
+/// The partials' guards, `rare` when [`multi_rare`] found a lane (see
 /// [`multi_forward_guards`]).
 #[inline(always)]
 fn multi_grads_guards<F: MultiFormula<K>, V: Vector, const K: usize>(
     f: &F,
     x: &[V; K],
     mut r: MultiGrads<V>,
-    slow: bool,
+    rare: bool,
 ) -> MultiGrads<V> {
-    if slow {
-        // Through fresh buffers, as for `limits_cold`.
-        let (xs, mut io) = (*x, r);
-        multi_limits_cold(f, true, &xs, &mut io);
-        r = io;
-    }
-    if F::GUARDS.grads.nan {
-        for v in &mut r[..K + F::PARAM_NAMES.len()] {
-            *v = multi_nan(x, *v);
+    if unlikely(rare) {
+        if F::GUARDS.grads.inf {
+            // Through fresh buffers, as for `limits_cold`.
+            let (xs, mut io) = (*x, r);
+            multi_limits_cold(f, true, &xs, &mut io);
+            r = io;
+        }
+        if F::GUARDS.grads.nan {
+            for v in &mut r[..K + F::PARAM_NAMES.len()] {
+                *v = multi_nan(x, *v);
+            }
         }
     }
     r

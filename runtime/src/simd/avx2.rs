@@ -310,6 +310,11 @@ macro_rules! avx2_vector {
                 $mask(unsafe { $cmp::<_CMP_UNORD_Q>(self.0, self.0) })
             }
             #[inline(always)]
+            fn unordered(self, other: Self) -> $mask {
+                // SAFETY: `self` proves AVX2.
+                $mask(unsafe { $cmp::<_CMP_UNORD_Q>(self.0, other.0) })
+            }
+            #[inline(always)]
             fn first_lanes(self, n: usize) -> $mask {
                 // SAFETY: `self` proves AVX2.
                 $mask(unsafe { $first_lanes(n) })

@@ -201,6 +201,11 @@ macro_rules! avx512_vector {
                 KMask(unsafe { $cmp::<_CMP_UNORD_Q>(self.0, self.0) })
             }
             #[inline(always)]
+            fn unordered(self, other: Self) -> Self::Mask {
+                // SAFETY: `self` proves AVX-512F.
+                KMask(unsafe { $cmp::<_CMP_UNORD_Q>(self.0, other.0) })
+            }
+            #[inline(always)]
             fn first_lanes(self, n: usize) -> Self::Mask {
                 if n >= $lanes {
                     KMask(<$mask>::MAX)

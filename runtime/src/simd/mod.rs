@@ -446,6 +446,12 @@ pub trait Vector:
     fn eq(self, other: Self) -> Self::Mask;
     /// True in lanes holding NaN.
     fn is_nan(self) -> Self::Mask;
+    /// True in lanes where `self` or `other` holds NaN: one unordered comparison on x86 (the
+    /// guards test an input and a result, or two results, at once).
+    #[inline(always)]
+    fn unordered(self, other: Self) -> Self::Mask {
+        self.is_nan() | other.is_nan()
+    }
     /// True in the first `n` lanes.
     fn first_lanes(self, n: usize) -> Self::Mask;
     /// Lane-wise `if mask { a } else { b }`.

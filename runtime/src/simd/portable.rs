@@ -316,6 +316,10 @@ macro_rules! portable_vector {
                 self.cmp(self, |a, b| a != b)
             }
             #[inline(always)]
+            fn unordered(self, other: Self) -> $mask {
+                self.cmp(other, |a, b| a.is_nan() | b.is_nan())
+            }
+            #[inline(always)]
             fn first_lanes(self, n: usize) -> $mask {
                 $mask($each_lane(|i| Self::m(i < n)))
             }
