@@ -470,8 +470,16 @@ mod tests {
         assert_eq!(listed, 1, "{out}");
         assert!(repaired.contains("mul_sigmoid_product(a, u)"), "{out}");
         assert!(out.contains("math :: mul_sigmoid_product"), "{out}");
-        // One that loses nowhere is left as it is.
+        // Softsign's derivative, (1 − x/(1 + |x|)·sign(x))/(1 + |x|) as the quotient rule
+        // gives it, lost every digit beyond |x| = 2^24: 1/(1 + |x|)/(1 + |x|) now.
         let out = expand("", "fn s(x: f32) -> f32 { x / (1.0 + x.abs()) }");
+        assert!(out.contains("1 - a/(k + a)"), "{out}");
+        assert!(
+            out.contains("∂f/∂x = `1.0 / (1.0 + abs(x)) / (1.0 + abs(x))`"),
+            "{out}"
+        );
+        // One that loses nowhere is left as it is.
+        let out = expand("", "fn s(x: f32) -> f32 { x / (2.0 + x * x) }");
         assert!(!out.contains("Repaired"), "{out}");
     }
 

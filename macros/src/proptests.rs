@@ -494,6 +494,12 @@ fn repairs_preserve_values() {
                 let s = T::Bin(Bin::Add, Box::new(sq), Box::new(T::C(1.0)));
                 T::Bin(Bin::Div, b(&u), Box::new(T::Un(Un::Sqrt, Box::new(s))))
             }
+            // Softsign of x (its derivative's 1 − (x/(k + |x|))·sign(x)), every other time.
+            _ if (case / 6) % 2 == 1 => {
+                let k = Box::new(T::C(0.5 + (case % 7) as f64));
+                let den = T::Bin(Bin::Add, k, Box::new(T::Un(Un::Abs, Box::new(T::X))));
+                T::Bin(Bin::Div, Box::new(T::X), Box::new(den))
+            }
             // A select inside a select of the same condition.
             _ => T::If(
                 b(&u),
@@ -506,7 +512,8 @@ fn repairs_preserve_values() {
         let repaired: Vec<Id> = exprs
             .iter()
             .map(|&id| {
-                let (id, names) = repair(&mut g, id, case % 2 == 0 || case % 6 == 5);
+                let lift = case % 2 == 0 || (case % 6 == 5 && (case / 6) % 2 == 0);
+                let (id, names) = repair(&mut g, id, lift);
                 for n in names {
                     if !fired.contains(&n) {
                         fired.push(n);

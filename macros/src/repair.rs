@@ -13,6 +13,7 @@
 //! | `select_lift` | op(select(m, a, b), c), op(select(m, a, b)) | select(m, op(a, c), op(b, c)), select(m, op(a), op(b)) | (exact) each regime's expression whole, for the rules below |
 //! | `ratio_double` | (a + a)/(b + b), (2ᵏ·a)/(2ᵏ·b) | a/b | (exact) the chain rule's 2u/(2r) of √(u² + k)′, for the rule below |
 //! | `pythagorean` | 1 − (u·u)/(r·r), r = √(u·u + k) | k/(u·u + k) | cancellation as \|u\| grows (ISRU's derivative, 1 − (x/r)², relative error 1 at x = 1e4) |
+//! | `complement_ratio` | 1 − a/(k + a), k > 0 a constant; a = \|x\| also as x·sign(x) | k/(k + a) | cancellation as a grows (softsign's derivative, (1 − x/(1 + \|x\|)·sign(x))/(1 + \|x\|): relative error 3% at x = 1e6, 1 beyond 2²⁴) |
 //! | `decay_product` | d·g, d decaying (σ(u)·σ(−u), times bounded factors, sums of such), g a factor that may overflow | select(\|d\| ≤ 0, 0, d·g) | where d has underflowed to 0 the product is 0, not 0·inf = NaN where g overflowed (GELU-tanh's derivative, σ(u)σ(−u)·(1 + 3a·x²), beyond \|x\| ≈ 5e19) |
 //!
 //!
@@ -253,6 +254,12 @@ const TABLE: &[(&str, &str, &str, Repair)] = &[
         "1 - (u*u)/(r*r), r = sqrt(u*u + k)",
         "k/(u*u + k)",
         pythagorean,
+    ),
+    (
+        "complement_ratio",
+        "1 - a/(k + a), k > 0; a = |x| also as x*sign(x)",
+        "k/(k + a)",
+        complement_ratio,
     ),
     (
         "decay_product",
@@ -566,6 +573,53 @@ fn pythagorean(g: &mut Graph, id: Id) -> Option<Id> {
     Some(g.div(k, s))
 }
 
+// complement_ratio: 1 − a/(k + a) → k/(k + a) for a constant k > 0, where the factors of the
+// quotient's numerator make a: a itself, or x and sign(x) for a = |x| (sign(x) the select of
+// |x|'s derivative, `if x < 0 { −1 } else { 1 }`). The quotient rule leaves this difference in
+// the derivative of x/(k + |x|) (softsign): it tends to 0 as |x| grows, and formed as written
+// it keeps none of its digits (0 beyond |x| = 2²⁴, where k + |x| rounds to |x|).
+fn complement_ratio(g: &mut Graph, id: Id) -> Option<Id> {
+    let Node::Binary(Bin::Sub, one, p) = g.nodes[id] else {
+        return None;
+    };
+    if g.value(one) != Some(1.0) {
+        return None;
+    }
+    let mut parts = (Vec::new(), Vec::new(), false);
+    factors(g, p, false, &mut parts);
+    let (num, den, neg) = parts;
+    if neg || den.len() != 1 {
+        return None;
+    }
+    let positive = |g: &Graph, k: Id| g.consts(k).is_some_and(|(k64, k32)| k64 > 0.0 && k32 > 0.0);
+    let (k, a) = match g.nodes[den[0]] {
+        Node::Binary(Bin::Add, k, a) if positive(g, k) => (k, a),
+        Node::Binary(Bin::Add, a, k) if positive(g, k) => (k, a),
+        _ => return None,
+    };
+    let makes_a = match num[..] {
+        [t] => t == a,
+        [p, q] => {
+            let magnitude =
+                |t: Id, s: Id| g.nodes[a] == Node::Unary(Un::Abs, t) && is_sign_of(g, s, t);
+            magnitude(p, q) || magnitude(q, p)
+        }
+        _ => false,
+    };
+    makes_a.then(|| g.div(k, den[0]))
+}
+
+/// Whether `s` is `if x < 0 { −1 } else { 1 }` (the derivative of |x|, as `diff` builds it).
+fn is_sign_of(g: &Graph, s: Id, x: Id) -> bool {
+    let Node::Select(m, neg, pos) = g.nodes[s] else {
+        return false;
+    };
+    let Node::Cmp(Cmp::Lt, a, zero) = g.nodes[m] else {
+        return false;
+    };
+    a == x && g.value(zero) == Some(0.0) && g.value(neg) == Some(-1.0) && g.value(pos) == Some(1.0)
+}
+
 // decay_product: d·g → select(|d| ≤ 0, 0, d·g) where d decays (σ(u)·σ(−u), products of it
 // with bounded factors, sums and negations of such) and g may overflow (a product of two
 // factors that depend on the input, an exponential, a division by such a factor…). Where d has underflowed to
@@ -696,6 +750,11 @@ mod tests {
         lowered(src, |g, root| repair(g, root, true).0)
     }
 
+    /// The repairs but `select_lift` applied.
+    fn rp_unlifted(src: &str) -> String {
+        lowered(src, |g, root| repair(g, root, false).0)
+    }
+
     /// `compensate` applied.
     fn cp(src: &str) -> String {
         lowered(src, |g, root| compensate(g, root).0)
@@ -753,6 +812,13 @@ mod tests {
                    "x / sqrt(x * x + 1.0)");
         assert_eq!(rp("1.0 - x / (x * x + 4.0).sqrt() * (x / (x * x + 4.0).sqrt())"),
                    "4.0 / (x * x + 4.0)");
+        // (Lifted first, the sign's select splits the difference; the analysis tries the
+        // repairs without lifting too.)
+        assert_eq!(rp_unlifted("1.0 - x / (1.0 + x.abs()) * (if x < 0.0 { -1.0 } else { 1.0 })"),
+                   "1.0 / (1.0 + abs(x))");
+        assert_eq!(rp_unlifted("1.0 - (if x < 0.0 { -1.0 } else { 1.0 }) * x / (0.5 + x.abs())"),
+                   "0.5 / (0.5 + abs(x))");
+        assert_eq!(rp("1.0 - x.exp() / (x.exp() + 2.0)"),         "2.0 / (exp(x) + 2.0)");
         assert_eq!(rp("(if x > 0.0 { x } else { -x }).sqrt()"),
                    "if x > 0.0 { sqrt(x) } else { sqrt(-x) }");
         // Not a sum, not exactly cancelling, a scale of 1 or more: left alone.
@@ -769,5 +835,9 @@ mod tests {
                    "if abs(sigmoid(x) * (sigmoid(x) * sigmoid(-x))) <= 0.0 { 0.0 } else { sigmoid(x) * (sigmoid(x) * sigmoid(-x)) * exp(x) }");
         assert_eq!(rp("sigmoid(x) * sigmoid(-x) * x"),           "x * (sigmoid(x) * sigmoid(-x))");
         assert_eq!(rp("sigmoid(x) * (x * x)"),                   "sigmoid(x) * (x * x)");
+        // Not the complement of a ratio tending to 1: a sign of another input, k ≤ 0.
+        assert_eq!(rp_unlifted("1.0 - x / (1.0 + x.abs()) * (if x < 1.0 { -1.0 } else { 1.0 })"),
+                   "1.0 - x / (1.0 + abs(x)) * (if x < 1.0 { -1.0 } else { 1.0 })");
+        assert_eq!(rp("1.0 - x.exp() / (x.exp() - 2.0)"),        "1.0 - exp(x) / (exp(x) - 2.0)");
     }
 }

@@ -115,3 +115,61 @@ fn kinks_and_limits_follow_mxnet() {
     assert_eq!(f("relu", 1e-40), 1e-40);
     assert_eq!(f("tanh", 1e-40), 1e-40);
 }
+
+/// Softsign's derivative where it is small: 1/(1 + |x|)² in f64, within 1e−6 relative (the
+/// battery's 2⁻²³ absolute slack says nothing there). As the quotient rule gives it,
+/// (1 − x/(1 + |x|)·sign(x))/(1 + |x|), it lost 3% at x = 1e6 and every digit beyond 2²⁴
+/// (0 for 1/x²); the `complement_ratio` repair makes it 1/(1 + |x|)/(1 + |x|). The second
+/// derivative, −2·sign(x)/(1 + |x|)³, within 1e−5 where that is a normal f32. Every ISA, the
+/// slice passes and the scalar API.
+#[test]
+fn softsign_derivatives_keep_their_digits_for_large_inputs() {
+    let act = by_name("softsign", &[]).unwrap();
+    let mut xs: Vec<f32> = Vec::new();
+    for e in 0..=38 {
+        for m in [1.0f32, 1.7, 3.3, 7.9] {
+            let v = m * 10f32.powi(e);
+            if v.is_finite() {
+                xs.push(v);
+                xs.push(-v);
+            }
+        }
+    }
+    xs.extend([
+        16_777_216.0,
+        16_777_217.0,
+        3.4e38,
+        -3.4e38,
+        0.0,
+        -0.0,
+        1e-30,
+    ]);
+    let n = xs.len();
+    for isa in actigen::Isa::ALL.into_iter().filter(|i| i.is_supported()) {
+        let (mut d, mut d2) = (vec![0.0f32; n], vec![0.0f32; n]);
+        Activation::<f32>::try_backward_on(&*act, isa, &xs, &vec![1.0; n], &mut d).unwrap();
+        Activation::<f32>::try_grad2_on(&*act, isa, &xs, &vec![1.0; n], &mut d2).unwrap();
+        for (i, &x) in xs.iter().enumerate() {
+            let q = 1.0 + (x as f64).abs();
+            let want = 1.0 / (q * q);
+            let got = d[i] as f64;
+            let scalar = Activation::<f32>::derivative(&*act, x) as f64;
+            let slack = f32::from_bits(1) as f64;
+            for (what, v) in [("backward", got), ("derivative", scalar)] {
+                assert!(
+                    (v - want).abs() <= 1e-6 * want + slack,
+                    "softsign {what} on {isa} at {x:e}: {v:e}, want {want:e}"
+                );
+            }
+            let want2 = -2.0 * (x as f64).signum() / (q * q * q);
+            // (At ±0 the one-sided values differ: ∓2.)
+            if x != 0.0 && want2.abs() >= f32::MIN_POSITIVE as f64 {
+                let got2 = d2[i] as f64;
+                assert!(
+                    (got2 - want2).abs() <= 1e-5 * want2.abs(),
+                    "softsign f'' on {isa} at {x:e}: {got2:e}, want {want2:e}"
+                );
+            }
+        }
+    }
+}

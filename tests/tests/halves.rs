@@ -160,7 +160,7 @@ where
             worst = (d, x32[i]);
         }
     }
-    if worst.0 > 1 && !KNOWN_F32_ERRORS.contains(&(name, op)) {
+    if worst.0 > 1 {
         panic!(
             "{isa} {} {name} {op:?} at {:e}: {} half ULPs from the f64 reference",
             H::DTYPE,
@@ -170,12 +170,6 @@ where
     }
     worst.0
 }
-
-/// Where the f32 kernel itself is off by more than a half ULP (issue 12, cancellation in a
-/// derived formula): softsign's f′ is derived as (1 − x/(1 + |x|)·sgn x)/(1 + |x|), which
-/// cancels for large |x| (relative error 5e−3 at x = 1.9e5, and 0 instead of 1.1e−15 at 3e7).
-/// The half results are still the f32 kernel's, rounded (checked above); the error is reported.
-const KNOWN_F32_ERRORS: &[(&str, Op)] = &[("softsign", Op::Backward)];
 
 fn builtins() -> Vec<(&'static str, Box<dyn DynActivation>)> {
     // The ten of the MXNet guide (the names after them are aliases).
@@ -200,15 +194,7 @@ fn every_half_input_rounds_the_f32_kernel_and_is_within_one_half_ulp() {
                 max.1 = max.1.max(exhaustive::<bf16>(name, &*act, isa, op));
             }
             if op != Op::Grad2 {
-                let note = if KNOWN_F32_ERRORS.contains(&(name, op)) {
-                    " (the f32 kernel's error, issue 12)"
-                } else {
-                    ""
-                };
-                table.push(format!(
-                    "{name:>10} {op:>8?}: f16 {} bf16 {}{note}",
-                    max.0, max.1
-                ));
+                table.push(format!("{name:>10} {op:>8?}: f16 {} bf16 {}", max.0, max.1));
             }
         }
     }
