@@ -547,10 +547,8 @@ fn ratio_double(g: &mut Graph, id: Id) -> Option<Id> {
     }
 }
 
-// pythagorean: 1 − (u·u)/(r·r) → k/(u·u + k) where r = sqrt(u·u + k) (as a product of
-// factors: u twice over r twice): the difference of 1 and a ratio that tends to 1 as |u|
-// grows, the quotient rule's cancellation in the derivative of u/sqrt(u·u + k).
-fn pythagorean(g: &mut Graph, id: Id) -> Option<Id> {
+/// The factors `(num, den, neg)` of p (as [`factors`] gives them) if `id` is 1 − p.
+fn one_minus_product(g: &Graph, id: Id) -> Option<(Vec<Id>, Vec<Id>, bool)> {
     let Node::Binary(Bin::Sub, one, p) = g.nodes[id] else {
         return None;
     };
@@ -559,7 +557,14 @@ fn pythagorean(g: &mut Graph, id: Id) -> Option<Id> {
     }
     let mut parts = (Vec::new(), Vec::new(), false);
     factors(g, p, false, &mut parts);
-    let (num, den, neg) = parts;
+    Some(parts)
+}
+
+// pythagorean: 1 − (u·u)/(r·r) → k/(u·u + k) where r = sqrt(u·u + k) (as a product of
+// factors: u twice over r twice): the difference of 1 and a ratio that tends to 1 as |u|
+// grows, the quotient rule's cancellation in the derivative of u/sqrt(u·u + k).
+fn pythagorean(g: &mut Graph, id: Id) -> Option<Id> {
+    let (num, den, neg) = one_minus_product(g, id)?;
     if neg || num.len() != 2 || den.len() != 2 || num[0] != num[1] || den[0] != den[1] {
         return None;
     }
@@ -579,15 +584,7 @@ fn pythagorean(g: &mut Graph, id: Id) -> Option<Id> {
 // the derivative of x/(k + |x|) (softsign): it tends to 0 as |x| grows, and formed as written
 // it keeps none of its digits (0 beyond |x| = 2²⁴, where k + |x| rounds to |x|).
 fn complement_ratio(g: &mut Graph, id: Id) -> Option<Id> {
-    let Node::Binary(Bin::Sub, one, p) = g.nodes[id] else {
-        return None;
-    };
-    if g.value(one) != Some(1.0) {
-        return None;
-    }
-    let mut parts = (Vec::new(), Vec::new(), false);
-    factors(g, p, false, &mut parts);
-    let (num, den, neg) = parts;
+    let (num, den, neg) = one_minus_product(g, id)?;
     if neg || den.len() != 1 {
         return None;
     }
