@@ -403,7 +403,7 @@ pub fn sigmoid_product<V: Vector>(x: V) -> V {
 
 /// `a · σ(x)·σ(−x)` rounded once at the end: the product of a derivative with the sigmoid's
 /// (swish′ = σ(x) + x·σ(x)σ(−x), tanh′ = 4·σ(2x)σ(−2x)). Where σ(x)σ(−x) nears the subnormal
-/// range (|x| beyond −`sigmoid_tail`, a rare-lane branch), it is e^(−|x|) within rounding and
+/// range (|x| beyond `product_far`, a rare-lane branch), it is e^(−|x|) within rounding and
 /// the product is formed from e^(−|x|)'s mantissa before the scaling, as `mul_sigmoid` does
 /// (swish′ at x = −100: ~40 subnormal steps off unfused, one fused). Elsewhere it is `a ·
 /// sigmoid_product(x)`, bit for bit. Emitted by the macro's `scaled_products` repair, where its
@@ -416,11 +416,11 @@ pub fn mul_sigmoid_product<V: Vector>(a: V, x: V) -> V {
     let e = exp_neg_at(x, None, !V::LDEXP_ONE_OP);
     let r = one / (one + e);
     let fast = a * (e * r * r);
-    // Beyond |x| = −sigmoid_tail, e^(−|x|) < 2^−115 and σ(x)σ(−x) = e^(−|x|)/(1 + e^(−|x|))² is
+    // Beyond |x| = product_far, e^(−|x|) < 2^−115 and σ(x)σ(−x) = e^(−|x|)/(1 + e^(−|x|))² is
     // σ(−|x|) = e^(−|x|)/(1 + e^(−|x|)) within a relative 2^−115. (NaN lanes are not far.) The
     // test is on x, early: on the fast product, which waits on the division, it cost swish′
     // and tanh′ 3-12% more.
-    let far = x.abs().gt(x.splat(-t.sigmoid_tail));
+    let far = x.abs().gt(x.splat(t.product_far));
     if far.any() {
         if V::LANES == 1 {
             // (One lane, the scalar API's and the shaders' recorder: no lanes to loop over.)
@@ -436,7 +436,7 @@ pub fn mul_sigmoid_product<V: Vector>(a: V, x: V) -> V {
 
 /// `a · (b · σ(x)·σ(−x))`, the product of two factors with the sigmoid's derivative (swish′ with
 /// its β, x·(β·σ(βx)σ(−βx)); its ∂/∂β, x·(x·σ(βx)σ(−βx))): on the fast lanes that product as
-/// written, bit for bit; where σ(x)σ(−x) nears the subnormal range (|x| beyond −`sigmoid_tail`,
+/// written, bit for bit; where σ(x)σ(−x) nears the subnormal range (|x| beyond `product_far`,
 /// a rare-lane branch) formed as one rounded product from the mantissas of a, b and e^(−|x|),
 /// scaled last by the sum of their exponents, so that neither a·b's overflow nor the
 /// subnormal intermediate loses it. (Lanes with a or b zero, subnormal or not finite keep the
@@ -448,7 +448,7 @@ pub fn mul2_sigmoid_product<V: Vector>(a: V, b: V, x: V) -> V {
     let e = exp_neg_at(x, None, !V::LDEXP_ONE_OP);
     let r = one / (one + e);
     let fast = a * (b * (e * r * r));
-    let far = x.abs().gt(x.splat(-t.sigmoid_tail));
+    let far = x.abs().gt(x.splat(t.product_far));
     if far.any() {
         if V::LANES == 1 {
             return V::select(far, mul2_far(a, b, x), fast);
@@ -463,7 +463,7 @@ pub fn mul2_sigmoid_product<V: Vector>(a: V, b: V, x: V) -> V {
 
 /// The far lanes of `mul_sigmoid_product` (`two` false, `io = [a, _, x, r]`) and
 /// `mul2_sigmoid_product` (`two`, `io = [a, b, x, r]`): `r`'s lanes with |x| beyond
-/// −`sigmoid_tail` replaced, one lane at a time on the one-lane vector. Out of line and cold,
+/// `product_far` replaced, one lane at a time on the one-lane vector. Out of line and cold,
 /// and the lane's arithmetic in functions of the one-lane type, so the scaled products are
 /// compiled once per element type rather than in every kernel of every ISA and storage type
 /// (inlined, they cost the runtime crate's debug build 97 → 134 s); every ISA gives a far lane
@@ -475,7 +475,7 @@ fn far_lanes_cold<V: Vector>(io: &mut [V; 4], two: bool) {
     let [a, b, x, mut r] = *io;
     for i in 0..V::LANES {
         let xi = x.lane(i).one();
-        if xi.abs().gt(xi.splat(-t.sigmoid_tail)).any() {
+        if xi.abs().gt(xi.splat(t.product_far)).any() {
             let (ai, bi) = (a.lane(i).one(), b.lane(i).one());
             let v = if two {
                 mul2_far(ai, bi, xi)

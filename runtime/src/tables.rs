@@ -29,8 +29,15 @@ pub struct Table {
     pub subnormal_shift: f64,
     /// A power of two below which every scaled result is zero (within `ldexp`'s contract).
     pub ldexp_min: f64,
-    /// Below this, e^(−x) is too large for the fast sigmoid form (σ(x) nears subnormal).
+    /// Below this, e^(−x) is too large for the fast sigmoid forms: −`sigmoid_one`, the last
+    /// x where their one-step `2ⁿ` scaling is in range and σ(x) = 1/(1 + e^(−x)) is still a
+    /// normal number (e^87 = 2^125.5 in f32, e^708 = 2^1021.4 in f64). Above it the fast forms,
+    /// a correctly rounded division by 1 + e^(−x), are as accurate as anywhere.
     pub sigmoid_tail: f64,
+    /// Beyond this |x| the scaled products with σ(x)·σ(−x) (`math::mul_sigmoid_product`,
+    /// `math::mul2_sigmoid_product`) form that factor from the mantissas: e^(−|x|) < 2^−115
+    /// there, and a second factor that is small would leave their plain product subnormal.
+    pub product_far: f64,
     /// Above this, 1 + e^(−x) rounds to 1 while e^(−x) is still normal: the fast sigmoid
     /// forms clamp x here, so their `2ⁿ` scaling takes one step (|n| ≤ 126 for f32, 1022 for
     /// f64, with `sigmoid_tail` below) and needs no range test.
@@ -156,7 +163,8 @@ pub const TABLE_F32: Table = Table {
     min_normal: f32::MIN_POSITIVE as f64,
     subnormal_shift: 24.0,
     ldexp_min: -250.0,
-    sigmoid_tail: -80.0,
+    sigmoid_tail: -87.0,
+    product_far: 80.0,
     // e^−87 = 1.6e−38 (n = −126), below 2^−25.
     sigmoid_one: 87.0,
     exp_poly: &EXP_F32,
@@ -247,7 +255,8 @@ pub const TABLE_F64: Table = Table {
     min_normal: f64::MIN_POSITIVE,
     subnormal_shift: 54.0,
     ldexp_min: -2000.0,
-    sigmoid_tail: -700.0,
+    sigmoid_tail: -708.0,
+    product_far: 700.0,
     // e^−708 = 3.3e−308 (n = −1021), below 2^−54.
     sigmoid_one: 708.0,
     exp_poly: &INV_FACT,

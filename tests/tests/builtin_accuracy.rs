@@ -173,3 +173,92 @@ fn softsign_derivatives_keep_their_digits_for_large_inputs() {
         }
     }
 }
+
+/// The sigmoid forms switch to their tail form below x = −87 (f32) and −708 (f64), where the
+/// fast form's e^(−x) would leave its one-step scaling (and, in f32, σ(x) nears the subnormal
+/// range). On both sides of that switch, and beyond it on the other side (σ(x)σ(−x) for large
+/// positive x), sigmoid and swish forward and backward stay within the bounds of the battery,
+/// on every ISA, against f64 references (f32) and e^x from std (f64, where σ(x) = e^x/(1 + e^x)
+/// is e^x within 1e−300 relative).
+#[test]
+fn sigmoid_forms_keep_their_accuracy_across_the_tail_switch() {
+    use actigen_tests::{reference, ulps32, ulps64};
+    let mut failures = Vec::new();
+    // f32: x in [−90, −78] and [78, 90] in steps of 2⁻⁷, and the switch's neighbours.
+    let mut x32: Vec<f32> = (0..=1536)
+        .flat_map(|i| [-90.0 + i as f32 / 128.0, 78.0 + i as f32 / 128.0])
+        .collect();
+    for s in [-87.0f32, -80.0, 87.0, 80.0] {
+        x32.extend([
+            s,
+            f32::from_bits(s.to_bits() - 1),
+            f32::from_bits(s.to_bits() + 1),
+        ]);
+    }
+    // f64: x in [−712, −695] in steps of 2⁻⁶, and the switch's neighbours.
+    let mut x64: Vec<f64> = (0..=1088).map(|i| -712.0 + i as f64 / 64.0).collect();
+    for s in [-708.0f64, -700.0] {
+        x64.extend([
+            s,
+            f64::from_bits(s.to_bits() - 1),
+            f64::from_bits(s.to_bits() + 1),
+        ]);
+    }
+    for name in ["sigmoid", "swish"] {
+        let act = by_name(name, &[]).unwrap();
+        let p = act.params().iter().map(|&v| v as f64).collect::<Vec<_>>();
+        let f = reference(name);
+        for isa in actigen::Isa::ALL.into_iter().filter(|i| i.is_supported()) {
+            let n = x32.len();
+            let (mut y, mut d) = (vec![0f32; n], vec![0f32; n]);
+            Activation::<f32>::try_forward_on(&*act, isa, &x32, &mut y).unwrap();
+            Activation::<f32>::try_backward_on(&*act, isa, &x32, &vec![1.0; n], &mut d).unwrap();
+            let (mut fwd, mut bwd) = ((0, 0.0), (0, 0.0));
+            for i in 0..n {
+                let (want, dwant, _) = f(x32[i] as f64, &p);
+                let (u, v) = (ulps32(y[i], want), ulps32(d[i], dwant));
+                if u > fwd.0 {
+                    fwd = (u, x32[i]);
+                }
+                if v > bwd.0 {
+                    bwd = (v, x32[i]);
+                }
+            }
+            eprintln!("{isa:6} f32 {name}: forward {fwd:?}, backward {bwd:?} (ulp, at x)");
+            if fwd.0 > 4 || bwd.0 > 8 {
+                failures.push(format!(
+                    "{isa} f32 {name}: forward {fwd:?}, backward {bwd:?}"
+                ));
+            }
+            let n = x64.len();
+            let (mut y, mut d) = (vec![0f64; n], vec![0f64; n]);
+            Activation::<f64>::try_forward_on(&*act, isa, &x64, &mut y).unwrap();
+            Activation::<f64>::try_backward_on(&*act, isa, &x64, &vec![1.0; n], &mut d).unwrap();
+            let (mut fwd, mut bwd) = ((0, 0.0), (0, 0.0));
+            for i in 0..n {
+                // sigmoid: σ = σ′ = e^x; swish: x·e^x, and σ + x·σ′ = (1 + x)·e^x, formed as
+                // (x·h)·h with h = e^(x/2), so the factor e^x is not rounded to a subnormal first.
+                let (x, h) = (x64[i], (x64[i] / 2.0).exp());
+                let (want, dwant) = if name == "sigmoid" {
+                    (x.exp(), x.exp())
+                } else {
+                    (x * h * h, (1.0 + x) * h * h)
+                };
+                let (u, v) = (ulps64(y[i], want), ulps64(d[i], dwant));
+                if u > fwd.0 {
+                    fwd = (u, x);
+                }
+                if v > bwd.0 {
+                    bwd = (v, x);
+                }
+            }
+            eprintln!("{isa:6} f64 {name}: forward {fwd:?}, backward {bwd:?} (ulp, at x)");
+            if fwd.0 > 4 || bwd.0 > 8 {
+                failures.push(format!(
+                    "{isa} f64 {name}: forward {fwd:?}, backward {bwd:?}"
+                ));
+            }
+        }
+    }
+    assert_none(&failures);
+}
