@@ -301,6 +301,11 @@ mod tests {
         check(|g, x, _| { let z = g.constant(0.0); g.binary(Bin::Max, x, z) },
               X, "if x > 0.0 { 1.0 } else { 0.0 }");
         check(|g, x, _| { let z = g.constant(0.0); g.binary(Bin::Min, x, z) },
-              X, "if x < 0.0 { 1.0 } else { if 0.0 < x { 0.0 } else { 1.0 } }");
+              X, "if 0.0 < x { 0.0 } else { 1.0 }");
+        // A clamp's derivative: max's tie, max(if x > -1 { 1 } else { 0 }, 0), folds into the
+        // select, and min's nested selects merge (x < 1 and 1 < x cannot both hold).
+        check(|g, x, _| { let lo = g.constant(-1.0); let hi = g.constant(1.0);
+                          let m = g.binary(Bin::Max, x, lo); g.binary(Bin::Min, m, hi) },
+              X, "if 1.0 < max(x, -1.0) { 0.0 } else { if x > -1.0 { 1.0 } else { 0.0 } }");
     }
 }

@@ -223,6 +223,31 @@ impl Graph {
         self.intern(Node::Unary(op, a))
     }
 
+    /// `op(a, b)` folded into the sides of a select between constants, where one operand is
+    /// such a select, the other a constant, and both sides fold to constants.
+    fn fold_into_select(&mut self, op: Bin, a: Id, b: Id) -> Option<Id> {
+        let consts = |g: &Self, s: Id| match g.nodes[s] {
+            Node::Select(m, p, q) if g.consts(p).is_some() && g.consts(q).is_some() => {
+                Some((m, p, q))
+            }
+            _ => None,
+        };
+        let (m, p, q, left) = match (consts(self, a), self.consts(b), consts(self, b)) {
+            (Some((m, p, q)), Some(_), _) => (m, p, q, true),
+            (None, _, Some((m, p, q))) if self.consts(a).is_some() => (m, p, q, false),
+            _ => return None,
+        };
+        let side = |g: &mut Self, k: Id| {
+            if left {
+                g.binary(op, k, b)
+            } else {
+                g.binary(op, a, k)
+            }
+        };
+        let (p2, q2) = (side(self, p), side(self, q));
+        (self.consts(p2).is_some() && self.consts(q2).is_some()).then(|| self.select(m, p2, q2))
+    }
+
     pub fn neg(&mut self, a: Id) -> Id {
         self.unary(Un::Neg, a)
     }
@@ -233,6 +258,12 @@ impl Graph {
             if r64.is_finite() && r32.is_finite() {
                 return self.constant2(r64, r32);
             }
+        }
+        // op(select(m, k₁, k₂), k) = select(m, op(k₁, k), op(k₂, k)) for constants, either
+        // side (where both fold): the tie of a clamp's derivative, max(if u > lo { 1 } else
+        // { 0 }, 0), is then that select itself.
+        if let Some(s) = self.fold_into_select(op, a, b) {
+            return s;
         }
         match op {
             Bin::Add => {
@@ -449,6 +480,16 @@ impl Graph {
         if a == b {
             return a;
         }
+        // Where m and n cannot both hold: select(m, a, select(n, c, a)) = select(n, c, a) (m
+        // holding means n fails), and select(m, select(n, a, b), b) = b. The derivative of
+        // min(u, k), `if u < k { du } else if k < u { 0 } else { tie }`, nests them so.
+        let nested = |side: Id, other: Id| match self.nodes[side] {
+            Node::Select(n, _, d) => d == other && disjoint(self, m, n),
+            _ => false,
+        };
+        if nested(b, a) || nested(a, b) {
+            return b;
+        }
         self.intern(Node::Select(m, a, b))
     }
 
@@ -467,6 +508,34 @@ impl Graph {
         }
         live
     }
+}
+
+/// Whether the comparisons `m` and `n` cannot both hold: the same operands (in either order)
+/// compared in opposite directions, at least one strictly (u < k and k < u, u ≤ k and u > k).
+fn disjoint(g: &Graph, m: Id, n: Id) -> bool {
+    let (Node::Cmp(p, a, b), Node::Cmp(q, c, d)) = (g.nodes[m], g.nodes[n]) else {
+        return false;
+    };
+    let swap = |op: Cmp| match op {
+        Cmp::Lt => Cmp::Gt,
+        Cmp::Le => Cmp::Ge,
+        Cmp::Gt => Cmp::Lt,
+        Cmp::Ge => Cmp::Le,
+    };
+    let q = if (a, b) == (c, d) {
+        q
+    } else if (a, b) == (d, c) {
+        swap(q)
+    } else {
+        return false;
+    };
+    matches!(
+        (p, q),
+        (Cmp::Lt, Cmp::Gt | Cmp::Ge)
+            | (Cmp::Le, Cmp::Gt)
+            | (Cmp::Gt, Cmp::Lt | Cmp::Le)
+            | (Cmp::Ge, Cmp::Lt)
+    )
 }
 
 /// `op` applied to a constant in f64; `None` where the compiler leaves it to the kernel.
