@@ -685,14 +685,29 @@ impl<F: formula::MultiFormula<K>, S: Io, const K: usize> Job<S::Compute>
     type Output = ();
     #[inline(always)]
     unsafe fn run<V: Vector<Elem = S::Compute>>(self) {
-        const { assert!(V::LANES >= 1 && V::LANES <= MAX_LANES) };
-        // No parameter sums when none were asked for (`sums` empty): they cost swiglu_oai's
-        // backward more than its gradients.
-        let np = if self.sums.is_empty() {
-            0
+        // No parameter sums when none were asked for (`sums` empty), and then no parameter
+        // partials either (the guards do not look at them: see `formula::multi_grads`): they
+        // cost swiglu_oai's backward more than its gradients. (A formula without parameters
+        // has one loop.)
+        if const { F::PARAM_NAMES.is_empty() } || self.sums.is_empty() {
+            // SAFETY: the job's contract, passed on.
+            unsafe { self.blocks::<V, false>() }
         } else {
-            F::PARAM_NAMES.len()
-        };
+            // SAFETY: as above.
+            unsafe { self.blocks::<V, true>() }
+        }
+    }
+}
+
+impl<F: formula::MultiFormula<K>, S: Io, const K: usize> MultiBackward<'_, F, S, K> {
+    /// The pass, with the parameter sums when `P`.
+    ///
+    /// # Safety
+    /// The job's contract (see [`Job::run`]).
+    #[inline(always)]
+    unsafe fn blocks<V: Vector<Elem = S::Compute>, const P: bool>(self) {
+        const { assert!(V::LANES >= 1 && V::LANES <= MAX_LANES) };
+        let np = if P { F::PARAM_NAMES.len() } else { 0 };
         let (f, l, n) = (&{ *self.f }, V::LANES, self.n);
         let mut sums = ParamSums::new();
         let mut i = 0;
@@ -710,7 +725,7 @@ impl<F: formula::MultiFormula<K>, S: Io, const K: usize> Job<S::Compute>
                     load_k::<V, S, K>(&self.x, i + l),
                 );
                 let (dy0, dy1) = (S::load::<V>(self.dy.add(i)), S::load(self.dy.add(i + l)));
-                let (g0, g1) = formula::multi_grads2(f, x0, x1);
+                let (g0, g1) = formula::multi_grads2::<F, V, K, P>(f, x0, x1);
                 multi_block::<V, S, K>(&mut sums, np, self.dx, i, dy0, &g0);
                 multi_block::<V, S, K>(&mut sums, np, self.dx, i + l, dy1, &g1);
                 i = (i + 2 * l) & mask;
@@ -718,7 +733,7 @@ impl<F: formula::MultiFormula<K>, S: Io, const K: usize> Job<S::Compute>
             if i + l <= n {
                 let x = load_k::<V, S, K>(&self.x, i);
                 let dy = S::load::<V>(self.dy.add(i));
-                let g = formula::multi_grads(f, x);
+                let g = formula::multi_grads::<F, V, K, P>(f, x);
                 multi_block::<V, S, K>(&mut sums, np, self.dx, i, dy, &g);
                 i += l;
             }
@@ -733,7 +748,7 @@ impl<F: formula::MultiFormula<K>, S: Io, const K: usize> Job<S::Compute>
                 let mut bd = [S::ZERO; MAX_LANES];
                 core::ptr::copy_nonoverlapping(self.dy.add(i), bd.as_mut_ptr(), rest);
                 let dy = S::load::<V>(bd.as_ptr());
-                let g = formula::multi_grads(f, x);
+                let g = formula::multi_grads::<F, V, K, P>(f, x);
                 for j in 0..np {
                     sums.add(j, dy, g[K + j], i, rest);
                 }

@@ -744,7 +744,8 @@ fn any_inf<V: Vector, const K: usize>(x: &[V; K]) -> V::Mask {
 }
 
 /// The ±inf guard's slow path for a K-input body (see [`limits_cold`]): `r` holds the first
-/// `outputs` results (1 for the forward body, every partial for `grads`), fixed on return.
+/// `n` results (1 for the forward body; the K input partials, or every partial, for `grads`),
+/// fixed on return; the entries beyond `n` are neither read nor written.
 /// In a lane with an infinite input, every infinite input takes the stand-ins at once (with its
 /// sign) and the finite inputs keep their values: the limit along that direction.
 ///
@@ -754,11 +755,10 @@ fn any_inf<V: Vector, const K: usize>(x: &[V; K]) -> V::Mask {
 #[inline(never)]
 fn multi_limits_cold<F: MultiFormula<K>, V: Vector, const K: usize>(
     f: &F,
-    grads: bool,
+    (grads, n): (bool, usize),
     x: &[V; K],
     r: &mut MultiGrads<V>,
 ) {
-    let n = if grads { K + F::PARAM_NAMES.len() } else { 1 };
     for i in 0..V::LANES {
         if r[..n].iter().any(|v| v.lane(i).is_nan()) {
             let xi: [One<V>; K] = x.map(|v| v.lane(i).one());
@@ -766,7 +766,7 @@ fn multi_limits_cold<F: MultiFormula<K>, V: Vector, const K: usize>(
             for (o, v) in ri.iter_mut().zip(&r[..n]) {
                 *o = v.lane(i).one();
             }
-            multi_limit_search(f, grads, &xi, &mut ri);
+            multi_limit_search(f, (grads, n), &xi, &mut ri);
             for (v, o) in r[..n].iter_mut().zip(&ri) {
                 *v = with_lane(*v, i, o.lane(0));
             }
@@ -779,11 +779,10 @@ fn multi_limits_cold<F: MultiFormula<K>, V: Vector, const K: usize>(
 #[inline(never)]
 fn multi_limit_search<F: MultiFormula<K>, V: Vector, const K: usize>(
     f: &F,
-    grads: bool,
+    (grads, n): (bool, usize),
     x: &[V; K],
     r: &mut MultiGrads<V>,
 ) {
-    let n = if grads { K + F::PARAM_NAMES.len() } else { 1 };
     stand_in_search(x, r, n, (false, true), &mut |s: &[V; K]| {
         if grads {
             f.grads_checked(*s)
@@ -862,7 +861,7 @@ fn multi_forward_guards<F: MultiFormula<K>, V: Vector, const K: usize>(
     if unlikely(rare) {
         // Through fresh buffers, as for `limits_cold`.
         let (xs, mut io) = (*x, [r; MAX_INPUTS + MAX_PARAMS]);
-        multi_limits_cold(f, false, &xs, &mut io);
+        multi_limits_cold(f, (false, 1), &xs, &mut io);
         r = io[0];
         if g.nan {
             r = multi_nan(x, r);
@@ -874,21 +873,25 @@ fn multi_forward_guards<F: MultiFormula<K>, V: Vector, const K: usize>(
     r
 }
 
-/// Every partial derivative of a K-input formula (see [`MultiGrads`]) with its guards.
+/// The partial derivatives of a K-input formula (see [`MultiGrads`]) with their guards: the
+/// K inputs' and, with `P`, the parameters' (without, the entries after the first K are
+/// unspecified, and the kernel's parameter partials are not computed: the guards neither test
+/// nor keep them).
 #[inline(always)]
-pub fn multi_grads<F: MultiFormula<K>, V: Vector, const K: usize>(
+pub fn multi_grads<F: MultiFormula<K>, V: Vector, const K: usize, const P: bool>(
     f: &F,
     x: [V; K],
 ) -> MultiGrads<V> {
     let g = F::GUARDS.grads;
     let r = f.grads_raw(x);
-    let rare = (g.inf || g.nan) && multi_rare(g, &x, partials::<F, V, K>(&r)).any();
-    multi_grads_guards(f, &x, r, rare)
+    let rare = (g.inf || g.nan) && multi_rare(g, &x, partials::<F, V, K, P>(&r)).any();
+    multi_grads_guards::<F, V, K, P>(f, &x, r, rare)
 }
 
-/// The partials at two blocks of K vectors with their guards (one test for both).
+/// The partials at two blocks of K vectors with their guards (one test for both; `P` as for
+/// [`multi_grads`]).
 #[inline(always)]
-pub fn multi_grads2<F: MultiFormula<K>, V: Vector, const K: usize>(
+pub fn multi_grads2<F: MultiFormula<K>, V: Vector, const K: usize, const P: bool>(
     f: &F,
     x0: [V; K],
     x1: [V; K],
@@ -896,40 +899,50 @@ pub fn multi_grads2<F: MultiFormula<K>, V: Vector, const K: usize>(
     let g = F::GUARDS.grads;
     let (r0, r1) = (f.grads_raw(x0), f.grads_raw(x1));
     let rare = (g.inf || g.nan)
-        && (multi_rare(g, &x0, partials::<F, V, K>(&r0))
-            | multi_rare(g, &x1, partials::<F, V, K>(&r1)))
+        && (multi_rare(g, &x0, partials::<F, V, K, P>(&r0))
+            | multi_rare(g, &x1, partials::<F, V, K, P>(&r1)))
         .any();
     (
-        multi_grads_guards(f, &x0, r0, rare),
-        multi_grads_guards(f, &x1, r1, rare),
+        multi_grads_guards::<F, V, K, P>(f, &x0, r0, rare),
+        multi_grads_guards::<F, V, K, P>(f, &x1, r1, rare),
     )
 }
 
-/// The K + (number of parameters) partials of `r`.
+/// How many partials [`multi_grads`] computes: K, and with `P` the parameters'.
+const fn wanted<F: MultiFormula<K>, const K: usize, const P: bool>() -> usize {
+    K + if P { F::PARAM_NAMES.len() } else { 0 }
+}
+
+/// The partials of `r` that [`multi_grads`] computes.
 #[inline(always)]
-fn partials<F: MultiFormula<K>, V: Vector, const K: usize>(r: &MultiGrads<V>) -> &[V] {
+fn partials<F: MultiFormula<K>, V: Vector, const K: usize, const P: bool>(
+    r: &MultiGrads<V>,
+) -> &[V] {
     const { assert!(K >= 1 && K <= MAX_INPUTS && F::PARAM_NAMES.len() <= MAX_PARAMS) };
-    &r[..K + F::PARAM_NAMES.len()]
+    &r[..wanted::<F, K, P>()]
 }
 
 /// The partials' guards, `rare` when [`multi_rare`] found a lane (see
 /// [`multi_forward_guards`]).
 #[inline(always)]
-fn multi_grads_guards<F: MultiFormula<K>, V: Vector, const K: usize>(
+fn multi_grads_guards<F: MultiFormula<K>, V: Vector, const K: usize, const P: bool>(
     f: &F,
     x: &[V; K],
     mut r: MultiGrads<V>,
     rare: bool,
 ) -> MultiGrads<V> {
+    let n = wanted::<F, K, P>();
     if unlikely(rare) {
         if F::GUARDS.grads.inf {
-            // Through fresh buffers, as for `limits_cold`.
-            let (xs, mut io) = (*x, r);
-            multi_limits_cold(f, true, &xs, &mut io);
-            r = io;
+            // Through fresh buffers, as for `limits_cold`; only the wanted partials go (the
+            // others stay uncomputed).
+            let (xs, mut io) = (*x, [x[0]; MAX_INPUTS + MAX_PARAMS]);
+            io[..n].copy_from_slice(&r[..n]);
+            multi_limits_cold(f, (true, n), &xs, &mut io);
+            r[..n].copy_from_slice(&io[..n]);
         }
         if F::GUARDS.grads.nan {
-            for v in &mut r[..K + F::PARAM_NAMES.len()] {
+            for v in &mut r[..n] {
                 *v = multi_nan(x, *v);
             }
         }

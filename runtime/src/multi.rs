@@ -363,7 +363,7 @@ macro_rules! multi_activation {
                 <$t>::from_compute(formula::multi_forward(self, scalars(x)).lane(0))
             }
             fn gradient(&self, x: [$t; K]) -> [$t; K] {
-                let g = formula::multi_grads(self, scalars(x));
+                let g = formula::multi_grads::<F, _, K, false>(self, scalars(x));
                 let mut out = [x[0]; K];
                 for k in 0..K {
                     out[k] = <$t>::from_compute(g[k].lane(0));

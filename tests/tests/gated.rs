@@ -968,3 +968,36 @@ fn limits_in_any_lane_are_the_one_point_values_on_every_isa() {
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
+
+/// Without parameter gradients the backward leaves the parameters' partials uncomputed (its
+/// guards look only at the input partials); its input gradients are the fused backward's with
+/// parameter gradients, bit for bit, on every ISA, extremes (±inf, NaN) included.
+#[test]
+fn input_gradients_do_not_depend_on_asking_for_parameter_gradients() {
+    let (a, b) = points();
+    let n = a.len();
+    let dy: Vec<f32> = (0..n).map(|i| [1.0, -0.5, 3.0][i % 3]).collect();
+    let same = |p: f32, q: f32| p.to_bits() == q.to_bits() || (p.is_nan() && q.is_nan());
+    for act in [SwigluOai::default(), SwigluOai::new(1.5, 3.0)] {
+        for isa in Isa::ALL.into_iter().filter(|i| i.is_supported()) {
+            let (mut da, mut db) = (vec![0f32; n], vec![0f32; n]);
+            act.try_backward_on(isa, [&a, &b], &dy, [&mut da, &mut db], None)
+                .unwrap();
+            let (mut fa, mut fb, mut g) = (vec![0f32; n], vec![0f32; n], [0f64; 2]);
+            act.try_backward_on(isa, [&a, &b], &dy, [&mut fa, &mut fb], Some(&mut g))
+                .unwrap();
+            for i in 0..n {
+                assert!(
+                    same(da[i], fa[i]) && same(db[i], fb[i]),
+                    "{isa} {act:?} at ({}, {}): ({}, {}) without, ({}, {}) with",
+                    a[i],
+                    b[i],
+                    da[i],
+                    db[i],
+                    fa[i],
+                    fb[i]
+                );
+            }
+        }
+    }
+}
