@@ -99,7 +99,16 @@ pub fn activation(attr: TokenStream, item: TokenStream) -> TokenStream {
                 stable(&mut g, d)
             })
             .collect();
-        return emit_multi(&model, &g, root, &partials, &rewrites);
+        // The second partials ∂²f/∂x_i∂x_j of the inputs, i ≤ j, row by row.
+        let k = model.inputs.len();
+        let second: Vec<Id> = (0..k)
+            .flat_map(|i| (i..k).map(move |j| (i, j)))
+            .map(|(i, j)| {
+                let d = diff(&mut g, partials[i], Var::Input(j));
+                stable(&mut g, d)
+            })
+            .collect();
+        return emit_multi(&model, &g, root, (&partials, &second), &rewrites);
     }
     // The derivatives, as a function of the forward expression: the error analysis calls it
     // again on the forward it patches.
@@ -592,14 +601,15 @@ fn param_access(model: &Model) -> TokenStream {
 }
 
 /// The expansion of a formula of K ≥ 2 inputs: the function, the struct, its
-/// `ActivationInfo` and its `MultiFormula<K>` (forward and all partials; no second
-/// derivatives or from-output form yet). `partials` holds the inputs' partials, then the
-/// parameters'.
+/// `ActivationInfo` and its `MultiFormula<K>` (forward, all partials and the inputs' second
+/// partials; no from-output form: the output does not determine the inputs). `partials` holds
+/// the inputs' partials, then the parameters'; `second` the second partials ∂²f/∂x_i∂x_j,
+/// i ≤ j, row by row.
 fn emit_multi(
     model: &Model,
     g: &Graph,
     root: Id,
-    partials: &[Id],
+    (partials, second): (&[Id], &[Id]),
     rewrites: &[&'static str],
 ) -> TokenStream {
     let rt = rt(&model.krate);
@@ -626,6 +636,16 @@ fn emit_multi(
     for (v, d) in inputs.iter().chain(&param_names).zip(&derivs) {
         doc.push_str(&format!("- ∂f/∂{v} = `{d}`\n"));
     }
+    let pairs: Vec<(usize, usize)> = (0..k).flat_map(|i| (i..k).map(move |j| (i, j))).collect();
+    let seconds: Vec<String> = second.iter().map(|&d| print(g, &names, d)).collect();
+    for (&(i, j), d) in pairs.iter().zip(&seconds) {
+        let var = if i == j {
+            format!("∂{}²", inputs[i])
+        } else {
+            format!("∂{}∂{}", inputs[i], inputs[j])
+        };
+        doc.push_str(&format!("- ∂²f/{var} = `{d}`\n"));
+    }
     doc.push_str(&rewrites_doc(rewrites));
     doc.push_str("\nAccuracy not measured at expansion time: the error analysis covers formulas of one input.\n");
     let new_doc = new_doc(&param_names);
@@ -642,6 +662,7 @@ fn emit_multi(
     };
     let (fwd_body, fwd_checked, fwd_flags) = with_checked(&[root], true);
     let (grads_body, grads_checked, grads_flags) = with_checked(partials, false);
+    let (second_body, second_checked, second_flags) = with_checked(second, false);
     let ir = crate::export::ir_tokens(
         g,
         &crate::export::Roots {
@@ -655,6 +676,7 @@ fn emit_multi(
         &rt,
     );
     let (gf, gg) = (guard_tokens(&rt, fwd_flags), guard_tokens(&rt, grads_flags));
+    let g2 = guard_tokens(&rt, second_flags);
 
     // `let [__x, __x1, …] = __xs;`: the bodies name input 0 `__x` (also their template for
     // constants), input k `__xk`.
@@ -682,6 +704,27 @@ fn emit_multi(
     let grad_masks: Vec<TokenStream> = (0..slots)
         .map(|i| {
             if i < partials.len() {
+                let q = format_ident!("__q{}", i);
+                quote!(#q)
+            } else {
+                quote!(__x.lt(__x))
+            }
+        })
+        .collect();
+    // The second partials fill the first K(K + 1)/2 ≤ 10 slots.
+    let second_items: Vec<TokenStream> = (0..slots)
+        .map(|i| {
+            if i < second.len() {
+                let r = format_ident!("__r{}", i);
+                quote!(#r)
+            } else {
+                quote!(__x)
+            }
+        })
+        .collect();
+    let second_masks: Vec<TokenStream> = (0..slots)
+        .map(|i| {
+            if i < second.len() {
                 let q = format_ident!("__q{}", i);
                 quote!(#q)
             } else {
@@ -737,10 +780,12 @@ fn emit_multi(
             const PARAM_RANGES: &'static [(f64, f64)] = &[#( (#range_lo, #range_hi) ),*];
             const FORMULA: &'static str = #formula;
             const DERIVATIVES: &'static [&'static str] = &[#( #derivs ),*];
+            const SECOND_DERIVATIVES: &'static [&'static str] = &[#( #seconds ),*];
             const IR: #rt::ir::Ir = #ir;
             const GUARDS: #rt::MultiGuards = #rt::MultiGuards {
                 forward: #gf,
                 grads: #gg,
+                second: #g2,
             };
             #access
             #[inline(always)]
@@ -769,6 +814,21 @@ fn emit_multi(
                 #unpack
                 #grads_checked
                 ([#( #grad_items ),*], [#( #grad_masks ),*])
+            }
+            #[inline(always)]
+            fn second_raw<__V: #rt::Vector>(&self, __xs: [__V; #k]) -> #rt::MultiGrads<__V> {
+                #unpack
+                #second_body
+                [#( #second_items ),*]
+            }
+            #[inline(always)]
+            fn second_checked<__V: #rt::Vector>(
+                &self,
+                __xs: [__V; #k],
+            ) -> (#rt::MultiGrads<__V>, #rt::MultiGradMasks<__V>) {
+                #unpack
+                #second_checked
+                ([#( #second_items ),*], [#( #second_masks ),*])
             }
         }
         // The macro and the runtime size the gradient arrays alike.

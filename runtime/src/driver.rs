@@ -766,3 +766,84 @@ impl<F: formula::MultiFormula<K>, S: Io, const K: usize> MultiBackward<'_, F, S,
         }
     }
 }
+
+/// One pass of a K-input formula's second-order backward: `out[j] = dy · Σ_k v[k] ·
+/// ∂²f/∂x_k∂x_j`, each element's Hessian of f applied to `v` (the gradient of `Σ v·dx` for
+/// the backward's `dx = dy·∇f`, which is what double backward needs), times dy.
+pub(crate) struct MultiSecond<'a, F, S, const K: usize> {
+    pub f: &'a F,
+    pub x: [*const S; K],
+    pub dy: *const S,
+    pub v: [*const S; K],
+    pub out: [*mut S; K],
+    pub n: usize,
+}
+
+/// `dy · H·v` for one block (see [`MultiSecond`]), the sum over k in order. A function, not a
+/// closure (see [`multi_block`]).
+#[inline(always)]
+fn hessian_times<F: formula::MultiFormula<K>, V: Vector, const K: usize>(
+    f: &F,
+    x: [V; K],
+    v: [V; K],
+    dy: V,
+) -> [V; K] {
+    let h = formula::multi_second(f, x);
+    let mut out = [dy; K];
+    for (j, o) in out.iter_mut().enumerate() {
+        let mut acc = v[0] * h[formula::second_index(K, 0, j)];
+        for k in 1..K {
+            acc = acc + v[k] * h[formula::second_index(K, k, j)];
+        }
+        *o = dy * acc;
+    }
+    out
+}
+
+impl<F: formula::MultiFormula<K>, S: Io, const K: usize> Job<S::Compute>
+    for MultiSecond<'_, F, S, K>
+{
+    const STORES_BF16: bool = S::STORES_BF16;
+    type Output = ();
+    #[inline(always)]
+    unsafe fn run<V: Vector<Elem = S::Compute>>(self) {
+        const { assert!(V::LANES >= 1 && V::LANES <= MAX_LANES) };
+        let (f, l, n) = (&{ *self.f }, V::LANES, self.n);
+        let mut i = 0;
+        let mask = index_mask::<V>();
+        // SAFETY: x, v and dy readable, out writable for n elements (the job's contract; the
+        // outputs do not overlap the inputs); the tail (< LANES) goes through stack buffers
+        // of MAX_LANES ≥ LANES elements (asserted above).
+        unsafe {
+            while i + l <= n {
+                let x = load_k::<V, S, K>(&self.x, i);
+                let v = load_k::<V, S, K>(&self.v, i);
+                let dy = S::load::<V>(self.dy.add(i));
+                let out = hessian_times(f, x, v, dy);
+                for (o, p) in out.iter().zip(&self.out) {
+                    S::store(*o, p.add(i));
+                }
+                i = (i + l) & mask;
+            }
+            if i < n {
+                let rest = n - i;
+                let (bx, bv) = (tail_k(&self.x, i, rest), tail_k(&self.v, i, rest));
+                let (mut px, mut pv) = ([bx[0].as_ptr(); K], [bv[0].as_ptr(); K]);
+                for k in 1..K {
+                    px[k] = bx[k].as_ptr();
+                    pv[k] = bv[k].as_ptr();
+                }
+                let (x, v) = (load_k::<V, S, K>(&px, 0), load_k::<V, S, K>(&pv, 0));
+                let mut bd = [S::ZERO; MAX_LANES];
+                core::ptr::copy_nonoverlapping(self.dy.add(i), bd.as_mut_ptr(), rest);
+                let dy = S::load::<V>(bd.as_ptr());
+                let out = hessian_times(f, x, v, dy);
+                for (o, p) in out.iter().zip(&self.out) {
+                    let mut b = [S::ZERO; MAX_LANES];
+                    S::store(*o, b.as_mut_ptr());
+                    core::ptr::copy_nonoverlapping(b.as_ptr(), p.add(i), rest);
+                }
+            }
+        }
+    }
+}

@@ -28,7 +28,7 @@
 
 use crate::activation::{check_isa, check_len, ok_or_panic};
 use crate::dispatch::{self, Float, Isa, Storage, try_active_isa};
-use crate::driver::{Io, MultiBackward, MultiForward};
+use crate::driver::{Io, MultiBackward, MultiForward, MultiSecond};
 use crate::error::Error;
 use crate::formula::{self, MAX_INPUTS, MultiFormula};
 use crate::parallel::{self, CHUNK};
@@ -78,6 +78,34 @@ pub trait MultiActivation<T: Storage, const K: usize>: ActivationInfo {
     ) -> Result<(), Error>;
     /// `Σᵢ dyᵢ · ∂f/∂pⱼ` for each parameter `j` on a given ISA, without the input gradients.
     fn try_param_grads_on(&self, isa: Isa, x: [&[T]; K], dy: &[T]) -> Result<Vec<f64>, Error>;
+    /// On a given ISA: `out[j] = dy · Σ_k v[k] · ∂²f/∂x_k∂x_j` for every input j, in one pass:
+    /// each element's Hessian of f (in the inputs) applied to `v`, times `dy`. This is the
+    /// double backward of [`MultiActivation::try_backward_on`]: for its `dx[k] = dy·∂f/∂x_k`,
+    /// the gradient of `Σ_k v[k]·dx[k]` with respect to `x[j]` (its gradient with respect to
+    /// `dy` is `Σ_k v[k]·∂f/∂x_k`, a plain backward). The second partials are the macro's
+    /// (see the type's docs), with the same guards as the other passes.
+    ///
+    /// Not callable on `dyn` activations (`multi_by_name`'s): their vtables would compile these
+    /// kernels for every ISA and slice type of every built-in gated unit into every build.
+    fn try_grad2_on(
+        &self,
+        isa: Isa,
+        x: [&[T]; K],
+        dy: &[T],
+        v: [&[T]; K],
+        out: [&mut [T]; K],
+    ) -> Result<(), Error>
+    where
+        Self: Sized;
+    /// The second partials at one point: `h[i][j] = ∂²f/∂x_i∂x_j` (symmetric; one lane, as
+    /// [`MultiActivation::value`]).
+    ///
+    /// ```
+    /// use actigen::{MultiActivation, Reglu};
+    /// // relu(g)·u: ∂²/∂g∂u = [g > 0], the rest 0.
+    /// assert_eq!(Reglu.hessian([2.0f32, 3.0]), [[0.0, 1.0], [1.0, 0.0]]);
+    /// ```
+    fn hessian(&self, x: [T; K]) -> [[T; K]; K];
     /// f at one point (one lane, with a fused `mul_add` on every target).
     ///
     /// ```
@@ -100,6 +128,43 @@ pub trait MultiActivation<T: Storage, const K: usize>: ActivationInfo {
     #[track_caller]
     fn forward(&self, x: [&[T]; K], y: &mut [T]) {
         ok_or_panic(self.try_forward(x, y))
+    }
+    /// `out[j] = dy · Σ_k v[k] · ∂²f/∂x_k∂x_j` (see [`MultiActivation::try_grad2_on`]); an
+    /// error if the lengths differ (nothing is written).
+    fn try_grad2(
+        &self,
+        x: [&[T]; K],
+        dy: &[T],
+        v: [&[T]; K],
+        out: [&mut [T]; K],
+    ) -> Result<(), Error>
+    where
+        Self: Sized,
+    {
+        self.try_grad2_on(try_active_isa()?, x, dy, v, out)
+    }
+    /// `out[j] = dy · Σ_k v[k] · ∂²f/∂x_k∂x_j`: the double backward (see
+    /// [`MultiActivation::try_grad2_on`]).
+    ///
+    /// # Panics
+    /// If the lengths differ (nothing is written), or if `ACTIGEN_ISA` is invalid.
+    ///
+    /// ```
+    /// use actigen::{MultiActivation, Swiglu};
+    /// // silu(g)·u: ∂²/∂u² = 0, so v = (0, 1) gives (∂²/∂g∂u, 0) = (silu′(g), 0).
+    /// let (g, u) = ([0.5f32], [2.0f32]);
+    /// let (mut og, mut ou) = ([0.0f32], [0.0f32]);
+    /// Swiglu.grad2([&g, &u], &[1.0], [&[0.0], &[1.0]], [&mut og, &mut ou]);
+    /// let s = 1.0 / (1.0 + (-0.5f32).exp());
+    /// assert!((og[0] - (s + 0.5 * s * (1.0 - s))).abs() < 1e-6);
+    /// assert_eq!(ou[0], 0.0);
+    /// ```
+    #[track_caller]
+    fn grad2(&self, x: [&[T]; K], dy: &[T], v: [&[T]; K], out: [&mut [T]; K])
+    where
+        Self: Sized,
+    {
+        ok_or_panic(self.try_grad2(x, dy, v, out))
     }
     /// `dx[k] = dy · ∂f/∂x_k` for every input, in one pass; an error if the lengths differ.
     fn try_backward(&self, x: [&[T]; K], dy: &[T], dx: [&mut [T]; K]) -> Result<(), Error> {
@@ -314,6 +379,48 @@ fn run_backward<F: MultiFormula<K>, S: Io, const K: usize>(
     Ok(())
 }
 
+/// The names the length errors give `grad2`'s `v` and `out` slices.
+const V_NAMES: [&str; MAX_INPUTS] = ["v[0]", "v[1]", "v[2]", "v[3]"];
+const OUT_NAMES: [&str; MAX_INPUTS] = ["out[0]", "out[1]", "out[2]", "out[3]"];
+
+/// `out[j] = dy · Σ_k v[k] · ∂²f/∂x_k∂x_j` after the length and ISA checks (nothing is written
+/// on error).
+fn run_second<F: MultiFormula<K>, S: Io, const K: usize>(
+    f: &F,
+    isa: Isa,
+    x: [&[S]; K],
+    dy: &[S],
+    v: [&[S]; K],
+    out: [&mut [S]; K],
+) -> Result<(), Error> {
+    let n = input_len(F::INPUT_NAMES, &x)?;
+    let first = F::INPUT_NAMES[0];
+    check_len(first, n, "dy", dy.len())?;
+    for k in 0..K {
+        check_len(first, n, V_NAMES[k], v[k].len())?;
+    }
+    for k in 0..K {
+        check_len(first, n, OUT_NAMES[k], out[k].len())?;
+    }
+    check_isa(isa)?;
+    parallel::chunks(n, out, &mut [], &|start, out, _| {
+        let len = out[0].len();
+        let job = MultiSecond {
+            f,
+            x: x.map(|x| x[start..].as_ptr()),
+            dy: dy[start..].as_ptr(),
+            v: v.map(|v| v[start..].as_ptr()),
+            out: out.map(|o| o.as_mut_ptr()),
+            n: len,
+        };
+        // SAFETY: ISA checked above; every input, dy and every v hold n elements, so each is
+        // readable for the chunk's `len` elements from `start`; the outputs are the chunk's
+        // own pieces, which no input overlaps (shared and exclusive borrows).
+        unsafe { dispatch::run(isa, job) }
+    });
+    Ok(())
+}
+
 /// `[x₀, …]` as one-lane vectors of the compute type.
 fn scalars<S: Storage, const K: usize>(x: [S; K]) -> [<S::Compute as Float>::Scalar; K] {
     x.map(|v| v.to_compute().scalar())
@@ -358,6 +465,26 @@ macro_rules! multi_activation {
                 let mut g = vec![0.0; F::PARAM_NAMES.len()];
                 run_backward(self, isa, x, dy, Gradients::None, Some(&mut g))?;
                 Ok(g)
+            }
+            fn try_grad2_on(
+                &self,
+                isa: Isa,
+                x: [&[$t]; K],
+                dy: &[$t],
+                v: [&[$t]; K],
+                out: [&mut [$t]; K],
+            ) -> Result<(), Error> {
+                run_second(self, isa, x, dy, v, out)
+            }
+            fn hessian(&self, x: [$t; K]) -> [[$t; K]; K] {
+                let h = formula::multi_second(self, scalars(x));
+                let mut out = [[x[0]; K]; K];
+                for (i, row) in out.iter_mut().enumerate() {
+                    for (j, o) in row.iter_mut().enumerate() {
+                        *o = <$t>::from_compute(h[formula::second_index(K, i, j)].lane(0));
+                    }
+                }
+                out
             }
             fn value(&self, x: [$t; K]) -> $t {
                 <$t>::from_compute(formula::multi_forward(self, scalars(x)).lane(0))

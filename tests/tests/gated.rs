@@ -1001,3 +1001,165 @@ fn input_gradients_do_not_depend_on_asking_for_parameter_gradients() {
         }
     }
 }
+
+/// The inputs' second partials (`hessian`, from the macro's derived ∂²f/∂x_i∂x_j) against
+/// central differences of the gradient, in f64, at random points away from the kinks, for every
+/// built-in gated unit and a formula of three inputs with a parameter. Both mixed differences
+/// (∂/∂x_j of ∂f/∂x_i and ∂/∂x_i of ∂f/∂x_j) are compared with the one mixed partial.
+#[test]
+fn second_partials_agree_with_finite_differences() {
+    fn check<const K: usize, A: MultiActivation<f64, K>>(name: &str, act: &A, rng: &mut Rng) {
+        let mut worst = 0f64;
+        for _ in 0..300 {
+            let mut x = [0f64; K];
+            for v in &mut x {
+                *v = rng.uniform(-5.0, 5.0);
+                // Away from reglu's kink at 0 (the differences would straddle it).
+                if v.abs() < 0.01 {
+                    *v += 0.5;
+                }
+            }
+            let h = act.hessian(x);
+            for j in 0..K {
+                let step = 1e-5 * (1.0 + x[j].abs());
+                let (mut xp, mut xm) = (x, x);
+                xp[j] += step;
+                xm[j] -= step;
+                let (gp, gm) = (act.gradient(xp), act.gradient(xm));
+                for i in 0..K {
+                    let fd = (gp[i] - gm[i]) / (xp[j] - xm[j]);
+                    let err = (fd - h[i][j]).abs() / (1.0 + h[i][j].abs());
+                    worst = worst.max(err);
+                    assert!(
+                        err < 1e-6,
+                        "{name} at {x:?}: d2f/dx{i}dx{j} = {} vs central difference {fd}",
+                        h[i][j]
+                    );
+                }
+            }
+        }
+        eprintln!("{name}: second partials within {worst:.1e} of central differences");
+    }
+    let mut rng = Rng(21);
+    check("swiglu", &Swiglu, &mut rng);
+    check("geglu", &Geglu, &mut rng);
+    check("geglu_tanh", &GegluTanh, &mut rng);
+    check("reglu", &Reglu, &mut rng);
+    check("swiglu_oai", &SwigluOai::default(), &mut rng);
+    check("glu", &Glu, &mut rng);
+    check("fma_gate", &FmaGate::default(), &mut rng);
+}
+
+/// `grad2` (out[j] = dy·Σ_k v[k]·∂²f/∂x_k∂x_j) on every ISA against the same sum formed from
+/// the one-point `hessian`, for lengths with tails; NaN inputs give NaN, finite inputs up to
+/// 1e3 in magnitude give finite results; bf16 slices give the f32 pass's results rounded; a
+/// length mismatch is an error with nothing written.
+#[test]
+fn grad2_is_the_hessian_applied_to_v() {
+    fn check<const K: usize, A: MultiActivation<f32, K>>(name: &str, act: &A, x: [&[f32]; K]) {
+        let n = x[0].len();
+        let dy: Vec<f32> = (0..n).map(|i| [1.0, -0.5, 2.0][i % 3]).collect();
+        let vs: Vec<Vec<f32>> = (0..K)
+            .map(|k| {
+                (0..n)
+                    .map(|i| [0.75, -1.25, 0.5, 1.0][(i + k) % 4])
+                    .collect()
+            })
+            .collect();
+        let v: [&[f32]; K] = core::array::from_fn(|k| &vs[k][..]);
+        for isa in Isa::ALL.into_iter().filter(|i| i.is_supported()) {
+            let mut outs = vec![vec![0f32; n]; K];
+            let mut it = outs.iter_mut();
+            let out: [&mut [f32]; K] = core::array::from_fn(|_| &mut it.next().unwrap()[..]);
+            act.try_grad2_on(isa, x, &dy, v, out).unwrap();
+            for i in 0..n {
+                let xi: [f32; K] = core::array::from_fn(|k| x[k][i]);
+                let h = act.hessian(xi);
+                for j in 0..K {
+                    let got = outs[j][i];
+                    if xi.iter().any(|a| a.is_nan()) {
+                        assert!(got.is_nan(), "{isa} {name} at {xi:?}: out[{j}] = {got}");
+                        continue;
+                    }
+                    let terms: Vec<f64> = (0..K)
+                        .map(|k| dy[i] as f64 * v[k][i] as f64 * h[k][j] as f64)
+                        .collect();
+                    let want: f64 = terms.iter().sum();
+                    let scale: f64 = terms.iter().map(|t| t.abs()).sum();
+                    if xi.iter().all(|a| a.abs() <= 1e3) {
+                        assert!(got.is_finite(), "{isa} {name} at {xi:?}: out[{j}] = {got}");
+                    }
+                    if want.is_finite() && got.is_finite() {
+                        // The entries are sums whose terms can cancel (GELU′'s root at −0.75):
+                        // two paths (fused or not) differ by a few ε of the terms, which grow
+                        // with the inputs (∂²/∂g² of silu(g)·u is u·(2σ′ + gσ″)).
+                        let big = xi.iter().fold(1f64, |m, a| m.max(1.0 + a.abs() as f64));
+                        let dv: f64 = (0..K).map(|k| (dy[i] * v[k][i]).abs() as f64).sum();
+                        let tol = 1e-5 * scale + 1e-6 * dv * big * big + 1e-37;
+                        assert!(
+                            (got as f64 - want).abs() <= tol,
+                            "{isa} {name} at {xi:?}: out[{j}] = {got}, from the Hessian {want}"
+                        );
+                    }
+                }
+            }
+        }
+    }
+    let (a, b) = points();
+    let mut rng = Rng(5);
+    let c: Vec<f32> = (0..a.len())
+        .map(|_| rng.uniform(-3.0, 3.0) as f32)
+        .collect();
+    for len in [a.len(), 1, 17, 1000] {
+        let (a, b, c) = (&a[..len], &b[..len], &c[..len]);
+        check("swiglu", &Swiglu, [a, b]);
+        check("geglu_tanh", &GegluTanh, [a, b]);
+        check("reglu", &Reglu, [a, b]);
+        check("swiglu_oai", &SwigluOai::default(), [a, b]);
+        check("fma_gate", &FmaGate::default(), [a, b, c]);
+    }
+
+    // bf16: the f32 pass on the widened inputs, rounded.
+    use half::bf16;
+    let n = 4099;
+    let g: Vec<bf16> = (0..n)
+        .map(|_| bf16::from_f64(rng.uniform(-6.0, 6.0)))
+        .collect();
+    let u: Vec<bf16> = (0..n)
+        .map(|_| bf16::from_f64(rng.uniform(-6.0, 6.0)))
+        .collect();
+    let dy: Vec<bf16> = (0..n)
+        .map(|_| bf16::from_f64(rng.uniform(-2.0, 2.0)))
+        .collect();
+    let w: Vec<bf16> = (0..n)
+        .map(|_| bf16::from_f64(rng.uniform(-2.0, 2.0)))
+        .collect();
+    let wide = |s: &[bf16]| s.iter().map(|v| v.to_f32()).collect::<Vec<f32>>();
+    let (g32, u32, dy32, w32) = (wide(&g), wide(&u), wide(&dy), wide(&w));
+    for isa in Isa::ALL.into_iter().filter(|i| i.is_supported()) {
+        let (mut o0, mut o1) = (vec![bf16::ZERO; n], vec![bf16::ZERO; n]);
+        Swiglu
+            .try_grad2_on(isa, [&g, &u], &dy, [&w, &u], [&mut o0, &mut o1])
+            .unwrap();
+        let (mut p0, mut p1) = (vec![0f32; n], vec![0f32; n]);
+        Swiglu
+            .try_grad2_on(isa, [&g32, &u32], &dy32, [&w32, &u32], [&mut p0, &mut p1])
+            .unwrap();
+        for i in 0..n {
+            assert_eq!(o0[i], bf16::from_f32(p0[i]), "{isa} bf16 out[0] at {i}");
+            assert_eq!(o1[i], bf16::from_f32(p1[i]), "{isa} bf16 out[1] at {i}");
+        }
+    }
+
+    // Lengths: an error naming the slice, nothing written.
+    let (x, short) = ([1.0f32, 2.0], [1.0f32]);
+    let (mut o0, mut o1) = ([7.0f32; 2], [7.0f32; 2]);
+    assert!(matches!(
+        Swiglu.try_grad2([&x, &x], &x, [&x, &short], [&mut o0, &mut o1]),
+        Err(Error::Length {
+            found_name: "v[1]",
+            ..
+        })
+    ));
+    assert_eq!((o0, o1), ([7.0; 2], [7.0; 2]));
+}
