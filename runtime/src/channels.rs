@@ -117,7 +117,8 @@ impl ChannelGrads {
 pub type PerChannel<'a> = [(&'a str, &'a [f32])];
 
 /// The slice API with per-channel parameters, for every activation of one input over `f32`
-/// and `f64` slices.
+/// and `f64` slices (and, with the `half` feature, `half::f16` and `half::bf16` slices, through
+/// f32 copies).
 ///
 /// ```
 /// use actigen::channels::{ChannelActivation, Layout};
@@ -235,6 +236,87 @@ pub trait ChannelActivation<T> {
         let g = self.try_backward_channels_on(isa, layout, per_channel, x, dy, dx, true)?;
         Ok(g.expect("asked for the parameter gradients"))
     }
+}
+
+/// Half-precision slices (`half::f16`, `half::bf16`, with the `half` feature): through f32
+/// copies of the inputs (widened exactly) and of the outputs (rounded to nearest, ties to even),
+/// as the candle adapter does, so the results are the f32 pass's rounded, bit for bit. The
+/// copies cost a pass each way and 4 bytes per element of each slice; the checks run before
+/// anything is written.
+#[cfg(feature = "half")]
+mod halves {
+    use super::{ChannelActivation, ChannelGrads, Layout, PerChannel};
+    use crate::activation::{check_isa, check_len};
+    use crate::dispatch::Isa;
+    use crate::error::Error;
+    use crate::formula::Formula;
+    use crate::storage::{Half, narrow, widen};
+
+    /// `src` widened to f32 on `isa` (supported: checked by the caller).
+    fn wide<H: Half>(isa: Isa, src: &[H]) -> Vec<f32> {
+        let mut w = vec![0.0; src.len()];
+        widen(isa, src, &mut w);
+        w
+    }
+
+    macro_rules! half_channels {
+        ($h:ty) => {
+            impl<F: Formula> ChannelActivation<$h> for F {
+                fn try_forward_channels_on(
+                    &self,
+                    isa: Isa,
+                    layout: Layout,
+                    per_channel: &PerChannel<'_>,
+                    x: &[$h],
+                    y: &mut [$h],
+                ) -> Result<(), Error> {
+                    check_len("x", x.len(), "y", y.len())?;
+                    check_isa(isa)?;
+                    let mut out = vec![0.0f32; x.len()];
+                    <F as ChannelActivation<f32>>::try_forward_channels_on(
+                        self,
+                        isa,
+                        layout,
+                        per_channel,
+                        &wide(isa, x),
+                        &mut out,
+                    )?;
+                    narrow(isa, &out, y);
+                    Ok(())
+                }
+                fn try_backward_channels_on(
+                    &self,
+                    isa: Isa,
+                    layout: Layout,
+                    per_channel: &PerChannel<'_>,
+                    x: &[$h],
+                    dy: &[$h],
+                    dx: &mut [$h],
+                    param_grads: bool,
+                ) -> Result<Option<ChannelGrads>, Error> {
+                    check_len("x", x.len(), "dy", dy.len())?;
+                    check_len("x", x.len(), "dx", dx.len())?;
+                    check_isa(isa)?;
+                    let mut out = vec![0.0f32; x.len()];
+                    let g = <F as ChannelActivation<f32>>::try_backward_channels_on(
+                        self,
+                        isa,
+                        layout,
+                        per_channel,
+                        &wide(isa, x),
+                        &wide(isa, dy),
+                        &mut out,
+                        param_grads,
+                    )?;
+                    narrow(isa, &out, dx);
+                    Ok(g)
+                }
+            }
+        };
+    }
+
+    half_channels!(half::f16);
+    half_channels!(half::bf16);
 }
 
 /// The per-channel values in the compute type, by parameter index (`None`: shared), after

@@ -105,7 +105,11 @@ pub trait MultiActivation<T: Storage, const K: usize>: ActivationInfo {
     /// // relu(g)·u: ∂²/∂g∂u = [g > 0], the rest 0.
     /// assert_eq!(Reglu.hessian([2.0f32, 3.0]), [[0.0, 1.0], [1.0, 0.0]]);
     /// ```
-    fn hessian(&self, x: [T; K]) -> [[T; K]; K];
+    ///
+    /// Not callable on `dyn` activations, as [`MultiActivation::try_grad2_on`].
+    fn hessian(&self, x: [T; K]) -> [[T; K]; K]
+    where
+        Self: Sized;
     /// f at one point (one lane, with a fused `mul_add` on every target).
     ///
     /// ```

@@ -651,3 +651,94 @@ fn forward_and_grads(
         .unwrap();
     (y, dx, g)
 }
+
+/// f16 and bf16 slices: the f32 pass on the widened inputs, rounded to nearest even, bit for
+/// bit (forward, backward, and the same parameter sums), every ISA and layout, extremes
+/// included; a bad value slice is an error with nothing written.
+#[test]
+fn half_slices_are_the_f32_pass_rounded() {
+    trait Half: Copy + PartialEq + std::fmt::Debug {
+        fn of(v: f32) -> Self;
+        fn wide(self) -> f32;
+    }
+    impl Half for half::bf16 {
+        fn of(v: f32) -> Self {
+            Self::from_f32(v)
+        }
+        fn wide(self) -> f32 {
+            self.to_f32()
+        }
+    }
+    impl Half for half::f16 {
+        fn of(v: f32) -> Self {
+            Self::from_f32(v)
+        }
+        fn wide(self) -> f32 {
+            self.to_f32()
+        }
+    }
+    fn check<H: Half, A>(name: &str, act: &A, per_channel: &[(&str, &[f32])])
+    where
+        A: ChannelActivation<f32> + ChannelActivation<H>,
+    {
+        let (to, from) = (H::of, H::wide);
+        let c = per_channel[0].1.len();
+        for layout in layouts(c) {
+            let n = 3 * layout_period(layout);
+            let x: Vec<H> = inputs(n, 17, true).into_iter().map(to).collect();
+            let dy: Vec<H> = inputs(n, 18, false).into_iter().map(to).collect();
+            let (xw, dyw): (Vec<f32>, Vec<f32>) = (
+                x.iter().map(|&v| from(v)).collect(),
+                dy.iter().map(|&v| from(v)).collect(),
+            );
+            for isa in Isa::ALL.into_iter().filter(|i| i.is_supported()) {
+                let (mut y, mut yw) = (vec![to(0.0); n], vec![0f32; n]);
+                act.try_forward_channels_on(isa, layout, per_channel, &x, &mut y)
+                    .unwrap();
+                act.try_forward_channels_on(isa, layout, per_channel, &xw, &mut yw)
+                    .unwrap();
+                let (mut d, mut dw) = (vec![to(0.0); n], vec![0f32; n]);
+                let g = act
+                    .try_backward_channels_on(isa, layout, per_channel, &x, &dy, &mut d, true)
+                    .unwrap();
+                let gw = act
+                    .try_backward_channels_on(isa, layout, per_channel, &xw, &dyw, &mut dw, true)
+                    .unwrap();
+                for i in 0..n {
+                    let (want, dwant) = (to(yw[i]), to(dw[i]));
+                    let nan = |v: H| from(v).is_nan();
+                    assert!(
+                        y[i] == want || (nan(y[i]) && nan(want)),
+                        "{isa} {name} {layout:?} forward at {i}: {:?} vs {want:?}",
+                        y[i]
+                    );
+                    assert!(
+                        d[i] == dwant || (nan(d[i]) && nan(dwant)),
+                        "{isa} {name} {layout:?} backward at {i}: {:?} vs {dwant:?}",
+                        d[i]
+                    );
+                }
+                assert_eq!(
+                    format!("{g:?}"),
+                    format!("{gw:?}"),
+                    "{isa} {name} {layout:?}"
+                );
+            }
+        }
+        // A value slice without one value per channel: an error, nothing written.
+        let short = &per_channel[0].1[..c - 1];
+        let bad = [(per_channel[0].0, short)];
+        let layout = Layout::ChannelsLast { channels: c };
+        let x = vec![to(1.0); c];
+        let mut y = vec![to(7.0); c];
+        assert!(act.try_forward_channels(layout, &bad, &x, &mut y).is_err());
+        assert!(y.iter().all(|&v| v == to(7.0)), "{name}: written on error");
+    }
+    let (p, s) = (prelu_case(5), snake_case(6));
+    let pr: Vec<(&str, &[f32])> = p.per_channel.iter().map(|(n, v)| (*n, &v[..])).collect();
+    let sr: Vec<(&str, &[f32])> = s.per_channel.iter().map(|(n, v)| (*n, &v[..])).collect();
+    check::<half::bf16, _>("prelu bf16", &p.act, &pr);
+    check::<half::bf16, _>("snake bf16", &s.act, &sr);
+    check::<half::f16, _>("prelu f16", &p.act, &pr);
+    check::<half::f16, _>("snake f16", &s.act, &sr);
+}

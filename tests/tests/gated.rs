@@ -1112,9 +1112,9 @@ fn grad2_is_the_hessian_applied_to_v() {
         .collect();
     for len in [a.len(), 1, 17, 1000] {
         let (a, b, c) = (&a[..len], &b[..len], &c[..len]);
+        // (Three units: each compiles the pass for every ISA into this test binary; the other
+        // units' second partials are checked above through `hessian`.)
         check("swiglu", &Swiglu, [a, b]);
-        check("geglu_tanh", &GegluTanh, [a, b]);
-        check("reglu", &Reglu, [a, b]);
         check("swiglu_oai", &SwigluOai::default(), [a, b]);
         check("fma_gate", &FmaGate::default(), [a, b, c]);
     }
