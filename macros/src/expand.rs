@@ -691,47 +691,24 @@ fn emit_multi(
         .collect();
     let unpack = quote!(#[allow(unused_variables)] let [#(#xs),*] = __xs;);
     let slots = crate::parse::MAX_INPUTS + crate::parse::MAX_PARAMS;
-    let grad_items: Vec<TokenStream> = (0..slots)
-        .map(|i| {
-            if i < partials.len() {
-                let r = format_ident!("__r{}", i);
-                quote!(#r)
-            } else {
-                quote!(__x)
-            }
-        })
-        .collect();
-    let grad_masks: Vec<TokenStream> = (0..slots)
-        .map(|i| {
-            if i < partials.len() {
-                let q = format_ident!("__q{}", i);
-                quote!(#q)
-            } else {
-                quote!(__x.lt(__x))
-            }
-        })
-        .collect();
-    // The second partials fill the first K(K + 1)/2 ≤ 10 slots.
-    let second_items: Vec<TokenStream> = (0..slots)
-        .map(|i| {
-            if i < second.len() {
-                let r = format_ident!("__r{}", i);
-                quote!(#r)
-            } else {
-                quote!(__x)
-            }
-        })
-        .collect();
-    let second_masks: Vec<TokenStream> = (0..slots)
-        .map(|i| {
-            if i < second.len() {
-                let q = format_ident!("__q{}", i);
-                quote!(#q)
-            } else {
-                quote!(__x.lt(__x))
-            }
-        })
-        .collect();
+    // The partials fill the first `partials.len()` slots, the second partials the first
+    // K(K + 1)/2 ≤ 10; the rest repeat input 0 (and an empty mask).
+    let filled = |count: usize, prefix: &str, rest: TokenStream| -> Vec<TokenStream> {
+        (0..slots)
+            .map(|i| {
+                if i < count {
+                    let id = format_ident!("{}{}", prefix, i);
+                    quote!(#id)
+                } else {
+                    rest.clone()
+                }
+            })
+            .collect()
+    };
+    let grad_items = filled(partials.len(), "__r", quote!(__x));
+    let grad_masks = filled(partials.len(), "__q", quote!(__x.lt(__x)));
+    let second_items = filled(second.len(), "__r", quote!(__x));
+    let second_masks = filled(second.len(), "__q", quote!(__x.lt(__x)));
     let struct_def = struct_tokens(model, &doc, &new_doc);
     let (range_lo, range_hi) = ranges(model);
     let access = param_access(model);
