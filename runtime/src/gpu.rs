@@ -143,8 +143,14 @@ impl Gpu {
     /// # Errors
     /// [`Error::Gpu`] when there is no adapter or the device request fails.
     pub fn new() -> Result<Gpu, Error> {
-        let instance =
-            wgpu::Instance::new(wgpu::InstanceDescriptor::new_without_display_handle_from_env());
+        // Without shader debug info unless `WGPU_DEBUG` asks for it: wgpu's debug builds turn
+        // it on, and naga's SPIR-V writer then finds each expression's line by counting the
+        // source's lines from its start, quadratic in the length of a shader (the test
+        // command's GPU and WGSL tests: 35 s, most of it in that count). Generated shaders
+        // gain nothing from it.
+        let mut desc = wgpu::InstanceDescriptor::new_without_display_handle();
+        desc.flags.remove(wgpu::InstanceFlags::DEBUG);
+        let instance = wgpu::Instance::new(desc.with_env());
         let adapter = pollster::block_on(instance.request_adapter(&Default::default()))
             .map_err(|e| Error::Gpu(format!("no adapter: {e}")))?;
         let info = adapter.get_info();
