@@ -60,6 +60,29 @@ pub enum Cmp {
     Ge,
 }
 
+impl Cmp {
+    /// The comparison with its operands swapped: `a op b` is `b op.swapped() a`.
+    pub fn swapped(self) -> Cmp {
+        match self {
+            Cmp::Lt => Cmp::Gt,
+            Cmp::Le => Cmp::Ge,
+            Cmp::Gt => Cmp::Lt,
+            Cmp::Ge => Cmp::Le,
+        }
+    }
+
+    /// The comparison that holds where this one fails, for ordered operands (`a < b` and
+    /// `a >= b`; both fail on NaN).
+    pub fn negated(self) -> Cmp {
+        match self {
+            Cmp::Lt => Cmp::Ge,
+            Cmp::Le => Cmp::Gt,
+            Cmp::Gt => Cmp::Le,
+            Cmp::Ge => Cmp::Lt,
+        }
+    }
+}
+
 /// A node. Value nodes and mask nodes (`Cmp`, `And`, `Or`, `Not`) share the arena.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Node {
@@ -516,16 +539,10 @@ fn disjoint(g: &Graph, m: Id, n: Id) -> bool {
     let (Node::Cmp(p, a, b), Node::Cmp(q, c, d)) = (g.nodes[m], g.nodes[n]) else {
         return false;
     };
-    let swap = |op: Cmp| match op {
-        Cmp::Lt => Cmp::Gt,
-        Cmp::Le => Cmp::Ge,
-        Cmp::Gt => Cmp::Lt,
-        Cmp::Ge => Cmp::Le,
-    };
     let q = if (a, b) == (c, d) {
         q
     } else if (a, b) == (d, c) {
-        swap(q)
+        q.swapped()
     } else {
         return false;
     };

@@ -183,7 +183,7 @@ impl Ctx<'_> {
     fn branch(&self, g: &mut Graph, m: Id, a: Id, b: Id, y: Id) -> Result<Id, String> {
         let (op, c) = match g.nodes[m] {
             Node::Cmp(op, X, q) if !depends_on_x(g, q) => (op, q),
-            Node::Cmp(op, p, X) if !depends_on_x(g, p) => (flip(op), p),
+            Node::Cmp(op, p, X) if !depends_on_x(g, p) => (op.swapped(), p),
             _ => {
                 return Err("the condition is not a single comparison of x with a constant".into());
             }
@@ -334,15 +334,6 @@ impl Ctx<'_> {
             }
             _ => Err("a factor whose sign actigen cannot see".into()),
         }
-    }
-}
-
-fn flip(op: Cmp) -> Cmp {
-    match op {
-        Cmp::Lt => Cmp::Gt,
-        Cmp::Gt => Cmp::Lt,
-        Cmp::Le => Cmp::Ge,
-        Cmp::Ge => Cmp::Le,
     }
 }
 

@@ -472,19 +472,7 @@ fn opposite(g: &Graph, m: Id, n: Id) -> bool {
     let (Node::Cmp(p, a, b), Node::Cmp(q, c, d)) = (g.nodes[m], g.nodes[n]) else {
         return false;
     };
-    let not = |op: Cmp| match op {
-        Cmp::Lt => Cmp::Ge,
-        Cmp::Le => Cmp::Gt,
-        Cmp::Gt => Cmp::Le,
-        Cmp::Ge => Cmp::Lt,
-    };
-    let swap = |op: Cmp| match op {
-        Cmp::Lt => Cmp::Gt,
-        Cmp::Le => Cmp::Ge,
-        Cmp::Gt => Cmp::Lt,
-        Cmp::Ge => Cmp::Le,
-    };
-    ((a, b) == (c, d) && q == not(p)) || ((a, b) == (d, c) && q == swap(not(p)))
+    ((a, b) == (c, d) && q == p.negated()) || ((a, b) == (d, c) && q == p.negated().swapped())
 }
 
 /// `(m, a, b)` if `id` is `select(m, a, b)`.
