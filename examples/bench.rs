@@ -22,7 +22,8 @@
 //! `actigen::builtin::MULTI_NAMES`) take two inputs of n elements each: forward reads both and
 //! writes y, backward reads both and dy and writes both gradients. Row `floor2` is their
 //! memory floor through the same drivers: f(a, b) = a + b, whose forward moves three streams
-//! and whose backward moves five.
+//! and whose backward moves five. For f32 the gated units also get a `grad2` row in release
+//! builds, their double backward (`MultiActivation::grad2`: seven streams).
 //!
 //! Rows `prelu_cf` and `prelu_cl` are PReLU with one alpha per channel (`actigen::channels`):
 //! `[N, 64, 64]` channels-first and `[.., 1024]` channels-last, f32 and f64; compare with row
@@ -56,7 +57,8 @@ const USAGE: &str = "usage: bench [--json] [--acts a,b,...] [--sizes n,n,...] [-
              [--dtype f32,f64,f16,bf16] [--threads N] [--f64] [--naive] [--list-isas] [--gpu]
   --acts      activations (default: the ten built-ins; any name of actigen::by_name, the
               examples' registered custom ones included: mish, gelu, hard_swish, ...); gated units (swiglu, geglu,
-              geglu_tanh, reglu, swiglu_oai, glu) and their floor, floor2, take two inputs;
+              geglu_tanh, reglu, swiglu_oai, glu) and their floor, floor2, take two inputs
+              (f32, release builds: also their double backward, pass grad2);
               prelu_cf ([N, 64, 64]) and prelu_cl ([.., 1024]): PReLU with one alpha per
               channel (f32 and f64)
   --sizes     slice lengths, each at least 1 (default 4096,262144,4194304)
@@ -489,6 +491,71 @@ where
     }
 }
 
+/// The gated units' double backward, `MultiActivation::grad2` (f32; rows with pass `grad2`):
+/// `out[j] = dy · Σ_k v[k]·∂²f/∂x_k∂x_j` reads both inputs, dy and both of v and writes both
+/// outputs, seven streams (the backward moves five: compare with its row and `floor2`'s).
+/// Typed calls, one per unit: `grad2` is not on the `dyn` values of `multi_by_name`. Release
+/// builds only: they instantiate the six units' kernels in this crate, and unoptimised (the
+/// debug build the test command makes of every example) that took 110 s instead of 3.
+#[cfg(debug_assertions)]
+fn run_grad2(_: &Options, _: Isa) {}
+
+/// See the other `run_grad2`.
+#[cfg(not(debug_assertions))]
+fn run_grad2(o: &Options, isa: Isa) {
+    fn time_grad2<A: MultiActivation<f32, 2>>(
+        act: &A,
+        isa: Isa,
+        x: [&[f32]; 2],
+        dy: &[f32],
+        v: [&[f32]; 2],
+        out: [&mut [f32]; 2],
+    ) -> f64 {
+        let [o0, o1] = out;
+        time(dy.len(), || {
+            act.try_grad2_on(
+                isa,
+                black_box(x),
+                black_box(dy),
+                black_box(v),
+                [&mut *o0, &mut *o1],
+            )
+            .unwrap();
+            black_box(&mut *o0);
+        })
+    }
+    for &n in &o.sizes {
+        let f = |seed| -> Vec<f32> { inputs(n, seed).into_iter().map(|v| v as f32).collect() };
+        let (x, x2, dy, v0, v1) = (f(1), f(3), f(2), f(4), f(5));
+        let (mut out, mut out2) = (vec![0f32; n], vec![0f32; n]);
+        let mut rows: Vec<(String, &str, f64)> = Vec::new();
+        for act in &o.acts {
+            let args = ([&x[..], &x2[..]], &dy[..], [&v0[..], &v1[..]]);
+            let out = [&mut out[..], &mut out2[..]];
+            let ns = match act.as_str() {
+                "swiglu" => time_grad2(&actigen::Swiglu, isa, args.0, args.1, args.2, out),
+                "geglu" => time_grad2(&actigen::Geglu, isa, args.0, args.1, args.2, out),
+                "geglu_tanh" => time_grad2(&actigen::GegluTanh, isa, args.0, args.1, args.2, out),
+                "reglu" => time_grad2(&actigen::Reglu, isa, args.0, args.1, args.2, out),
+                "swiglu_oai" => time_grad2(
+                    &actigen::SwigluOai::default(),
+                    isa,
+                    args.0,
+                    args.1,
+                    args.2,
+                    out,
+                ),
+                "glu" => time_grad2(&actigen::Glu, isa, args.0, args.1, args.2, out),
+                _ => continue,
+            };
+            rows.push((act.clone(), "grad2", ns));
+        }
+        if !rows.is_empty() {
+            print_rows(o, &rows, n, isa.name(), "f32");
+        }
+    }
+}
+
 fn print_rows(o: &Options, rows: &[(String, &str, f64)], n: usize, isa: &str, dtype: &str) {
     let threads = o.threads;
     for (act, pass, ns) in rows {
@@ -673,6 +740,7 @@ fn run_all(o: &Options) {
                 _ => {
                     run::<f32>(o, isa, |v| v as f32);
                     run_channels::<f32>(o, isa, |v| v as f32);
+                    run_grad2(o, isa);
                 }
             }
         }
