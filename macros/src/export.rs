@@ -21,6 +21,8 @@ pub struct Roots<'a> {
     /// One per input, then one per parameter.
     pub partials: &'a [Id],
     pub second: Option<Id>,
+    /// The second partials of a formula of several inputs (i ≤ j, row by row).
+    pub seconds: &'a [Id],
     pub from_output: Option<Id>,
 }
 
@@ -58,6 +60,7 @@ pub fn ir_tokens(g: &Graph, roots: &Roots, rt: &TokenStream) -> TokenStream {
     let forward = out.node(roots.forward, true);
     let partials: Vec<usize> = roots.partials.iter().map(|&p| out.node(p, false)).collect();
     let second = roots.second.map(|r| out.node(r, false));
+    let seconds: Vec<usize> = roots.seconds.iter().map(|&r| out.node(r, false)).collect();
     let from_output = roots.from_output.map(|r| out.node(r, false));
     let opt = |r: Option<usize>| match r {
         Some(r) => quote!(::core::option::Option::Some(#r)),
@@ -74,6 +77,7 @@ pub fn ir_tokens(g: &Graph, roots: &Roots, rt: &TokenStream) -> TokenStream {
             forward: #forward,
             partials: &[#( #partials ),*],
             second: #second,
+            seconds: &[#( #seconds ),*],
             from_output: #from_output,
         }
     }

@@ -19,6 +19,10 @@
 //! elements on the device in `f32` (a fixed tree) and those sums added on the host in `f64`, in
 //! order: the same inputs give the same gradients on the same device.
 //!
+//! Activations of several inputs (gated units) have `forward_multi`, `backward_multi` (which
+//! returns the parameter gradients) and `grad2_multi`, the double backward `outⱼ = dy · Σₖ vₖ ·
+//! ∂²f/∂xₖ∂xⱼ`, each as the CPU's [`MultiActivation`](crate::MultiActivation) pass of that name.
+//!
 //! The host-slice passes also take `half::f16` and `half::bf16` slices (feature `half`;
 //! [`GpuElement`]), and the `*_buffers_as` passes binary16 and bfloat16 buffers ([`Storage`]):
 //! stored two to a `u32`, computed in `f32`, each result the `f32` pass's rounded to nearest
@@ -578,11 +582,7 @@ impl Gpu {
         x: [&[T]; K],
         y: &mut [T],
     ) -> Result<(), Error> {
-        let mut lens: Vec<(&'static str, usize)> = F::INPUT_NAMES
-            .iter()
-            .copied()
-            .zip(x.iter().map(|s| s.len()))
-            .collect();
+        let mut lens = input_lengths::<F, T, K>(x);
         lens.push(("y", y.len()));
         lengths(&lens)?;
         let (src, params) = multi(f);
@@ -610,11 +610,7 @@ impl Gpu {
         dy: &[T],
         dx: [&mut [T]; K],
     ) -> Result<Vec<f64>, Error> {
-        let mut lens: Vec<(&'static str, usize)> = F::INPUT_NAMES
-            .iter()
-            .copied()
-            .zip(x.iter().map(|s| s.len()))
-            .collect();
+        let mut lens = input_lengths::<F, T, K>(x);
         lens.push(("dy", dy.len()));
         lens.extend(dx.iter().map(|s| ("dx", s.len())));
         lengths(&lens)?;
@@ -630,6 +626,41 @@ impl Gpu {
             &mut outputs,
             x[0].len(),
         )
+    }
+
+    /// The double backward of a K-input activation on host slices: `outⱼ = dy · Σₖ vₖ ·
+    /// ∂²f/∂xₖ∂xⱼ`, as the CPU's [`MultiActivation::grad2`](crate::MultiActivation::grad2).
+    ///
+    /// # Errors
+    /// See the module docs.
+    pub fn grad2_multi<F: MultiFormula<K>, T: GpuElement, const K: usize>(
+        &self,
+        f: &F,
+        x: [&[T]; K],
+        dy: &[T],
+        v: [&[T]; K],
+        out: [&mut [T]; K],
+    ) -> Result<(), Error> {
+        let mut lens = input_lengths::<F, T, K>(x);
+        lens.push(("dy", dy.len()));
+        lens.extend(v.iter().map(|s| ("v", s.len())));
+        lens.extend(out.iter().map(|s| ("out", s.len())));
+        lengths(&lens)?;
+        let (src, params) = multi(f);
+        let mut inputs: Vec<Operand> = x.iter().map(|s| host(s)).collect();
+        inputs.push(host(dy));
+        inputs.extend(v.iter().map(|s| host(s)));
+        let mut outputs: Vec<Output<'_, '_, T>> =
+            out.into_iter().map(|s| (Some(s), None)).collect();
+        self.run(
+            (TypeId::of::<F>(), &src, &params),
+            Pass::Grad2,
+            T::STORAGE,
+            &inputs,
+            &mut outputs,
+            x[0].len(),
+        )
+        .map(drop)
     }
 
     /// [`Gpu::forward`] on device buffers of at least `n` `f32`s (`STORAGE` usage): `y` is
@@ -841,6 +872,17 @@ fn multi<F: MultiFormula<K>, const K: usize>(f: &F) -> (Source, Vec<f32>) {
 }
 
 /// Every length equal to the first.
+/// The inputs' names and lengths, for [`lengths`].
+fn input_lengths<F: MultiFormula<K>, T, const K: usize>(
+    x: [&[T]; K],
+) -> Vec<(&'static str, usize)> {
+    F::INPUT_NAMES
+        .iter()
+        .copied()
+        .zip(x.iter().map(|s| s.len()))
+        .collect()
+}
+
 fn lengths(lens: &[(&'static str, usize)]) -> Result<(), Error> {
     let (expected_name, expected) = lens[0];
     for &(found_name, found) in &lens[1..] {

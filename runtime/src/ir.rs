@@ -195,6 +195,10 @@ pub struct Ir {
     pub partials: &'static [usize],
     /// ∂²f/∂x² (formulas of one input).
     pub second: Option<usize>,
+    /// The second partials of a formula of several inputs, ∂²f/∂x_i∂x_j for i ≤ j, row by
+    /// row (for two inputs: ∂²f/∂x₀², ∂²f/∂x₀∂x₁, ∂²f/∂x₁²; the order of the type's
+    /// `SECOND_DERIVATIVES`); empty for one input, whose ∂²f/∂x² is [`Ir::second`].
+    pub seconds: &'static [usize],
     /// ∂f/∂x in terms of the output, where the formula has such a form; in this expression
     /// [`Node::Input`]`(0)` stands for the output y.
     pub from_output: Option<usize>,

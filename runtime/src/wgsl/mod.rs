@@ -46,7 +46,7 @@ mod rec;
 use crate::error::Error;
 use crate::formula::{
     Checked, Formula, Guard, MAX_INPUTS, MAX_PARAMS, MultiFormula, MultiGradMasks, MultiGrads,
-    stand_in_search,
+    second_index, stand_in_search,
 };
 use crate::ir::{Binary, Call, Ir, Unary};
 use crate::simd::Vector;
@@ -69,7 +69,9 @@ pub enum Pass {
     /// `x₀ … x_{K−1}`, `dy` (read), `dx₀ … dx_{K−1}` (written), then `sums` if the formula has
     /// parameters: `dxₖ = dy · ∂f/∂xₖ`, and the parameter gradients' workgroup sums.
     Backward,
-    /// `x`, `dy` (read), `out` (written): `out = dy · f″(x)` (formulas of one input).
+    /// One input: `x`, `dy` (read), `out` (written): `out = dy · f″(x)`. K inputs: `x₀ …
+    /// x_{K−1}`, `dy`, `v₀ … v_{K−1}` (read), `out₀ … out_{K−1}` (written): `outⱼ = dy · Σₖ vₖ ·
+    /// ∂²f/∂xₖ∂xⱼ`, the double backward (as the CPU's `MultiActivation::grad2`).
     Grad2,
     /// `y`, `dy` (read), `dx` (written): `dx = dy · f′` from the output `y = f(x)` (formulas
     /// with a from-output form).
@@ -90,7 +92,7 @@ pub struct Source {
     pub derivative: Guard,
     /// The guard of the body of all partials.
     pub grads: Guard,
-    /// The guard of ∂²f/∂x².
+    /// The guard of ∂²f/∂x² (one input) or of the second partials (several).
     pub second: Guard,
     /// The guard of the from-output form.
     pub from_output: Guard,
@@ -120,7 +122,7 @@ impl Source {
             forward: g.forward,
             derivative: g.grads,
             grads: g.grads,
-            second: g.grads,
+            second: g.second,
             from_output: g.grads,
         }
     }
@@ -129,8 +131,8 @@ impl Source {
     ///
     /// # Errors
     /// [`Error::NoBackwardFromOutput`] for [`Pass::BackwardFromOutput`] where the activation
-    /// has no from-output form; [`Error::MultiInput`] for [`Pass::Grad2`] or
-    /// [`Pass::BackwardFromOutput`] of a formula with several inputs.
+    /// has no from-output form; [`Error::MultiInput`] for [`Pass::BackwardFromOutput`] of a
+    /// formula with several inputs.
     pub fn wgsl(&self, pass: Pass) -> Result<String, Error> {
         self.wgsl_as(pass, Storage::F32)
     }
@@ -142,7 +144,7 @@ impl Source {
     /// As [`Source::wgsl`].
     pub fn wgsl_as(&self, pass: Pass, storage: Storage) -> Result<String, Error> {
         let k = self.ir.inputs;
-        if k > 1 && matches!(pass, Pass::Grad2 | Pass::BackwardFromOutput) {
+        if k > 1 && pass == Pass::BackwardFromOutput {
             return Err(Error::MultiInput {
                 name: self.name.to_string(),
                 inputs: k,
@@ -614,7 +616,11 @@ fn shader(src: &Source, pass: Pass, storage: Storage) -> String {
         }
         Pass::Grad2 => bodies.push(Body {
             tag: "s",
-            roots: vec![ir.second.expect("one input")],
+            roots: if one {
+                vec![ir.second.expect("a formula of one input has f″")]
+            } else {
+                ir.seconds.to_vec()
+            },
             guard: src.second,
             search,
         }),
@@ -661,6 +667,18 @@ fn shader(src: &Source, pass: Pass, storage: Storage) -> String {
             }
             if p > 0 {
                 buffer(&mut out, "sums", true);
+            }
+        }
+        Pass::Grad2 if !one => {
+            for i in 0..k {
+                buffer(&mut out, &format!("in{i}"), false);
+            }
+            buffer(&mut out, "in_dy", false);
+            for i in 0..k {
+                buffer(&mut out, &format!("in_v{i}"), false);
+            }
+            for i in 0..k {
+                buffer(&mut out, &format!("out_dx{i}"), true);
             }
         }
         Pass::Grad2 | Pass::BackwardFromOutput => {
@@ -780,6 +798,24 @@ fn shader(src: &Source, pass: Pass, storage: Storage) -> String {
                 for j in 0..p {
                     sum(&mut out, j, k + j);
                 }
+            }
+        }
+        Pass::Grad2 if !one => {
+            load(&mut out, "dy", "in_dy");
+            for i in 0..k {
+                load(&mut out, &format!("v{i}"), &format!("in_v{i}"));
+            }
+            for l in lanes {
+                let _ = writeln!(out, "        let r{l} = {};", call("g_s", l));
+            }
+            // out_j = dy · Σ_i v_i · ∂²f/∂x_i∂x_j, the terms in the CPU's order.
+            for j in 0..k {
+                store(&mut out, &format!("out_dx{j}"), &|l| {
+                    let terms: Vec<String> = (0..k)
+                        .map(|i| format!("v{i}{l} * r{l}[{}]", second_index(k, i, j)))
+                        .collect();
+                    format!("dy{l} * ({})", terms.join(" + "))
+                });
             }
         }
         Pass::Grad2 | Pass::BackwardFromOutput => {

@@ -256,6 +256,17 @@ fn check_multi<F: MultiFormula<2> + MultiActivation<f32, 2> + Default>(gpu: &Gpu
         .unwrap();
     same_grads(&format!("{name} ∂0"), &a, &d0, &w0);
     same_grads(&format!("{name} ∂1"), &a, &d1, &w1);
+    // The double backward: out_j = dy · Σ_k v_k · ∂²f/∂x_k∂x_j.
+    let v0: Vec<f32> = (0..n).map(|_| r.uniform_f32(-2.0, 2.0)).collect();
+    let v1: Vec<f32> = (0..n).map(|_| r.uniform_f32(-2.0, 2.0)).collect();
+    let (mut s0, mut s1) = (vec![0.0f32; n], vec![0.0f32; n]);
+    gpu.grad2_multi(&f, [&a, &b], &dy, [&v0, &v1], [&mut s0, &mut s1])
+        .unwrap();
+    let (mut t0, mut t1) = (vec![0.0f32; n], vec![0.0f32; n]);
+    f.try_grad2_on(P, [&a, &b], &dy, [&v0, &v1], [&mut t0, &mut t1])
+        .unwrap();
+    same_grads(&format!("{name} grad2 0"), &a, &s0, &t0);
+    same_grads(&format!("{name} grad2 1"), &a, &s1, &t1);
     // Parameter gradients over the finite inputs, as for one input: within 1e−5 of
     // Σ|dy·∂f/∂p| (which bounds the f32 sums' rounding) of the CPU's.
     if F::PARAM_NAMES.is_empty() {
@@ -330,6 +341,20 @@ fn bad_lengths_are_errors_and_write_nothing() {
     let e = gpu.backward(&f, &[1.0; 5], &[1.0; 4], &mut dx).unwrap_err();
     assert!(matches!(e, Error::Length { .. }), "{e}");
     assert_eq!(dx, [3.0; 5]);
+    // The double backward of a gated unit: a v of another length.
+    let (mut o0, mut o1) = (vec![3.0f32; 5], vec![3.0f32; 5]);
+    let one = [1.0f32; 5];
+    let e = gpu
+        .grad2_multi(
+            &actigen::Swiglu,
+            [&one, &one],
+            &one,
+            [&one, &[1.0; 4]],
+            [&mut o0, &mut o1],
+        )
+        .unwrap_err();
+    assert!(matches!(e, Error::Length { found: 4, .. }), "{e}");
+    assert_eq!((o0, o1), (vec![3.0; 5], vec![3.0; 5]));
     // Empty slices: nothing to do, zero gradients.
     let none: &[f32] = &[];
     assert_eq!(gpu.backward(&f, none, none, &mut []).unwrap(), vec![0.0]);
@@ -565,6 +590,16 @@ fn check_half_gated<H: Half>(gpu: &Gpu) {
     gpu.backward_multi(&f, [&a32, &b32], &dy32, [&mut e0, &mut e1])
         .unwrap();
     assert!((0..n).all(|i| rounds_to(d0[i], e0[i]) && rounds_to(d1[i], e1[i])));
+    let v: Vec<H> = (0..n).map(|i| a[(i * 5 + 2) % n]).collect();
+    let v32 = wide(&v);
+    gpu.grad2_multi(&f, [&a, &b], &dy, [&v, &dy], [&mut d0, &mut d1])
+        .unwrap();
+    gpu.grad2_multi(&f, [&a32, &b32], &dy32, [&v32, &dy32], [&mut e0, &mut e1])
+        .unwrap();
+    assert!(
+        (0..n).all(|i| rounds_to(d0[i], e0[i]) && rounds_to(d1[i], e1[i])),
+        "swiglu grad2"
+    );
 }
 
 // One test, one device: the f32 passes' pipelines are compiled once for both half types

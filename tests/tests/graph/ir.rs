@@ -37,6 +37,7 @@ fn check_one<F: Formula + Default>() {
     assert_eq!(ir.params, F::PARAM_NAMES.len(), "{}", F::NAME);
     assert_eq!(ir.partials.len(), 1 + ir.params, "{}", F::NAME);
     assert!(ir.second.is_some(), "{}", F::NAME);
+    assert!(ir.seconds.is_empty(), "{}", F::NAME);
     assert_eq!(
         ir.from_output.is_some(),
         F::FROM_OUTPUT.is_some(),
@@ -170,6 +171,8 @@ fn check_multi<F: MultiFormula<2> + Default>() {
     assert_eq!(ir.inputs, 2, "{}", F::NAME);
     assert_eq!(ir.partials.len(), 2 + F::PARAM_NAMES.len(), "{}", F::NAME);
     assert!(ir.second.is_none() && ir.from_output.is_none());
+    // ∂²/∂g², ∂²/∂g∂u, ∂²/∂u².
+    assert_eq!(ir.seconds.len(), 3, "{}", F::NAME);
     let params: Vec<f64> = F::PARAM_DEFAULTS.iter().map(|&p| p as f64).collect();
     let b = battery();
     for (i, &g) in b.iter().enumerate() {
@@ -185,6 +188,16 @@ fn check_multi<F: MultiFormula<2> + Default>() {
             assert!(
                 agree(got, want),
                 "{} ∂{k} at ({g}, {u}): {got} vs {want}",
+                F::NAME
+            );
+        }
+        let second = f.second_raw(xs);
+        for (k, &p) in ir.seconds.iter().enumerate() {
+            let got = ir.eval_f64(p, &[g, u], &params);
+            let want = second[k].lane(0);
+            assert!(
+                agree(got, want),
+                "{} second partial {k} at ({g}, {u}): {got} vs {want}",
                 F::NAME
             );
         }
