@@ -852,6 +852,39 @@ fn multi_rare<V: Vector, const K: usize>(g: Guard, x: &[V; K], results: &[V]) ->
     }
 }
 
+/// [`multi_rare`] for two blocks, their values paired across the blocks (a forward body's
+/// two results in one unordered comparison, where each block's alone took one each).
+#[inline(always)]
+fn multi_rare2<V: Vector, const K: usize>(
+    g: Guard,
+    x: [&[V; K]; 2],
+    results: [&[V]; 2],
+) -> V::Mask {
+    // Every value the test looks at: at most 2·(MAX_INPUTS + MAX_PARAMS) results and 2·K inputs.
+    let mut all = [x[0][0]; 4 * MAX_INPUTS + 2 * MAX_PARAMS];
+    let mut n = 0;
+    if g.inf {
+        for block in results {
+            for &v in block {
+                all[n] = v;
+                n += 1;
+            }
+        }
+    }
+    if g.nan {
+        for block in x {
+            for &v in block {
+                all[n] = v;
+                n += 1;
+            }
+        }
+    }
+    if n == 0 {
+        return x[0][0].first_lanes(0);
+    }
+    any_nan_of(all[0], &all[1..n])
+}
+
 /// f(x₀, …) with its guards.
 #[inline(always)]
 pub fn multi_forward<F: MultiFormula<K>, V: Vector, const K: usize>(f: &F, x: [V; K]) -> V {
@@ -870,7 +903,7 @@ pub fn multi_forward2<F: MultiFormula<K>, V: Vector, const K: usize>(
 ) -> (V, V) {
     let g = F::GUARDS.forward;
     let (r0, r1) = (f.forward_raw(x0), f.forward_raw(x1));
-    let rare = g.inf && (multi_rare(g, &x0, &[r0]) | multi_rare(g, &x1, &[r1])).any();
+    let rare = g.inf && multi_rare2(g, [&x0, &x1], [&[r0], &[r1]]).any();
     (
         multi_forward_guards(f, &x0, r0, rare),
         multi_forward_guards(f, &x1, r1, rare),
@@ -930,8 +963,11 @@ pub fn multi_grads2<F: MultiFormula<K>, V: Vector, const K: usize, const P: bool
     let g = F::GUARDS.grads;
     let (r0, r1) = (f.grads_raw(x0), f.grads_raw(x1));
     let rare = (g.inf || g.nan)
-        && (multi_rare(g, &x0, partials::<F, V, K, P>(&r0))
-            | multi_rare(g, &x1, partials::<F, V, K, P>(&r1)))
+        && multi_rare2(
+            g,
+            [&x0, &x1],
+            [partials::<F, V, K, P>(&r0), partials::<F, V, K, P>(&r1)],
+        )
         .any();
     (
         multi_grads_guards::<F, V, K, P>(f, &x0, r0, rare),
