@@ -10,18 +10,24 @@
 //!   are skipped);
 //! - the f32 forward kernel with the f64 formula, within 1e−4 of max(|f|, 1).
 //!
-//! Each tolerance also allows 64 rounding errors of the formula's own sensitivity to its input,
-//! |x·f′(x)| (from one-sided differences, one of them with a step of 1e−10): a formula such as sin((1 + u²)³) with an argument near
-//! 1e8 has no accurate f32 value at all.
+//! A quarter as many formulas take two inputs, `x` and `y` (issue 11's several inputs), and go
+//! through `MultiActivation` the same way: forward in f64 and f32, and the fused backward's two
+//! partials (dy = 1) each against a central difference in its own input, at 26 points of
+//! [−3, 3]².
+//!
+//! Each tolerance also allows 64 rounding errors of the formula's own sensitivity to its
+//! input, |x·f′(x)| (from one-sided differences, one of them with a step of 1e−10): a formula
+//! such as sin((1 + u²)³) with an argument near 1e8 has no accurate f32 value at all.
 //!
 //! The crate is written to Cargo's scratch folder for tests and built with the workspace's
 //! lock file, offline, without debug info (which tripled the build time) and without the
 //! runtime's default features (f16/bf16 storage and threads, which the f32/f64 checks do not
-//! use: the runtime's build there 44 s -> 34 s). `ACTIGEN_BATCH_FORMULAS`
-//! sets the count (default 24, about 40 s on this machine, which keeps the workspace's test
-//! command within its budget; CI runs 64 more after it); beyond 120 they are compiled and
-//! run in batches of 120 (600 in one crate exhausted 24 GB in rustc). Files are rewritten only
-//! when they change, so a second run (CI's per-ISA runs) reuses the build.
+//! use: the runtime's build there 44 s -> 34 s). `ACTIGEN_BATCH_FORMULAS` sets the count of
+//! one-input formulas (default 24, with 6 of two inputs: about 40 s on this machine, which
+//! keeps the workspace's test command within its budget; CI runs 88 and 22); beyond 120
+//! formulas they are compiled and run in batches of 120 (600 in one crate exhausted 24 GB in
+//! rustc). Files are rewritten only when they change, so a second run (CI's per-ISA runs)
+//! reuses the build.
 
 use actigen_tests::Rng;
 use std::fmt::Write as _;
@@ -34,17 +40,19 @@ fn constant(r: &mut Rng) -> String {
     format!("{:.2}f32", (r.below(600) as f64 - 300.0) / 100.0)
 }
 
-/// A random expression over `x` and the `let`-bound names in `scope`.
-fn expr(r: &mut Rng, depth: u32, scope: &[String]) -> String {
+/// A random expression over the inputs `vars` and the `let`-bound names in `scope`. (With one
+/// input, the same draws as before there were two: the one-input batch is unchanged.)
+fn expr(r: &mut Rng, depth: u32, vars: &[&str], scope: &[String]) -> String {
     if depth == 0 || r.below(5) == 0 {
         return match r.below(4) {
-            0 | 1 => "x".into(),
+            0 | 1 if vars.len() == 1 => vars[0].into(),
+            0 | 1 => vars[r.below(vars.len() as u64) as usize].into(),
             2 if !scope.is_empty() => scope[r.below(scope.len() as u64) as usize].clone(),
             _ => constant(r),
         };
     }
     let d = depth - 1;
-    let sub = |r: &mut Rng| expr(r, d, scope);
+    let sub = |r: &mut Rng| expr(r, d, vars, scope);
     match r.below(17) {
         0 => format!("({} + {})", sub(r), sub(r)),
         1 => format!("({} - {})", sub(r), sub(r)),
@@ -84,30 +92,62 @@ fn expr(r: &mut Rng, depth: u32, scope: &[String]) -> String {
     }
 }
 
-/// A random formula body: up to two `let`s, then a value.
-fn body(r: &mut Rng) -> String {
+/// A random formula body over the inputs `vars`: up to two `let`s, then a value.
+fn body(r: &mut Rng, vars: &[&str]) -> String {
     let mut scope = Vec::new();
     let mut text = String::new();
     for k in 0..r.below(3) {
-        let v = expr(r, 3, &scope);
+        let v = expr(r, 3, vars, &scope);
         let name = format!("t{k}");
         let _ = write!(text, "let {name} = {v}; ");
         scope.push(name);
     }
-    text + &expr(r, 4, &scope)
+    text + &expr(r, 4, vars, &scope)
+}
+
+/// A random formula of two inputs, `x` and `y`. A random body may not use one of them once
+/// the macro has folded its constant conditions and dropped unused `let`s (the macro then
+/// rejects the input, rightly), so the body's value is combined with both: `v·y + x` or
+/// `v + x·y` (the first SwiGLU's shape, a function of both times one of them).
+fn body2(r: &mut Rng) -> String {
+    let b = body(r, &["x", "y"]);
+    let (lets, value) = match b.rfind("; ") {
+        Some(i) => b.split_at(i + 2),
+        None => ("", b.as_str()),
+    };
+    if r.below(2) == 0 {
+        format!("{lets}({value}) * y + x")
+    } else {
+        format!("{lets}({value}) + x * y")
+    }
+}
+
+/// A formula of the batch: its input count (1 or 2) and its body.
+#[derive(Clone)]
+struct Formula {
+    inputs: usize,
+    body: String,
 }
 
 /// The generated program: every formula as `#[activation]` (f32, the kernels) and as a plain
 /// f64 function (the reference), and a `main` that checks them and prints a summary.
-fn program(bodies: &[String]) -> String {
+fn program(formulas: &[Formula]) -> String {
     let mut src = String::from(
         "#![allow(clippy::all, unused_parens, unused_variables)]\n\
-         use actigen::{Activation, Isa, activation};\n\n",
+         use actigen::{Activation, Isa, MultiActivation, activation};\n\n",
     );
-    for (i, b) in bodies.iter().enumerate() {
-        let _ = writeln!(src, "#[activation]\npub fn f{i}(x: f32) -> f32 {{ {b} }}");
-        let b64 = b.replace("f32", "f64");
-        let _ = writeln!(src, "pub fn r{i}(x: f64) -> f64 {{ {b64} }}\n");
+    for (i, f) in formulas.iter().enumerate() {
+        let (b, b64) = (&f.body, f.body.replace("f32", "f64"));
+        if f.inputs == 1 {
+            let _ = writeln!(src, "#[activation]\npub fn f{i}(x: f32) -> f32 {{ {b} }}");
+            let _ = writeln!(src, "pub fn r{i}(x: f64) -> f64 {{ {b64} }}\n");
+        } else {
+            let _ = writeln!(
+                src,
+                "#[activation]\npub fn f{i}(x: f32, y: f32) -> f32 {{ {b} }}"
+            );
+            let _ = writeln!(src, "pub fn r{i}(x: f64, y: f64) -> f64 {{ {b64} }}\n");
+        }
     }
     src.push_str(
         r#"
@@ -163,18 +203,96 @@ fn check<A: Activation<f32> + Activation<f64>>(name: &str, act: &A, r: fn(f64) -
     checked
 }
 
+/// [`check`] for a formula of two inputs, at 26 points (x, y) of [−3, 3]², each partial
+/// against a central difference in its own input; the sensitivity is |x·∂f/∂x| + |y·∂f/∂y|.
+fn check2<A: MultiActivation<f32, 2> + MultiActivation<f64, 2>>(
+    name: &str,
+    act: &A,
+    r: fn(f64, f64) -> f64,
+    bad: &mut Vec<String>,
+) -> usize {
+    let n = 26;
+    let xs: Vec<f64> = (0..n).map(|k| -3.0 + 6.0 * k as f64 / 25.0 + 0.0123).collect();
+    let ys: Vec<f64> = (0..n).map(|k| 2.9 - 6.0 * ((7 * k) % 26) as f64 / 25.0 + 0.0071).collect();
+    let xs32: Vec<f32> = xs.iter().map(|&v| v as f32).collect();
+    let ys32: Vec<f32> = ys.iter().map(|&v| v as f32).collect();
+    let ones = vec![1.0f64; n];
+    let mut checked = 0;
+    for isa in Isa::ALL.into_iter().filter(|i| i.is_supported()) {
+        let mut out = vec![0f64; n];
+        let mut out32 = vec![0f32; n];
+        let (mut dx, mut dy) = (vec![0f64; n], vec![0f64; n]);
+        act.try_forward_on(isa, [&xs[..], &ys[..]], &mut out).unwrap();
+        act.try_backward_on(isa, [&xs[..], &ys[..]], &ones, [&mut dx[..], &mut dy[..]], None)
+            .unwrap();
+        act.try_forward_on(isa, [&xs32[..], &ys32[..]], &mut out32).unwrap();
+        for i in 0..n {
+            let p = [xs[i], ys[i]];
+            let want = r(p[0], p[1]);
+            if !want.is_finite() || want.abs() > 1e6 {
+                continue;
+            }
+            let at = |k: usize, h: f64| {
+                let mut q = p;
+                q[k] += h;
+                r(q[0], q[1])
+            };
+            let h = 1e-5;
+            let mut sensitivity = 0.0;
+            let mut partials = [None; 2];
+            for k in 0..2 {
+                let (fp, fm) = (at(k, h), at(k, -h));
+                let (right, left) = ((fp - want) / h, (want - fm) / h);
+                let s = 1e-10 * p[k].abs().max(1.0);
+                let slope = (at(k, s) - want).abs().max((want - at(k, -s)).abs()) / s;
+                sensitivity += p[k].abs() * slope.max(right.abs()).max(left.abs());
+                // A kink within h of the point (if, abs, max), or too ill-conditioned to tell.
+                if (right - left).abs() <= 1e-3 * right.abs().max(1.0) {
+                    partials[k] = Some((fp - fm) / (2.0 * h));
+                }
+            }
+            if !close(out[i], want, 1e-9, f64::EPSILON, sensitivity) {
+                bad.push(format!("{isa} {name} f64 f({p:?}) = {}, want {want}", out[i]));
+            }
+            let want32 = r(xs32[i] as f64, ys32[i] as f64);
+            if want32.is_finite()
+                && !close(out32[i] as f64, want32, 1e-4, f32::EPSILON as f64, sensitivity)
+            {
+                bad.push(format!(
+                    "{isa} {name} f32 f({}, {}) = {}, want {want32}",
+                    xs32[i], ys32[i], out32[i]
+                ));
+            }
+            for (k, got) in [dx[i], dy[i]].into_iter().enumerate() {
+                if let Some(central) = partials[k] {
+                    if !close(got, central, 1e-5, 0.0, 0.0) {
+                        bad.push(format!("{isa} {name} d/dx{k} at {p:?} = {got}, want {central}"));
+                    }
+                    checked += 1;
+                }
+            }
+        }
+    }
+    checked
+}
+
 fn main() {
     let mut bad = Vec::new();
     let mut checked = 0;
 "#,
     );
     // The program names its first formula, so the test knows it runs this batch's build.
-    let _ = writeln!(src, "    println!(\"first: {{}}\", {:?});", bodies[0]);
-    for i in 0..bodies.len() {
+    let _ = writeln!(
+        src,
+        "    println!(\"first: {{}}\", {:?});",
+        formulas[0].body
+    );
+    for (i, f) in formulas.iter().enumerate() {
         let camel = format!("F{i}");
+        let check = if f.inputs == 1 { "check" } else { "check2" };
         let _ = writeln!(
             src,
-            "    checked += check(\"f{i}\", &{camel}, r{i}, &mut bad);"
+            "    checked += {check}(\"f{i}\", &{camel}, r{i}, &mut bad);"
         );
     }
     src.push_str(
@@ -199,14 +317,28 @@ fn random_formulas_compile_and_match_f64() {
         .and_then(|v| v.parse().ok())
         .unwrap_or(24);
     let mut r = Rng(0x5DEE_CE66_D1CE_4E5B);
-    let bodies: Vec<String> = (0..n).map(|_| body(&mut r)).collect();
+    let mut formulas: Vec<Formula> = (0..n)
+        .map(|_| Formula {
+            inputs: 1,
+            body: body(&mut r, &["x"]),
+        })
+        .collect();
+    // A quarter as many formulas of two inputs (the multi-input API), from their own seed, so
+    // that the one-input formulas stay those of earlier runs.
+    let n2 = n / 4;
+    let mut r2 = Rng(0x2B99_2DDF_A232_49D6);
+    formulas.extend((0..n2).map(|_| Formula {
+        inputs: 2,
+        body: body2(&mut r2),
+    }));
     let mut checked = 0;
-    for batch in bodies.chunks(BATCH) {
+    for batch in formulas.chunks(BATCH) {
         checked += run_batch(batch);
     }
     assert!(
-        checked >= n * 10,
-        "only {checked} points were checked for {n} formulas"
+        checked >= (n + n2) * 10,
+        "only {checked} points were checked for {} formulas",
+        n + n2
     );
 }
 
@@ -218,7 +350,7 @@ fn write_if_changed(path: &Path, text: &str) {
 }
 
 /// Builds and runs one crate of formulas; the number of points it checked.
-fn run_batch(bodies: &[String]) -> usize {
+fn run_batch(formulas: &[Formula]) -> usize {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
     let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("batch-formulas");
     std::fs::create_dir_all(dir.join("src")).unwrap();
@@ -232,7 +364,7 @@ fn run_batch(bodies: &[String]) -> usize {
     let lock = std::fs::read_to_string(root.join("Cargo.lock")).unwrap();
     write_if_changed(&dir.join("Cargo.toml"), &manifest);
     write_if_changed(&dir.join("Cargo.lock"), &lock);
-    write_if_changed(&dir.join("src/main.rs"), &program(bodies));
+    write_if_changed(&dir.join("src/main.rs"), &program(formulas));
 
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let out = Command::new(cargo)
@@ -243,13 +375,13 @@ fn run_batch(bodies: &[String]) -> usize {
         .expect("cargo runs");
     let stdout = String::from_utf8_lossy(&out.stdout);
     let stderr = String::from_utf8_lossy(&out.stderr);
-    eprintln!("{} formulas: {stdout}", bodies.len());
+    eprintln!("{} formulas: {stdout}", formulas.len());
     assert!(
         out.status.success(),
         "the batch failed:\n{stdout}\n{stderr}"
     );
     assert!(
-        stdout.contains(&format!("first: {}", bodies[0])),
+        stdout.contains(&format!("first: {}", formulas[0].body)),
         "the program that ran is not this batch's build:\n{stdout}"
     );
     stdout
