@@ -13,7 +13,8 @@
 //! A quarter as many formulas take two inputs, `x` and `y` (issue 11's several inputs), and go
 //! through `MultiActivation` the same way: forward in f64 and f32, and the fused backward's two
 //! partials (dy = 1) each against a central difference in its own input, at 26 points of
-//! [−3, 3]².
+//! [−3, 3]², and the macro's second partials (`MultiActivation::hessian`, f64) against central
+//! differences of that gradient.
 //!
 //! Each tolerance also allows 64 rounding errors of the formula's own sensitivity to its
 //! input, |x·f′(x)| (from one-sided differences, one of them with a step of 1e−10): a formula
@@ -270,6 +271,37 @@ fn check2<A: MultiActivation<f32, 2> + MultiActivation<f64, 2>>(
                     }
                     checked += 1;
                 }
+            }
+        }
+    }
+    // The second partials (one lane, the same on every ISA): each column of the Hessian
+    // against a central difference of the f64 gradient (checked above) in that input.
+    for i in 0..n {
+        let p = [xs[i], ys[i]];
+        if !r(p[0], p[1]).is_finite() {
+            continue;
+        }
+        let hessian = MultiActivation::<f64, 2>::hessian(act, p);
+        let gradient = |j: usize, h: f64| {
+            let mut q = p;
+            q[j] += h;
+            MultiActivation::<f64, 2>::gradient(act, q)
+        };
+        let h = 1e-6;
+        let g0 = gradient(0, 0.0);
+        for j in 0..2 {
+            let (gp, gm) = (gradient(j, h), gradient(j, -h));
+            for k in 0..2 {
+                let (right, left) = ((gp[k] - g0[k]) / h, (g0[k] - gm[k]) / h);
+                if !(right - left).is_finite() || (right - left).abs() > 1e-3 * right.abs().max(1.0) {
+                    continue; // a kink in the gradient, or too ill-conditioned to tell
+                }
+                let central = (gp[k] - gm[k]) / (2.0 * h);
+                let got = hessian[k][j];
+                if !close(got, central, 1e-5, 0.0, 0.0) {
+                    bad.push(format!("{name} d2/dx{k}dx{j} at {p:?} = {got}, want {central}"));
+                }
+                checked += 1;
             }
         }
     }
