@@ -10,11 +10,12 @@
 //!   are skipped);
 //! - the f32 forward kernel with the f64 formula, within 1e−4 of max(|f|, 1).
 //!
-//! A quarter as many formulas take two inputs, `x` and `y` (issue 11's several inputs), and go
-//! through `MultiActivation` the same way: forward in f64 and f32, and the fused backward's two
-//! partials (dy = 1) each against a central difference in its own input, at 26 points of
-//! [−3, 3]², and the macro's second partials (`MultiActivation::hessian`, f64) against central
-//! differences of that gradient.
+//! A quarter as many formulas take two inputs, `x` and `y` (issue 11's several inputs), and a
+//! parameter `a`, and go through `MultiActivation` the same way: forward in f64 and f32, the
+//! fused backward's two partials (dy = 1) each against a central difference in its own input,
+//! at 26 points of [−3, 3]², the parameter's gradient (summed over the points) against the
+//! sum of central differences in `a`, and the macro's second partials
+//! (`MultiActivation::hessian`, f64) against central differences of the checked gradient.
 //!
 //! Each tolerance also allows 64 rounding errors of the formula's own sensitivity to its
 //! input, |x·f′(x)| (from one-sided differences, one of them with a step of 1e−10): a formula
@@ -106,22 +107,26 @@ fn body(r: &mut Rng, vars: &[&str]) -> String {
     text + &expr(r, 4, vars, &scope)
 }
 
-/// A random formula of two inputs, `x` and `y`. A random body may not use one of them once
-/// the macro has folded its constant conditions and dropped unused `let`s (the macro then
-/// rejects the input, rightly), so the body's value is combined with both: `v·y + x` or
-/// `v + x·y` (the first SwiGLU's shape, a function of both times one of them).
+/// A random formula of two inputs, `x` and `y`, and a parameter `a`. A random body may not use
+/// one of them once the macro has folded its constant conditions and dropped unused `let`s
+/// (the macro then rejects the input, rightly), so the body's value is combined with all
+/// three: `v·y + a·x` or `v + a·x·y` (the first SwiGLU's shape, a function of both times one
+/// of them).
 fn body2(r: &mut Rng) -> String {
-    let b = body(r, &["x", "y"]);
+    let b = body(r, &["x", "y", "a"]);
     let (lets, value) = match b.rfind("; ") {
         Some(i) => b.split_at(i + 2),
         None => ("", b.as_str()),
     };
     if r.below(2) == 0 {
-        format!("{lets}({value}) * y + x")
+        format!("{lets}({value}) * y + a * x")
     } else {
-        format!("{lets}({value}) + x * y")
+        format!("{lets}({value}) + a * x * y")
     }
 }
+
+/// The defaults of the two-input formulas' parameter (exact in f32), by formula index.
+const DEFAULTS: [&str; 5] = ["0.5", "0.75", "1.25", "1.5", "2.0"];
 
 /// A formula of the batch: its input count (1 or 2) and its body.
 #[derive(Clone)]
@@ -143,11 +148,16 @@ fn program(formulas: &[Formula]) -> String {
             let _ = writeln!(src, "#[activation]\npub fn f{i}(x: f32) -> f32 {{ {b} }}");
             let _ = writeln!(src, "pub fn r{i}(x: f64) -> f64 {{ {b64} }}\n");
         } else {
+            let d = DEFAULTS[i % DEFAULTS.len()];
             let _ = writeln!(
                 src,
-                "#[activation]\npub fn f{i}(x: f32, y: f32) -> f32 {{ {b} }}"
+                "#[activation]\npub fn f{i}(x: f32, y: f32, #[default({d})] a: f32) -> f32 {{ {b} }}"
             );
-            let _ = writeln!(src, "pub fn r{i}(x: f64, y: f64) -> f64 {{ {b64} }}\n");
+            let _ = writeln!(
+                src,
+                "pub fn r{i}(x: f64, y: f64, a: f64) -> f64 {{ {b64} }}\n\
+                 const A{i}: f64 = {d};\n"
+            );
         }
     }
     src.push_str(
@@ -209,9 +219,11 @@ fn check<A: Activation<f32> + Activation<f64>>(name: &str, act: &A, r: fn(f64) -
 fn check2<A: MultiActivation<f32, 2> + MultiActivation<f64, 2>>(
     name: &str,
     act: &A,
-    r: fn(f64, f64) -> f64,
+    a: f64,
+    ra: fn(f64, f64, f64) -> f64,
     bad: &mut Vec<String>,
 ) -> usize {
+    let r = |x: f64, y: f64| ra(x, y, a);
     let n = 26;
     let xs: Vec<f64> = (0..n).map(|k| -3.0 + 6.0 * k as f64 / 25.0 + 0.0123).collect();
     let ys: Vec<f64> = (0..n).map(|k| 2.9 - 6.0 * ((7 * k) % 26) as f64 / 25.0 + 0.0071).collect();
@@ -227,6 +239,34 @@ fn check2<A: MultiActivation<f32, 2> + MultiActivation<f64, 2>>(
         act.try_backward_on(isa, [&xs[..], &ys[..]], &ones, [&mut dx[..], &mut dy[..]], None)
             .unwrap();
         act.try_forward_on(isa, [&xs32[..], &ys32[..]], &mut out32).unwrap();
+        // The parameter's gradient, Σ ∂f/∂a over the points (dy = 1), against the sum of
+        // central differences in `a`, where every point's value is finite and no point is at a
+        // kink in `a`.
+        let mut grads = [0f64; 1];
+        let (mut dx2, mut dy2) = (vec![0f64; n], vec![0f64; n]);
+        act.try_backward_on(isa, [&xs[..], &ys[..]], &ones, [&mut dx2[..], &mut dy2[..]], Some(&mut grads[..]))
+            .unwrap();
+        let (mut sum, mut scale, mut smooth) = (0.0, 0.0, true);
+        for i in 0..n {
+            let (x, y) = (xs[i], ys[i]);
+            let (want, h) = (ra(x, y, a), 1e-5);
+            let (fp, fm) = (ra(x, y, a + h), ra(x, y, a - h));
+            let (right, left) = ((fp - want) / h, (want - fm) / h);
+            smooth &= want.is_finite() && want.abs() <= 1e6
+                && (right - left).abs() <= 1e-3 * right.abs().max(1.0);
+            sum += (fp - fm) / (2.0 * h);
+            scale += ((fp - fm) / (2.0 * h)).abs();
+        }
+        if smooth {
+            if !((grads[0] - sum).abs() <= 1e-5 * scale.max(1.0)) {
+                bad.push(format!("{isa} {name} sum of d/da = {}, want {sum}", grads[0]));
+            }
+            let same = |p: &[f64], q: &[f64]| p.iter().zip(q).all(|(u, v)| u.to_bits() == v.to_bits());
+            if !same(&dx2, &dx) || !same(&dy2, &dy) {
+                bad.push(format!("{isa} {name} the backward with the parameter's gradient differs"));
+            }
+            checked += 1;
+        }
         for i in 0..n {
             let p = [xs[i], ys[i]];
             let want = r(p[0], p[1]);
@@ -321,11 +361,17 @@ fn main() {
     );
     for (i, f) in formulas.iter().enumerate() {
         let camel = format!("F{i}");
-        let check = if f.inputs == 1 { "check" } else { "check2" };
-        let _ = writeln!(
-            src,
-            "    checked += {check}(\"f{i}\", &{camel}, r{i}, &mut bad);"
-        );
+        if f.inputs == 1 {
+            let _ = writeln!(
+                src,
+                "    checked += check(\"f{i}\", &{camel}, r{i}, &mut bad);"
+            );
+        } else {
+            let _ = writeln!(
+                src,
+                "    checked += check2(\"f{i}\", &{camel}::default(), A{i}, r{i}, &mut bad);"
+            );
+        }
     }
     src.push_str(
         r#"    for b in bad.iter().take(40) {
