@@ -651,19 +651,26 @@ fn emit_multi(
     doc.push_str("\nAccuracy not measured at expansion time: the error analysis covers formulas of one input.\n");
     let new_doc = new_doc(&param_names);
 
-    let with_checked = |roots: &[Id], exact: bool| {
-        let (plain, flags) = body(g, roots, model, exact, false, Params::Fields);
+    let with_checked = |roots: &[Id], exact: bool, params: Params| {
+        let (plain, flags) = body(g, roots, model, exact, false, params);
         let checked = if flags.inf {
             body(g, roots, model, exact, true, Params::Fields).0
         } else {
+            // The checked forms read the fields (they have no `__p`).
+            let plain = match params {
+                Params::Fields => plain.clone(),
+                Params::Vectors => body(g, roots, model, exact, false, Params::Fields).0,
+            };
             let q = (0..roots.len()).map(|i| format_ident!("__q{}", i));
             quote!(#plain #(let #q = __x.lt(__x);)*)
         };
         (plain, checked, flags)
     };
-    let (fwd_body, fwd_checked, fwd_flags) = with_checked(&[root], true);
-    let (grads_body, grads_checked, grads_flags) = with_checked(partials, false);
-    let (second_body, second_checked, second_flags) = with_checked(second, false);
+    // The forward and gradient bodies read the parameters from vectors (`__p`), so per-channel
+    // parameters can differ from lane to lane; the others read the fields.
+    let (fwd_body, fwd_checked, fwd_flags) = with_checked(&[root], true, Params::Vectors);
+    let (grads_body, grads_checked, grads_flags) = with_checked(partials, false, Params::Vectors);
+    let (second_body, second_checked, second_flags) = with_checked(second, false, Params::Fields);
     let ir = crate::export::ir_tokens(
         g,
         &crate::export::Roots {
@@ -717,6 +724,13 @@ fn emit_multi(
     let original = original_fn(model);
     let (max_params, max_inputs) = (crate::parse::MAX_PARAMS, crate::parse::MAX_INPUTS);
     let np = fields.len();
+    // `param_vectors`: each parameter splat, then `__x` as filler.
+    let param_splats: Vec<TokenStream> = (0..max_params)
+        .map(|i| match fields.get(i) {
+            Some(f) => quote!(__x.splat(self.#f as f64)),
+            None => quote!(__x),
+        })
+        .collect();
     quote! {
         #original
         #struct_def
@@ -768,13 +782,23 @@ fn emit_multi(
             };
             #access
             #[inline(always)]
-            fn forward_raw<__V: #rt::Vector>(&self, __xs: [__V; #k]) -> __V {
+            fn param_vectors<__V: #rt::Vector>(&self, __x: __V) -> [__V; #max_params] {
+                [#( #param_splats ),*]
+            }
+            #[inline(always)]
+            fn forward_raw_with<__V: #rt::Vector>(&self, __xs: [__V; #k], __p: &[__V; #max_params]) -> __V {
+                let _ = __p;
                 #unpack
                 #fwd_body
                 __r0
             }
             #[inline(always)]
-            fn grads_raw<__V: #rt::Vector>(&self, __xs: [__V; #k]) -> #rt::MultiGrads<__V> {
+            fn grads_raw_with<__V: #rt::Vector>(
+                &self,
+                __xs: [__V; #k],
+                __p: &[__V; #max_params],
+            ) -> #rt::MultiGrads<__V> {
+                let _ = __p;
                 #unpack
                 #grads_body
                 [#( #grad_items ),*]

@@ -17,8 +17,9 @@
 //! many; each piece's parameter gradients are summed on their own and the pieces' sums added
 //! in piece order, so the results are bit-identical for every thread count.
 //!
-//! Single-input activations over `f32` and `f64` slices; not yet: the half types, several
-//! inputs.
+//! Activations of one input over `f32` and `f64` slices (and the half types through f32
+//! copies), and of several inputs (gated units) over `f32` and `f64` slices through
+//! [`MultiChannelActivation`].
 
 use crate::activation::{check_isa, check_len, checked_param};
 use crate::dispatch::{self, Float, Isa, Job, Storage, try_active_isa};
@@ -27,6 +28,9 @@ use crate::error::Error;
 use crate::formula::{self, Formula, Grads, MAX_PARAMS, ParamVectors};
 use crate::parallel;
 use crate::simd::{Element, MAX_LANES, Mask, Vector};
+
+mod multi;
+pub use multi::MultiChannelActivation;
 
 /// Which channel each element of a slice is in.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -338,28 +342,58 @@ enum ChannelValues<'a, T> {
     Converted(Vec<T>),
 }
 
+/// An activation's name, parameter names and parameter ranges as constants, for
+/// [`resolve_params`]: constants, and that function inlined, so that the range test of a
+/// per-channel slice compiles for the activation's own parameters (with them passed as values,
+/// prelu_cl's 4096-element forward took 11–26% longer; `bench --acts prelu_cl --sizes 4096`,
+/// five interleaved runs).
+trait ParamTable {
+    const NAME: &'static str;
+    const NAMES: &'static [&'static str];
+    const RANGES: &'static [(f64, f64)];
+}
+
+/// The [`ParamTable`] of an activation of one input.
+struct OneInput<F>(core::marker::PhantomData<F>);
+
+impl<F: Formula> ParamTable for OneInput<F> {
+    const NAME: &'static str = F::NAME;
+    const NAMES: &'static [&'static str] = F::PARAM_NAMES;
+    const RANGES: &'static [(f64, f64)] = F::PARAM_RANGES;
+}
+
+/// The per-channel values after every check (see [`ChannelActivation::try_forward_channels_on`]).
 fn resolve<'a, F: Formula, T: Float>(
     layout: Layout,
     per_channel: &PerChannel<'a>,
     n: usize,
 ) -> Result<Values<'a, T>, Error> {
+    resolve_params::<OneInput<F>, T>(layout, per_channel, n)
+}
+
+/// [`resolve`] for the activation of the table `P`.
+#[inline(always)]
+fn resolve_params<'a, P: ParamTable, T: Float>(
+    layout: Layout,
+    per_channel: &PerChannel<'a>,
+    n: usize,
+) -> Result<Values<'a, T>, Error> {
+    let (act, names, ranges) = (P::NAME, P::NAMES, P::RANGES);
     layout.check(n)?;
     let c = layout.channels();
     let mut values: Values<T> = Default::default();
     for &(name, vals) in per_channel {
-        let j = F::PARAM_NAMES
+        let j = names
             .iter()
             .position(|p| *p == name)
             .ok_or_else(|| Error::UnknownParam {
-                activation: F::NAME,
+                activation: act,
                 param: name.to_string(),
-                accepted: F::PARAM_NAMES,
+                accepted: names,
             })?;
-        check_len("channels", c, F::PARAM_NAMES[j], vals.len())?;
+        check_len("channels", c, names[j], vals.len())?;
         if values[j].is_some() {
-            return Err(Error::ParamGivenTwice {
-                param: F::PARAM_NAMES[j],
-            });
+            return Err(Error::ParamGivenTwice { param: names[j] });
         }
         // Finite and within the declared range, as `set_param` checks one value; the name
         // is resolved once (looked up per value, it cost prelu_cl 1.2 ns per element at
@@ -369,12 +403,12 @@ fn resolve<'a, F: Formula, T: Float>(
         // In f32 against the range's ends rounded up to f32 (an f32 v has lo ≤ v exactly
         // when ceil32(lo) ≤ v, and v < hi when v < ceil32(hi)): twice the lanes of the f64
         // test, which took a third of prelu_cl's 4096-element call.
-        let (lo, hi) = F::PARAM_RANGES[j];
+        let (lo, hi) = ranges[j];
         let (lo32, hi32) = (ceil32(lo), ceil32(hi));
         let ok = |v: f32| v.is_finite() & (lo32 <= v) & (v < hi32);
         if !vals.iter().fold(true, |all, &v| all & ok(v)) {
             for &v in vals.iter().filter(|&&v| !ok(v)) {
-                checked_param(F::NAME, F::PARAM_NAMES, F::PARAM_RANGES, name, v.into())?;
+                checked_param(act, names, ranges, name, v.into())?;
             }
         }
         values[j] = Some(if T::DTYPE == <f32 as Storage>::DTYPE {
@@ -432,15 +466,7 @@ impl<F: Formula, T: Float> ChannelActivation<T> for F {
         check_len("x", x.len(), "dx", dx.len())?;
         let values = resolve::<F, T>(layout, per_channel, x.len())?;
         check_isa(isa)?;
-        let np = F::PARAM_NAMES.len();
-        let shape = |j: usize| {
-            if values[j].is_some() {
-                layout.channels()
-            } else {
-                1
-            }
-        };
-        let zeros = || -> Vec<Vec<f64>> { (0..np).map(|j| vec![0.0; shape(j)]).collect() };
+        let zeros = || zero_sums(&values, layout, F::PARAM_NAMES.len());
         let pieces = parallel::map_pieces(dx, layout.piece(), &|start, dx| {
             let mut sums = if param_grads { zeros() } else { Vec::new() };
             let job = ChannelPass {
@@ -457,20 +483,39 @@ impl<F: Formula, T: Float> ChannelActivation<T> for F {
             unsafe { dispatch::run(isa, job) };
             sums
         });
-        // The pieces' sums added in piece order: one order for every thread count.
-        let mut sums = zeros();
-        for piece in &pieces {
-            for (total, part) in sums.iter_mut().zip(piece) {
-                for (t, v) in total.iter_mut().zip(part) {
-                    *t += v;
-                }
-            }
-        }
         Ok(param_grads.then_some(ChannelGrads {
             names: F::PARAM_NAMES,
-            sums,
+            sums: add_pieces(zeros(), &pieces),
         }))
     }
+}
+
+/// Zeroed parameter sums: C per per-channel parameter, one per shared one (`np` in all).
+fn zero_sums<T>(values: &Values<'_, T>, layout: Layout, np: usize) -> Vec<Vec<f64>> {
+    (0..np)
+        .map(|j| {
+            vec![
+                0.0;
+                if values[j].is_some() {
+                    layout.channels()
+                } else {
+                    1
+                }
+            ]
+        })
+        .collect()
+}
+
+/// The pieces' sums added into `total` in piece order: one order for every thread count.
+fn add_pieces(mut total: Vec<Vec<f64>>, pieces: &[Vec<Vec<f64>>]) -> Vec<Vec<f64>> {
+    for piece in pieces {
+        for (t, part) in total.iter_mut().zip(piece) {
+            for (t, v) in t.iter_mut().zip(part) {
+                *t += v;
+            }
+        }
+    }
+    total
 }
 
 /// The per-channel value slices as pointers (null: shared).
@@ -514,86 +559,175 @@ impl<F: Formula, T: Float> Job<T> for ChannelPass<'_, F, T> {
     type Output = ();
     #[inline(always)]
     unsafe fn run<V: Vector<Elem = T>>(mut self) {
-        const { assert!(V::LANES >= 1 && V::LANES <= MAX_LANES) };
-        let n = self.n;
-        if n == 0 {
-            return;
-        }
-        let zeros = [T::ZERO; MAX_LANES];
-        // SAFETY: the buffer holds MAX_LANES ≥ LANES values (asserted above).
-        let v0 = unsafe { V::load(zeros.as_ptr()) };
-        let base = self.f.param_vectors(v0);
-        let mut shared = ParamSums::new();
-        match self.layout {
-            Layout::ChannelsFirst { channels, inner } => {
-                // One channel's run's per-channel terms; cleared per run only when the
-                // gradients were asked for (zeroing it per run cost the forward 5×).
-                let mut local = ParamSums::new();
-                let grads = self.sums.is_some();
-                // The channel of run b, b mod C, counted rather than divided (a division per
-                // run cost [N, 64, 64] about a tenth of its forward).
-                let mut c = 0;
-                for b in 0..n / inner {
-                    let mut p = base;
-                    for (pk, &vk) in p.iter_mut().zip(&self.values).take(F::PARAM_NAMES.len()) {
-                        if !vk.is_null() {
-                            // SAFETY: a per-channel pointer holds C > c values.
-                            *pk = v0.splat_elem(unsafe { *vk.add(c) });
+        // SAFETY: the job's contract, as `walk` wants it.
+        unsafe { walk::<_, T, V>(&mut self) }
+    }
+}
+
+/// What the per-channel passes (one input, and K inputs in `multi`) give [`walk`]: their
+/// layout, length, per-channel pointers and sums, and the run of one contiguous span.
+trait ChannelWalk<T: Float> {
+    /// The job's layout.
+    fn layout(&self) -> Layout;
+    /// The job's length (whole periods).
+    fn len(&self) -> usize;
+    /// The per-channel value pointers (null: shared).
+    fn values(&self) -> &[*const T; MAX_PARAMS];
+    /// The number of parameters.
+    fn param_count(&self) -> usize;
+    /// The parameter sums to fill, when asked for.
+    fn sums(&mut self) -> Option<&mut [Vec<f64>]>;
+    /// The parameters as vectors, splat.
+    fn base<V: Vector<Elem = T>>(&self, v0: V) -> ParamVectors<V>;
+    /// Runs the `len` elements from `start` with the parameter vectors `p` (see
+    /// `ChannelPass::run_span`).
+    ///
+    /// # Safety
+    /// `start + len ≤ n`; the CPU supports `V`; with `Lanes`, `len` = C.
+    #[allow(clippy::too_many_arguments)]
+    unsafe fn span<V: Vector<Elem = T>>(
+        &mut self,
+        start: usize,
+        len: usize,
+        source: Source,
+        p: &ParamVectors<V>,
+        local: &mut ParamSums,
+        shared: &mut ParamSums,
+    );
+}
+
+/// A per-channel job's walk over its runs (channels-first: `inner` elements of one channel,
+/// its values splat) or rows (channels-last: C elements, the values loaded lane by lane), and
+/// the parameter sums around it: per channel for the per-channel parameters, one sum for the
+/// shared ones.
+///
+/// # Safety
+/// The CPU supports `V`; the job's pointers are valid for its length (see [`Job::run`]).
+#[inline(always)]
+unsafe fn walk<J: ChannelWalk<T>, T: Float, V: Vector<Elem = T>>(job: &mut J) {
+    const { assert!(V::LANES >= 1 && V::LANES <= MAX_LANES) };
+    let n = job.len();
+    if n == 0 {
+        return;
+    }
+    let zeros = [T::ZERO; MAX_LANES];
+    // SAFETY: the buffer holds MAX_LANES ≥ LANES values (asserted above).
+    let v0 = unsafe { V::load(zeros.as_ptr()) };
+    let base = job.base(v0);
+    let values = *job.values();
+    let np = job.param_count();
+    let mut shared = ParamSums::new();
+    match job.layout() {
+        Layout::ChannelsFirst { channels, inner } => {
+            // One channel's run's per-channel terms; cleared per run only when the
+            // gradients were asked for (zeroing it per run cost the forward 5×).
+            let mut local = ParamSums::new();
+            let grads = job.sums().is_some();
+            // The channel of run b, b mod C, counted rather than divided (a division per
+            // run cost [N, 64, 64] about a tenth of its forward).
+            let mut c = 0;
+            for b in 0..n / inner {
+                let mut p = base;
+                for (pk, &vk) in p.iter_mut().zip(&values).take(np) {
+                    if !vk.is_null() {
+                        // SAFETY: a per-channel pointer holds C > c values.
+                        *pk = v0.splat_elem(unsafe { *vk.add(c) });
+                    }
+                }
+                if grads {
+                    local = ParamSums::new();
+                }
+                // SAFETY: run b's `inner` elements are within the n of the job.
+                unsafe {
+                    job.span::<V>(b * inner, inner, Source::Splat, &p, &mut local, &mut shared)
+                };
+                if let Some(sums) = job.sums() {
+                    for (j, s) in sums.iter_mut().enumerate() {
+                        if !values[j].is_null() {
+                            s[c] += local.total(j);
                         }
                     }
-                    if grads {
-                        local = ParamSums::new();
-                    }
-                    // SAFETY: block b's `inner` elements are within the n of the job.
-                    unsafe {
-                        self.run_span::<V>(
-                            b * inner,
-                            inner,
-                            Source::Splat,
-                            &p,
-                            &mut local,
-                            &mut shared,
-                        )
-                    };
-                    if let Some(sums) = self.sums.as_deref_mut() {
-                        for (j, s) in sums.iter_mut().enumerate() {
-                            if !self.values[j].is_null() {
-                                s[c] += local.total(j);
-                            }
-                        }
-                    }
-                    c += 1;
-                    if c == channels {
-                        c = 0;
-                    }
                 }
-            }
-            Layout::ChannelsLast { channels } => {
-                // Unused channels-last (per-channel terms go straight into the sums).
-                let mut local = ParamSums::new();
-                for r in 0..n / channels {
-                    // SAFETY: row r's C elements are within the n of the job.
-                    unsafe {
-                        self.run_span::<V>(
-                            r * channels,
-                            channels,
-                            Source::Lanes,
-                            &base,
-                            &mut local,
-                            &mut shared,
-                        )
-                    };
+                c += 1;
+                if c == channels {
+                    c = 0;
                 }
             }
         }
-        if let Some(sums) = self.sums.as_deref_mut() {
-            for (j, s) in sums.iter_mut().enumerate() {
-                if self.values[j].is_null() {
-                    s[0] = shared.total(j);
-                }
+        Layout::ChannelsLast { channels } => {
+            // Unused channels-last (per-channel terms go straight into the sums).
+            let mut local = ParamSums::new();
+            for r in 0..n / channels {
+                // SAFETY: row r's C elements are within the n of the job.
+                unsafe {
+                    job.span::<V>(
+                        r * channels,
+                        channels,
+                        Source::Lanes,
+                        &base,
+                        &mut local,
+                        &mut shared,
+                    )
+                };
             }
         }
     }
+    if let Some(sums) = job.sums() {
+        for (j, s) in sums.iter_mut().enumerate() {
+            if values[j].is_null() {
+                s[0] = shared.total(j);
+            }
+        }
+    }
+}
+
+/// [`ChannelWalk`] for a pass with the fields `f`, `n`, `layout`, `values`, `sums` and a
+/// `run_span` method (`ChannelPass`, and `multi::MultiChannelPass`).
+macro_rules! channel_walk {
+    () => {
+        #[inline(always)]
+        fn layout(&self) -> Layout {
+            self.layout
+        }
+        #[inline(always)]
+        fn len(&self) -> usize {
+            self.n
+        }
+        #[inline(always)]
+        fn values(&self) -> &[*const T; MAX_PARAMS] {
+            &self.values
+        }
+        #[inline(always)]
+        fn param_count(&self) -> usize {
+            F::PARAM_NAMES.len()
+        }
+        #[inline(always)]
+        fn sums(&mut self) -> Option<&mut [Vec<f64>]> {
+            self.sums.as_deref_mut()
+        }
+        #[inline(always)]
+        fn base<V: Vector<Elem = T>>(&self, v0: V) -> ParamVectors<V> {
+            self.f.param_vectors(v0)
+        }
+        #[inline(always)]
+        unsafe fn span<V: Vector<Elem = T>>(
+            &mut self,
+            start: usize,
+            len: usize,
+            source: Source,
+            p: &ParamVectors<V>,
+            local: &mut ParamSums,
+            shared: &mut ParamSums,
+        ) {
+            // SAFETY: as the caller promised.
+            unsafe { self.run_span::<V>(start, len, source, p, local, shared) }
+        }
+    };
+}
+use channel_walk;
+
+impl<F: Formula, T: Float> ChannelWalk<T> for ChannelPass<'_, F, T> {
+    channel_walk!();
 }
 
 impl<F: Formula, T: Float> ChannelPass<'_, F, T> {

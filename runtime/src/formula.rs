@@ -740,10 +740,25 @@ pub trait MultiFormula<const K: usize>: Copy + Send + Sync + core::fmt::Debug + 
     /// If `i` is not below `PARAM_NAMES.len()`.
     fn set_param_at(&mut self, i: usize, value: f32);
 
+    /// The parameters as vectors, each splat (`x` fills the unused entries), as the `*_with`
+    /// bodies read them.
+    fn param_vectors<V: Vector>(&self, x: V) -> ParamVectors<V>;
+    /// f(x₀, …), unguarded, with the parameters read from `p` (one value per lane: per-channel
+    /// parameters; see [`MultiFormula::param_vectors`]).
+    fn forward_raw_with<V: Vector>(&self, x: [V; K], p: &ParamVectors<V>) -> V;
+    /// Every partial derivative (see [`MultiGrads`]), unguarded, with the parameters read from
+    /// `p`.
+    fn grads_raw_with<V: Vector>(&self, x: [V; K], p: &ParamVectors<V>) -> MultiGrads<V>;
     /// f(x₀, …), unguarded.
-    fn forward_raw<V: Vector>(&self, x: [V; K]) -> V;
+    #[inline(always)]
+    fn forward_raw<V: Vector>(&self, x: [V; K]) -> V {
+        self.forward_raw_with(x, &self.param_vectors(x[0]))
+    }
     /// Every partial derivative (see [`MultiGrads`]), unguarded.
-    fn grads_raw<V: Vector>(&self, x: [V; K]) -> MultiGrads<V>;
+    #[inline(always)]
+    fn grads_raw<V: Vector>(&self, x: [V; K]) -> MultiGrads<V> {
+        self.grads_raw_with(x, &self.param_vectors(x[0]))
+    }
     /// f as [`MultiFormula::forward_raw`], and the lanes where an intermediate was unreliable
     /// (see [`Formula::forward_checked`]); only called by the ±inf guard.
     fn forward_checked<V: Vector>(&self, x: [V; K]) -> (V, V::Mask);
@@ -826,7 +841,7 @@ enum MultiBody {
 
 /// The NaN guard of a K-input body: lanes where any input is NaN become NaN.
 #[inline(always)]
-fn multi_nan<V: Vector, const K: usize>(x: &[V; K], r: V) -> V {
+pub(crate) fn multi_nan<V: Vector, const K: usize>(x: &[V; K], r: V) -> V {
     let mut nan = x[0].is_nan();
     let mut source = x[0];
     for v in &x[1..] {

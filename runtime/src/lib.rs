@@ -71,7 +71,7 @@ pub mod parallel; // chunks across the current rayon pool's threads
 mod storage; // storage types (f32, f64, f16, bf16) and their conversions
 mod activation; // the slice API over every `Formula`
 pub mod multi; // the slice API over every `MultiFormula` (several inputs)
-pub mod channels; // per-channel parameters (`ChannelActivation`)
+pub mod channels; // per-channel parameters (`ChannelActivation`, `MultiChannelActivation`)
 pub mod builtin; // the ten activations and `by_name`
 #[cfg(feature = "wgsl")]
 pub mod wgsl; // WGSL compute shaders from the graph (`ir`)

@@ -252,7 +252,10 @@ pub trait MultiActivation<T: Storage, const K: usize>: ActivationInfo {
 }
 
 /// The common length of the inputs, or the error naming the first that differs.
-fn input_len<S, const K: usize>(names: [&'static str; K], x: &[&[S]; K]) -> Result<usize, Error> {
+pub(crate) fn input_len<S, const K: usize>(
+    names: [&'static str; K],
+    x: &[&[S]; K],
+) -> Result<usize, Error> {
     let n = x[0].len();
     for k in 1..K {
         check_len(names[0], n, names[k], x[k].len())?;

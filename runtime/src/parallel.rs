@@ -123,6 +123,32 @@ pub(crate) fn map_pieces<T: Send, R: Send>(
         .collect()
 }
 
+/// [`map_pieces`] for `M` outputs of `n` elements each, cut at the same boundaries:
+/// `f(start, pieces)` per piece, the results in piece order.
+pub(crate) fn map_pieces_of<T: Send, R: Send, const M: usize>(
+    n: usize,
+    outputs: [&mut [T]; M],
+    piece: usize,
+    f: &(dyn Fn(usize, [&mut [T]; M]) -> R + Sync),
+) -> Vec<R> {
+    let piece = piece.max(1);
+    let mut cuts = outputs.map(|o| o.chunks_mut(piece));
+    let items: Vec<(usize, [&mut [T]; M])> = (0..n.div_ceil(piece))
+        .map(|c| {
+            let outs = cuts
+                .each_mut()
+                .map(|p| p.next().expect("every output has n elements"));
+            (c * piece, outs)
+        })
+        .collect();
+    #[cfg(feature = "rayon")]
+    if splits(n) {
+        use rayon::prelude::*;
+        return items.into_par_iter().map(|(s, o)| f(s, o)).collect();
+    }
+    items.into_iter().map(|(s, o)| f(s, o)).collect()
+}
+
 /// The fused backward's shape: `f(x, dy, dx, sums)` per chunk of `CHUNK` elements (on one
 /// thread, or in parallel), each chunk's parameter sums added into `total` in chunk order: the
 /// same additions on one thread or many.

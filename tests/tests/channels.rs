@@ -7,8 +7,10 @@
 //!
 //! Run with `--nocapture` to see the measured errors.
 
-use actigen::channels::{ChannelActivation, ChannelGrads, Layout};
-use actigen::{Activation, ActivationInfo, Error, Isa, Prelu, Snake, SnakeBeta, Xielu};
+use actigen::channels::{ChannelActivation, ChannelGrads, Layout, MultiChannelActivation};
+use actigen::{
+    Activation, ActivationInfo, Error, Isa, MultiActivation, Prelu, Snake, SnakeBeta, Xielu,
+};
 use actigen_tests::{Rng, battery, close, pool, sigmoid_ref};
 
 /// `(f, [∂f/∂x, ∂f/∂p₀, …])` in f64 at `x` with the parameters `p` (declaration order).
@@ -741,4 +743,208 @@ fn half_slices_are_the_f32_pass_rounded() {
     check::<half::bf16, _>("snake bf16", &s.act, &sr);
     check::<half::f16, _>("prelu f16", &p.act, &pr);
     check::<half::f16, _>("snake f16", &s.act, &sr);
+}
+
+/// Gated units with per-channel parameters (`MultiChannelActivation`): gpt-oss's SwiGLU with
+/// `alpha` and `limit` given per channel, on every ISA and layout, f32 and f64: every element
+/// is its channel's activation through the plain multi-input API (parameters set to that
+/// channel's values, the element alone), bit for bit, forward and both input gradients; the
+/// parameter sums are the sums of those elements' own terms (within 1e−12 of the terms'
+/// magnitude: another order of addition).
+#[test]
+fn gated_units_per_channel_are_each_channels_activation() {
+    gated_per_channel::<f32>();
+    gated_per_channel::<f64>();
+}
+
+fn gated_per_channel<T>()
+where
+    T: actigen::Storage + Copy + std::fmt::Debug + From<f32> + Into<f64> + 'static,
+    actigen::SwigluOai: MultiChannelActivation<T, 2> + MultiActivation<T, 2>,
+{
+    // C = 37: rows of whole vectors and a partial one (channels-last).
+    for c in [5, 37] {
+        gated_per_channel_of::<T>(c);
+    }
+}
+
+fn gated_per_channel_of<T>(c: usize)
+where
+    T: actigen::Storage + Copy + std::fmt::Debug + From<f32> + Into<f64> + 'static,
+    actigen::SwigluOai: MultiChannelActivation<T, 2> + MultiActivation<T, 2>,
+{
+    let alpha = values(c, 0.5, 3.0, 41);
+    let limit = values(c, 1.0, 9.0, 42);
+    let pc = [("alpha", &alpha[..]), ("limit", &limit[..])];
+    let same_t = |a: T, b: T| {
+        let (a, b): (f64, f64) = (a.into(), b.into());
+        a.to_bits() == b.to_bits() || (a.is_nan() && b.is_nan())
+    };
+    for layout in layouts(c) {
+        let n = 3 * layout_period(layout);
+        for extremes in [true, false] {
+            let conv = |v: Vec<f32>| -> Vec<T> { v.into_iter().map(T::from).collect() };
+            let g = conv(inputs(n, 43, extremes));
+            let u = conv(inputs(n, 44, extremes));
+            let dy = conv(inputs(n, 45, false));
+            for isa in Isa::ALL.into_iter().filter(|i| i.is_supported()) {
+                let act = actigen::SwigluOai::default();
+                let mut y = vec![T::from(7.0); n];
+                act.try_forward_channels_on(isa, layout, &pc, [&g, &u], &mut y)
+                    .unwrap();
+                let (mut dg, mut du) = (vec![T::from(7.0); n], vec![T::from(7.0); n]);
+                let sums = act
+                    .try_backward_channels_on(
+                        isa,
+                        layout,
+                        &pc,
+                        [&g, &u],
+                        &dy,
+                        [&mut dg, &mut du],
+                        true,
+                    )
+                    .unwrap()
+                    .unwrap();
+                // Without the parameter gradients, the same input gradients.
+                let (mut dg2, mut du2) = (vec![T::from(7.0); n], vec![T::from(7.0); n]);
+                act.try_backward_channels_on(
+                    isa,
+                    layout,
+                    &pc,
+                    [&g, &u],
+                    &dy,
+                    [&mut dg2, &mut du2],
+                    false,
+                )
+                .unwrap();
+                let (mut want, mut scale) = (vec![vec![0.0f64; c]; 2], vec![vec![0.0f64; c]; 2]);
+                for i in 0..n {
+                    let ch = channel_of(layout, i);
+                    let mut a = act;
+                    a.set_param("alpha", alpha[ch].into()).unwrap();
+                    a.set_param("limit", limit[ch].into()).unwrap();
+                    let x1 = [&g[i..=i], &u[i..=i]];
+                    let mut y1 = [T::from(0.0)];
+                    a.try_forward_on(isa, x1, &mut y1).unwrap();
+                    let (mut g1, mut u1, mut p1) = ([T::from(0.0)], [T::from(0.0)], [0.0f64; 2]);
+                    a.try_backward_on(isa, x1, &dy[i..=i], [&mut g1, &mut u1], Some(&mut p1))
+                        .unwrap();
+                    let at = format!(
+                        "{isa} {layout:?} element {i} (channel {ch}) at {:?}",
+                        [g[i], u[i]]
+                    );
+                    assert!(same_t(y[i], y1[0]), "{at}: y {:?} vs {:?}", y[i], y1[0]);
+                    assert!(
+                        same_t(dg[i], g1[0]),
+                        "{at}: d/dgate {:?} vs {:?}",
+                        dg[i],
+                        g1[0]
+                    );
+                    assert!(
+                        same_t(du[i], u1[0]),
+                        "{at}: d/dup {:?} vs {:?}",
+                        du[i],
+                        u1[0]
+                    );
+                    assert!(
+                        same_t(dg2[i], g1[0]) && same_t(du2[i], u1[0]),
+                        "{at}: without sums"
+                    );
+                    for j in 0..2 {
+                        want[j][ch] += p1[j];
+                        scale[j][ch] += p1[j].abs();
+                    }
+                }
+                for (j, name) in ["alpha", "limit"].into_iter().enumerate() {
+                    let got = sums.get(name).unwrap();
+                    assert_eq!(got.len(), c);
+                    for ch in 0..c {
+                        let (g, w) = (got[ch], want[j][ch]);
+                        let ok =
+                            (g.is_nan() && w.is_nan()) || (g - w).abs() <= 1e-12 * scale[j][ch];
+                        assert!(ok, "{isa} {layout:?} {name}[{ch}]: {g} vs {w}");
+                    }
+                    if !extremes {
+                        assert!(got.iter().all(|v| v.is_finite()), "{name}: {got:?}");
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// The gated per-channel API's bad input: an error, and nothing written.
+#[test]
+fn gated_per_channel_bad_input_is_an_error_and_nothing_is_written() {
+    let act = actigen::SwigluOai::default();
+    let (g, u, dy) = (vec![1.0f32; 12], vec![1.0f32; 12], vec![1.0f32; 12]);
+    let u11 = vec![1.0f32; 11];
+    let three = [1.5f32; 3];
+    let cl = |channels| Layout::ChannelsLast { channels };
+    // (layout, per-channel values, up, y's length, a piece of the message)
+    type Bad<'a> = (Layout, Vec<(&'a str, &'a [f32])>, &'a [f32], usize, &'a str);
+    let cases: Vec<Bad> = vec![
+        (cl(3), vec![("alpha", &three)], &u11, 12, "length mismatch"),
+        (cl(3), vec![("alpha", &three)], &u, 11, "length mismatch"),
+        (cl(5), vec![], &u, 12, "not [.., C = 5]"),
+        (cl(4), vec![("alpha", &three)], &u, 12, "`alpha` has 3"),
+        (cl(3), vec![("beta", &three)], &u, 12, "no parameter `beta`"),
+        (cl(3), vec![("limit", &[1.0, -1.0, 1.0])], &u, 12, "limit"),
+    ];
+    for (layout, pc, up, ylen, msg) in cases {
+        let mut y = vec![7.0f32; ylen];
+        let e = act
+            .try_forward_channels(layout, &pc, [&g, up], &mut y)
+            .unwrap_err();
+        assert!(e.to_string().contains(msg), "{layout:?}: {e}");
+        assert!(y.iter().all(|v| *v == 7.0));
+        let (mut dg, mut du) = (vec![7.0f32; ylen], vec![7.0f32; 12]);
+        let e = act
+            .try_backward_channels_with_param_grads(layout, &pc, [&g, up], &dy, [&mut dg, &mut du])
+            .unwrap_err();
+        assert!(e.to_string().contains(msg), "{layout:?}: {e}");
+        assert!(dg.iter().chain(&du).all(|v| *v == 7.0));
+    }
+}
+
+/// The gated per-channel passes give the same bits on any number of threads (pieces of whole
+/// periods, sums added in piece order), long enough to be split.
+#[test]
+fn gated_per_channel_any_thread_count_gives_the_same_bits() {
+    let layout = Layout::ChannelsLast { channels: 1024 };
+    let n = 150 * 1024;
+    let alpha = values(1024, 0.5, 3.0, 51);
+    let pc = [("alpha", &alpha[..])];
+    let (g, u, dy) = (
+        inputs(n, 52, true),
+        inputs(n, 53, true),
+        inputs(n, 54, false),
+    );
+    let act = actigen::SwigluOai::default();
+    let run = |threads: usize| {
+        pool(threads).install(|| {
+            let mut y = vec![0.0f32; n];
+            act.forward_channels(layout, &pc, [&g, &u], &mut y);
+            let (mut dg, mut du) = (vec![0.0f32; n], vec![0.0f32; n]);
+            let s = act
+                .try_backward_channels_with_param_grads(
+                    layout,
+                    &pc,
+                    [&g, &u],
+                    &dy,
+                    [&mut dg, &mut du],
+                )
+                .unwrap();
+            let sums: Vec<Vec<u64>> = s
+                .sums
+                .iter()
+                .map(|v| v.iter().map(|x| x.to_bits()).collect())
+                .collect();
+            (bits(&y), bits(&dg), bits(&du), sums)
+        })
+    };
+    let one = run(1);
+    for threads in [2, 3] {
+        assert!(one == run(threads), "differs on {threads} threads");
+    }
 }
