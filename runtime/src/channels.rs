@@ -257,7 +257,7 @@ mod halves {
     use crate::storage::{Half, narrow, widen};
 
     /// `src` widened to f32 on `isa` (supported: checked by the caller).
-    fn wide<H: Half>(isa: Isa, src: &[H]) -> Vec<f32> {
+    pub(super) fn wide<H: Half>(isa: Isa, src: &[H]) -> Vec<f32> {
         let mut w = vec![0.0; src.len()];
         widen(isa, src, &mut w);
         w

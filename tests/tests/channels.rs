@@ -948,3 +948,85 @@ fn gated_per_channel_any_thread_count_gives_the_same_bits() {
         assert!(one == run(threads), "differs on {threads} threads");
     }
 }
+
+/// The gated per-channel API on f16 and bf16 slices: the f32 pass on the widened inputs,
+/// rounded to nearest even, bit for bit (forward, both input gradients, the same parameter
+/// sums), every ISA and layout, extremes included; a short value slice writes nothing.
+#[test]
+fn gated_per_channel_half_slices_are_the_f32_pass_rounded() {
+    fn check<H: Copy + PartialEq + std::fmt::Debug>(to: fn(f32) -> H, from: fn(H) -> f32)
+    where
+        actigen::SwigluOai: MultiChannelActivation<H, 2> + MultiChannelActivation<f32, 2>,
+    {
+        let c = 6;
+        let (alpha, limit) = (values(c, 0.5, 3.0, 61), values(c, 1.0, 9.0, 62));
+        let pc = [("alpha", &alpha[..]), ("limit", &limit[..])];
+        let act = actigen::SwigluOai::default();
+        let nan = |v: H| from(v).is_nan();
+        for layout in layouts(c) {
+            let n = 3 * layout_period(layout);
+            let half = |seed, extremes| -> Vec<H> {
+                inputs(n, seed, extremes).into_iter().map(to).collect()
+            };
+            let (g, u, dy) = (half(63, true), half(64, true), half(65, false));
+            let w = |v: &[H]| -> Vec<f32> { v.iter().map(|&h| from(h)).collect() };
+            let (gw, uw, dyw) = (w(&g), w(&u), w(&dy));
+            for isa in Isa::ALL.into_iter().filter(|i| i.is_supported()) {
+                let (mut y, mut yw) = (vec![to(0.0); n], vec![0f32; n]);
+                act.try_forward_channels_on(isa, layout, &pc, [&g, &u], &mut y)
+                    .unwrap();
+                act.try_forward_channels_on(isa, layout, &pc, [&gw, &uw], &mut yw)
+                    .unwrap();
+                let (mut dg, mut du) = (vec![to(0.0); n], vec![to(0.0); n]);
+                let (mut dgw, mut duw) = (vec![0f32; n], vec![0f32; n]);
+                let s = act
+                    .try_backward_channels_on(
+                        isa,
+                        layout,
+                        &pc,
+                        [&g, &u],
+                        &dy,
+                        [&mut dg, &mut du],
+                        true,
+                    )
+                    .unwrap();
+                let sw = act
+                    .try_backward_channels_on(
+                        isa,
+                        layout,
+                        &pc,
+                        [&gw, &uw],
+                        &dyw,
+                        [&mut dgw, &mut duw],
+                        true,
+                    )
+                    .unwrap();
+                for i in 0..n {
+                    for (what, got, want) in [
+                        ("y", y[i], yw[i]),
+                        ("d/dgate", dg[i], dgw[i]),
+                        ("d/dup", du[i], duw[i]),
+                    ] {
+                        let want = to(want);
+                        assert!(
+                            got == want || (nan(got) && nan(want)),
+                            "{isa} {layout:?} {what} at {i}: {got:?} vs {want:?}"
+                        );
+                    }
+                }
+                assert_eq!(format!("{s:?}"), format!("{sw:?}"), "{isa} {layout:?}");
+            }
+        }
+        let short = [("alpha", &alpha[..c - 1])];
+        let layout = Layout::ChannelsLast { channels: c };
+        let ones = vec![to(1.0); c];
+        let mut y = vec![to(7.0); c];
+        assert!(
+            act.try_forward_channels(layout, &short, [&ones, &ones], &mut y)
+                .is_err()
+        );
+        assert!(y.iter().all(|&v| v == to(7.0)), "written on error");
+    }
+    check::<half::bf16>(half::bf16::from_f32, half::bf16::to_f32);
+    check::<half::f16>(half::f16::from_f32, half::f16::to_f32);
+}

@@ -22,7 +22,8 @@ use crate::parallel;
 use crate::simd::{Element, MAX_LANES, Mask, Vector};
 
 /// The slice API with per-channel parameters for activations of K inputs over `f32` and `f64`
-/// slices: the counterpart of [`ChannelActivation`](super::ChannelActivation) (same layouts,
+/// slices (and, with the `half` feature, `half::f16` and `half::bf16` slices, through f32
+/// copies): the counterpart of [`ChannelActivation`](super::ChannelActivation) (same layouts,
 /// same checks, same parameter gradients per channel) with the inputs and the input gradients
 /// as arrays of K slices, as [`MultiActivation`](crate::MultiActivation) takes them.
 ///
@@ -542,4 +543,91 @@ fn lanes_cold<F: MultiFormula<K>, V: Vector, const K: usize, const P: bool>(
         // SAFETY: as above.
         r[o] = unsafe { V::load(rs[o].as_ptr()) };
     }
+}
+
+/// Half-precision slices (`half::f16`, `half::bf16`, with the `half` feature), as for one input
+/// (see `channels::halves`): through f32 copies of the inputs (widened exactly) and of the
+/// outputs (rounded to nearest, ties to even), so the results are the f32 pass's rounded, bit
+/// for bit; the checks run before anything is written.
+#[cfg(feature = "half")]
+mod halves {
+    use super::MultiChannelActivation;
+    use crate::activation::{check_isa, check_len};
+    use crate::channels::halves::wide;
+    use crate::channels::{ChannelGrads, Layout, PerChannel};
+    use crate::dispatch::Isa;
+    use crate::error::Error;
+    use crate::formula::MultiFormula;
+    use crate::multi::input_len;
+    use crate::storage::narrow;
+
+    macro_rules! half_multi_channels {
+        ($h:ty) => {
+            impl<F: MultiFormula<K>, const K: usize> MultiChannelActivation<$h, K> for F {
+                fn try_forward_channels_on(
+                    &self,
+                    isa: Isa,
+                    layout: Layout,
+                    per_channel: &PerChannel<'_>,
+                    x: [&[$h]; K],
+                    y: &mut [$h],
+                ) -> Result<(), Error> {
+                    let n = input_len(F::INPUT_NAMES, &x)?;
+                    check_len(F::INPUT_NAMES[0], n, "y", y.len())?;
+                    check_isa(isa)?;
+                    let xw = x.map(|x| wide(isa, x));
+                    let mut out = vec![0.0f32; n];
+                    <F as MultiChannelActivation<f32, K>>::try_forward_channels_on(
+                        self,
+                        isa,
+                        layout,
+                        per_channel,
+                        core::array::from_fn(|k| &xw[k][..]),
+                        &mut out,
+                    )?;
+                    narrow(isa, &out, y);
+                    Ok(())
+                }
+                fn try_backward_channels_on(
+                    &self,
+                    isa: Isa,
+                    layout: Layout,
+                    per_channel: &PerChannel<'_>,
+                    x: [&[$h]; K],
+                    dy: &[$h],
+                    dx: [&mut [$h]; K],
+                    param_grads: bool,
+                ) -> Result<Option<ChannelGrads>, Error> {
+                    let n = input_len(F::INPUT_NAMES, &x)?;
+                    check_len(F::INPUT_NAMES[0], n, "dy", dy.len())?;
+                    for d in &dx {
+                        check_len(F::INPUT_NAMES[0], n, "dx", d.len())?;
+                    }
+                    check_isa(isa)?;
+                    let xw = x.map(|x| wide(isa, x));
+                    let mut outs: [Vec<f32>; K] = core::array::from_fn(|_| vec![0.0f32; n]);
+                    let g = {
+                        let mut it = outs.iter_mut();
+                        <F as MultiChannelActivation<f32, K>>::try_backward_channels_on(
+                            self,
+                            isa,
+                            layout,
+                            per_channel,
+                            core::array::from_fn(|k| &xw[k][..]),
+                            &wide(isa, dy),
+                            core::array::from_fn(|_| &mut it.next().expect("K outputs")[..]),
+                            param_grads,
+                        )?
+                    };
+                    for (d, o) in dx.into_iter().zip(&outs) {
+                        narrow(isa, o, d);
+                    }
+                    Ok(g)
+                }
+            }
+        };
+    }
+
+    half_multi_channels!(half::f16);
+    half_multi_channels!(half::bf16);
 }
