@@ -27,10 +27,11 @@
 //!
 //! Rows `prelu_cf` and `prelu_cl` are PReLU with one alpha per channel (`actigen::channels`):
 //! `[N, 64, 64]` channels-first and `[.., 1024]` channels-last, f32 and f64; compare with row
-//! `prelu` (one alpha).
+//! `prelu` (one alpha). Row `swiglu_oai_cl` is gpt-oss's SwiGLU with one alpha per channel of
+//! a `[.., 1024]` hidden state (`MultiChannelActivation`); compare with row `swiglu_oai`.
 
 use actigen::builtin::{DynMultiActivation, MULTI_NAMES, multi_by_name};
-use actigen::channels::{ChannelActivation, Layout};
+use actigen::channels::{ChannelActivation, Layout, MultiChannelActivation};
 use actigen::{Activation, Isa, MultiActivation, by_name, half};
 use std::hint::black_box;
 use std::time::{Duration, Instant};
@@ -60,7 +61,8 @@ const USAGE: &str = "usage: bench [--json] [--acts a,b,...] [--sizes n,n,...] [-
               geglu_tanh, reglu, swiglu_oai, glu) and their floor, floor2, take two inputs
               (f32, release builds: also their double backward, pass grad2);
               prelu_cf ([N, 64, 64]) and prelu_cl ([.., 1024]): PReLU with one alpha per
-              channel (f32 and f64)
+              channel (f32 and f64); swiglu_oai_cl ([.., 1024]): swiglu_oai with one alpha
+              per channel
   --sizes     slice lengths, each at least 1 (default 4096,262144,4194304)
   --isa       ISAs of the runtime's table, or all the CPU supports (default: the active one)
   --dtype     slice types (default f32; --f64 is --dtype f64)
@@ -160,7 +162,8 @@ fn parse_options() -> Options {
     }
     for a in &o.acts {
         let gated = a == "floor2" || MULTI_NAMES.contains(&a.as_str());
-        let special = ["copy", "mul", "prelu_cf", "prelu_cl"].contains(&a.as_str());
+        let special =
+            ["copy", "mul", "prelu_cf", "prelu_cl", "swiglu_oai_cl"].contains(&a.as_str());
         if !special && !gated && by_name(a, &[]).is_err() {
             usage(&format!("unknown activation {a:?}"));
         }
@@ -402,7 +405,7 @@ where
                     rows.push((act.clone(), "bwd", bwd));
                 }
                 // Per-channel rows: `run_channels` (f32 and f64 only).
-                "prelu_cf" | "prelu_cl" => {}
+                "prelu_cf" | "prelu_cl" | "swiglu_oai_cl" => {}
                 name if MULTI_NAMES.contains(&name) => {
                     let a = multi_by_name(name, &[]).expect("checked in parse_options");
                     let a: &dyn DynMultiActivation = &*a;
@@ -437,6 +440,7 @@ where
 fn run_channels<T: actigen::Float>(o: &Options, isa: Isa, convert: fn(f64) -> T)
 where
     actigen::Prelu: ChannelActivation<T>,
+    actigen::SwigluOai: MultiChannelActivation<T, 2>,
 {
     for &n in &o.sizes {
         let x: Vec<T> = inputs(n, 1).into_iter().map(convert).collect();
@@ -444,6 +448,12 @@ where
         let mut out: Vec<T> = vec![convert(0.0); n];
         let mut rows: Vec<(String, &str, f64)> = Vec::new();
         for act in &o.acts {
+            if act == "swiglu_oai_cl" && n.is_multiple_of(1024) {
+                let (fwd, bwd) = time_swiglu_oai_cl(isa, &x, &dy, convert);
+                rows.push((act.clone(), "fwd", fwd));
+                rows.push((act.clone(), "bwd", bwd));
+                continue;
+            }
             let layout = match act.as_str() {
                 "prelu_cf" => Layout::ChannelsFirst {
                     channels: 64,
@@ -489,6 +499,50 @@ where
             print_rows(o, &rows, n, isa.name(), T::DTYPE);
         }
     }
+}
+
+/// Row `swiglu_oai_cl`: forward and backward (input gradients) of gpt-oss's SwiGLU over a
+/// `[.., 1024]` hidden state with one alpha per channel (1.5 to 2.0), on the gated rows'
+/// inputs (gate `x`, up from seed 3); the medians in ns per element.
+fn time_swiglu_oai_cl<T: actigen::Float>(
+    isa: Isa,
+    x: &[T],
+    dy: &[T],
+    convert: fn(f64) -> T,
+) -> (f64, f64)
+where
+    actigen::SwigluOai: MultiChannelActivation<T, 2>,
+{
+    let n = x.len();
+    let layout = Layout::ChannelsLast { channels: 1024 };
+    let alpha: Vec<f32> = (0..1024).map(|i| 1.5 + 0.5 * i as f32 / 1024.0).collect();
+    let pc = [("alpha", &alpha[..])];
+    let act = actigen::SwigluOai::default();
+    let up: Vec<T> = inputs(n, 3).into_iter().map(convert).collect();
+    let (mut y, mut d0, mut d1) = (
+        vec![convert(0.0); n],
+        vec![convert(0.0); n],
+        vec![convert(0.0); n],
+    );
+    let fwd = time(n, || {
+        act.try_forward_channels_on(isa, layout, &pc, black_box([x, &up]), &mut y)
+            .unwrap();
+        black_box(&mut y);
+    });
+    let bwd = time(n, || {
+        act.try_backward_channels_on(
+            isa,
+            layout,
+            &pc,
+            black_box([x, &up]),
+            black_box(dy),
+            [&mut d0, &mut d1],
+            false,
+        )
+        .unwrap();
+        black_box((&mut d0, &mut d1));
+    });
+    (fwd, bwd)
 }
 
 /// The gated units' double backward, `MultiActivation::grad2` (f32; rows with pass `grad2`):
