@@ -870,7 +870,7 @@ fn multi_rare<V: Vector, const K: usize>(g: Guard, x: &[V; K], results: &[V]) ->
 /// [`multi_rare`] for two blocks, their values paired across the blocks (a forward body's
 /// two results in one unordered comparison, where each block's alone took one each).
 #[inline(always)]
-fn multi_rare2<V: Vector, const K: usize>(
+pub(crate) fn multi_rare2<V: Vector, const K: usize>(
     g: Guard,
     x: [&[V; K]; 2],
     results: [&[V]; 2],
