@@ -346,22 +346,10 @@ impl<F: MultiFormula<K>, T: Float, const K: usize> MultiChannelPass<'_, F, T, K>
                     };
                     r0.store(self.out[0].add(start + j));
                     r1.store(self.out[0].add(start + j + l));
+                } else if grads {
+                    self.backward2::<V, true>(start, j, (x0, x1), (p0, p1), local, shared);
                 } else {
-                    let (dy0, dy1) = (
-                        V::load(self.dy.add(start + j)),
-                        V::load(self.dy.add(start + j + l)),
-                    );
-                    let (g0, g1) = if grads {
-                        self.grads2::<V, true>((x0, x1), (p0, p1))
-                    } else {
-                        self.grads2::<V, false>((x0, x1), (p0, p1))
-                    };
-                    for k in 0..K {
-                        (dy0 * g0[k]).store(self.out[k].add(start + j));
-                        (dy1 * g1[k]).store(self.out[k].add(start + j + l));
-                    }
-                    self.add_sums(dy0, &g0, j, l, local, shared);
-                    self.add_sums(dy1, &g1, j + l, l, local, shared);
+                    self.backward2::<V, false>(start, j, (x0, x1), (p0, p1), local, shared);
                 }
                 j += 2 * l;
             }
@@ -378,17 +366,58 @@ impl<F: MultiFormula<K>, T: Float, const K: usize> MultiChannelPass<'_, F, T, K>
                     );
                 } else {
                     let dy = part(self.dy.add(start + j), live);
-                    let g = if grads {
-                        self.grads::<V, true>(xs, &p)
+                    if grads {
+                        let g = self.grads::<V, true>(xs, &p);
+                        for (gk, out) in g.iter().zip(self.out) {
+                            put(dy * *gk, out.add(start + j), live);
+                        }
+                        self.add_sums(dy, &g, j, live, local, shared);
                     } else {
-                        self.grads::<V, false>(xs, &p)
-                    };
-                    for (gk, out) in g.iter().zip(self.out) {
-                        put(dy * *gk, out.add(start + j), live);
+                        let g = self.grads::<V, false>(xs, &p);
+                        for (gk, out) in g.iter().zip(self.out) {
+                            put(dy * *gk, out.add(start + j), live);
+                        }
                     }
-                    self.add_sums(dy, &g, j, live, local, shared);
                 }
                 j += live;
+            }
+        }
+    }
+
+    /// The backward at the two whole blocks at offsets `j` and `j + LANES` of the span from
+    /// `start`: the input gradients stored, and with `P` the parameter terms summed. Each `P`
+    /// its own loop body, so that without `P` the parameters' partials are never read and
+    /// LLVM drops them (one body for both, with a run-time test before the sums, computed them
+    /// on every block).
+    ///
+    /// # Safety
+    /// As for [`Self::run_span`], with both blocks inside the span.
+    #[inline(always)]
+    #[allow(clippy::too_many_arguments)]
+    unsafe fn backward2<V: Vector<Elem = T>, const P: bool>(
+        &mut self,
+        start: usize,
+        j: usize,
+        x: ([V; K], [V; K]),
+        p: (&ParamVectors<V>, &ParamVectors<V>),
+        local: &mut ParamSums,
+        shared: &mut ParamSums,
+    ) {
+        let l = V::LANES;
+        // SAFETY: as the caller promised (dy readable and the outputs writable at both blocks).
+        unsafe {
+            let (dy0, dy1) = (
+                V::load(self.dy.add(start + j)),
+                V::load(self.dy.add(start + j + l)),
+            );
+            let (g0, g1) = self.grads2::<V, P>(x, p);
+            for k in 0..K {
+                (dy0 * g0[k]).store(self.out[k].add(start + j));
+                (dy1 * g1[k]).store(self.out[k].add(start + j + l));
+            }
+            if P {
+                self.add_sums(dy0, &g0, j, l, local, shared);
+                self.add_sums(dy1, &g1, j + l, l, local, shared);
             }
         }
     }
