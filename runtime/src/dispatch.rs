@@ -212,14 +212,19 @@ macro_rules! isa_table {
     (@cfg $arch:literal, $($item:tt)*) => { #[cfg(target_arch = $arch)] $($item)* };
 
     (@run $variant:ident, any, $features:literal, $t:ident, $j:ident, $job:ident) => {{
-        /// One function per row, never inlined into `run` (see the `#[target_feature]` arm).
-        #[inline(never)]
-        unsafe fn portable<T: Float, J: Job<T>>(job: J) -> J::Output {
-            // SAFETY: the portable path needs no CPU feature; pointers as the caller promised.
-            unsafe { job.run::<T::On<markers::$variant>>() }
+        /// The row's function, a method of the job (see the `#[target_feature]` arm).
+        trait Row<T: Float>: Job<T> + Sized {
+            /// Never inlined into `run` (see the `#[target_feature]` arm).
+            #[inline(never)]
+            unsafe fn portable(self) -> Self::Output {
+                // SAFETY: the portable path needs no CPU feature; pointers as the caller
+                // promised.
+                unsafe { self.run::<T::On<markers::$variant>>() }
+            }
         }
+        impl<T: Float, J: Job<T>> Row<T> for J {}
         // SAFETY: as above.
-        unsafe { portable::<$t, $j>($job) }
+        unsafe { Row::<$t>::portable($job) }
     }};
     (@run $variant:ident, $arch:literal, $features:literal, $t:ident, $j:ident, $job:ident) => {{
         #[cfg(target_arch = $arch)]
@@ -229,15 +234,26 @@ macro_rules! isa_table {
             // job's kernel for two rows in one function; LLVM's passes grow faster than
             // linearly with a function's size, and the runtime's aarch64 build took 844 s,
             // against 392 s for x86-64 with its four rows kept apart.
-            #[inline(never)]
-            #[target_feature(enable = $features)]
-            unsafe fn trampoline<T: Float, J: Job<T>>(job: J) -> J::Output {
-                // SAFETY: this function only runs on CPUs with the row's features (see `run`).
-                unsafe { job.run::<T::On<markers::$variant>>() }
+            //
+            // A method of the job (a default method of a trait every job implements), not a
+            // free function: rustc places an instance of a generic free function in the
+            // codegen unit of the module that defines the function, so every kernel of every
+            // job and activation went into `dispatch`'s one unit, which LLVM optimised on one
+            // thread (819 of the runtime's functions, 70% of its IR); a method's instances go
+            // to its self type's module, one per job type (`driver`'s submodules).
+            trait Row<T: Float>: Job<T> + Sized {
+                #[inline(never)]
+                #[target_feature(enable = $features)]
+                unsafe fn trampoline(self) -> Self::Output {
+                    // SAFETY: this function only runs on CPUs with the row's features (see
+                    // `run`).
+                    unsafe { self.run::<T::On<markers::$variant>>() }
+                }
             }
+            impl<T: Float, J: Job<T>> Row<T> for J {}
             // SAFETY: the caller promised that this CPU supports the ISA (which `is_supported`
             // checks with the row's `detect`), and valid pointers.
-            unsafe { trampoline::<$t, $j>($job) }
+            unsafe { Row::<$t>::trampoline($job) }
         };
         // An ISA of another architecture is never supported, so the caller cannot pass it;
         // were it passed, the portable path would run (it needs no CPU feature). Through

@@ -10,6 +10,13 @@
 //! exactly once to each element, also in place). One inlined copy of the two-vector body per
 //! loop, not three: the kernels are large once the formula is inlined, and each copy costs
 //! compile time in every crate that defines an activation.
+//!
+//! Codegen units: each job type is defined in a module of its own (`forward`, `pair`, …, the
+//! impls beside them here). `crate::dispatch::run` calls a job through a method of the job,
+//! and rustc places a generic method's instances in the codegen unit of its self type's
+//! module, so each job type's kernels (for every activation and ISA) form one unit, which LLVM
+//! optimises in parallel with the others. With the kernels in one unit, the runtime crate took
+//! 99 s in rustc on 2 cores, 58 s with them split (`-Ztime-passes`, the test build's features).
 
 use crate::dispatch::{Float, Job, Storage};
 use crate::formula::{self, Formula, MAX_PARAMS};
@@ -269,12 +276,17 @@ unsafe fn zip<V: Vector, S: Io<Compute = V::Elem>, K: Binary<V>>(
     }
 }
 
-/// y = f(x); `y` may equal `x` (in place).
-pub(crate) struct Forward<'a, F, T> {
-    pub f: &'a F,
-    pub x: *const T,
-    pub y: *mut T,
-    pub n: usize,
+pub(crate) use forward::Forward;
+
+/// [`Forward`]'s own module (see "Codegen units" at the top of this file).
+mod forward {
+    /// y = f(x); `y` may equal `x` (in place).
+    pub(crate) struct Forward<'a, F, T> {
+        pub f: &'a F,
+        pub x: *const T,
+        pub y: *mut T,
+        pub n: usize,
+    }
 }
 
 impl<F: Formula, S: Io> Job<S::Compute> for Forward<'_, F, S> {
@@ -287,14 +299,19 @@ impl<F: Formula, S: Io> Job<S::Compute> for Forward<'_, F, S> {
     }
 }
 
-/// out = K(a, b) elementwise: backward, backward from the output, grad2.
-pub(crate) struct Pair<'a, F, T, K> {
-    pub f: &'a F,
-    pub a: *const T,
-    pub b: *const T,
-    pub out: *mut T,
-    pub n: usize,
-    pub kernel: core::marker::PhantomData<K>,
+pub(crate) use pair::Pair;
+
+/// [`Pair`]'s own module (see "Codegen units" at the top of this file).
+mod pair {
+    /// out = K(a, b) elementwise: backward, backward from the output, grad2.
+    pub(crate) struct Pair<'a, F, T, K> {
+        pub f: &'a F,
+        pub a: *const T,
+        pub b: *const T,
+        pub out: *mut T,
+        pub n: usize,
+        pub kernel: core::marker::PhantomData<K>,
+    }
 }
 
 impl<F: Formula, S: Io, K: PairKernel> Job<S::Compute> for Pair<'_, F, S, K> {
@@ -362,14 +379,20 @@ impl ParamSums {
     }
 }
 
-/// One pass: optional dx = dy · f′(x), and Σ dy·∂f/∂pⱼ into `sums` (see [`ParamSums`]).
-pub(crate) struct BackwardFused<'a, F, T> {
-    pub f: &'a F,
-    pub x: *const T,
-    pub dy: *const T,
-    pub dx: Option<*mut T>,
-    pub n: usize,
-    pub sums: &'a mut [f64],
+pub(crate) use backward_fused::BackwardFused;
+
+/// [`BackwardFused`]'s own module (see "Codegen units" at the top of this file).
+mod backward_fused {
+    /// One pass: optional dx = dy · f′(x), and Σ dy·∂f/∂pⱼ into `sums` (see
+    /// [`ParamSums`](super::ParamSums)).
+    pub(crate) struct BackwardFused<'a, F, T> {
+        pub f: &'a F,
+        pub x: *const T,
+        pub dy: *const T,
+        pub dx: Option<*mut T>,
+        pub n: usize,
+        pub sums: &'a mut [f64],
+    }
 }
 
 impl<F: Formula, T: Float> Job<T> for BackwardFused<'_, F, T> {
@@ -422,12 +445,17 @@ impl<F: Formula, T: Float> Job<T> for BackwardFused<'_, F, T> {
     }
 }
 
-/// out[j·n + i] = ∂f/∂pⱼ at x[i].
-pub(crate) struct ParamPartials<'a, F, T> {
-    pub f: &'a F,
-    pub x: *const T,
-    pub out: *mut T,
-    pub n: usize,
+pub(crate) use param_partials::ParamPartials;
+
+/// [`ParamPartials`]'s own module (see "Codegen units" at the top of this file).
+mod param_partials {
+    /// out[j·n + i] = ∂f/∂pⱼ at x[i].
+    pub(crate) struct ParamPartials<'a, F, T> {
+        pub f: &'a F,
+        pub x: *const T,
+        pub out: *mut T,
+        pub n: usize,
+    }
 }
 
 impl<F: Formula, T: Float> Job<T> for ParamPartials<'_, F, T> {
@@ -586,12 +614,17 @@ unsafe fn tail_k<S: Io, const K: usize>(
     b
 }
 
-/// y = f(x₀, …, x_{K−1}) for a K-input formula; `y` may equal an input.
-pub(crate) struct MultiForward<'a, F, S, const K: usize> {
-    pub f: &'a F,
-    pub x: [*const S; K],
-    pub y: *mut S,
-    pub n: usize,
+pub(crate) use multi_forward::MultiForward;
+
+/// [`MultiForward`]'s own module (see "Codegen units" at the top of this file).
+mod multi_forward {
+    /// y = f(x₀, …, x_{K−1}) for a K-input formula; `y` may equal an input.
+    pub(crate) struct MultiForward<'a, F, S, const K: usize> {
+        pub f: &'a F,
+        pub x: [*const S; K],
+        pub y: *mut S,
+        pub n: usize,
+    }
 }
 
 impl<F: formula::MultiFormula<K>, S: Io, const K: usize> Job<S::Compute>
@@ -666,16 +699,21 @@ unsafe fn multi_block<V: Vector<Elem = S::Compute>, S: Io, const K: usize>(
     }
 }
 
-/// One pass of a K-input formula's backward: `dx[k] = dy · ∂f/∂x_k` for every input when `dx`
-/// is given (each may equal its input: in place), and `Σ dy·∂f/∂pⱼ` into `sums` (see
-/// [`ParamSums`]).
-pub(crate) struct MultiBackward<'a, F, S, const K: usize> {
-    pub f: &'a F,
-    pub x: [*const S; K],
-    pub dy: *const S,
-    pub dx: Option<[*mut S; K]>,
-    pub n: usize,
-    pub sums: &'a mut [f64],
+pub(crate) use multi_backward::MultiBackward;
+
+/// [`MultiBackward`]'s own module (see "Codegen units" at the top of this file).
+mod multi_backward {
+    /// One pass of a K-input formula's backward: `dx[k] = dy · ∂f/∂x_k` for every input when `dx`
+    /// is given (each may equal its input: in place), and `Σ dy·∂f/∂pⱼ` into `sums` (see
+    /// [`ParamSums`](super::ParamSums)).
+    pub(crate) struct MultiBackward<'a, F, S, const K: usize> {
+        pub f: &'a F,
+        pub x: [*const S; K],
+        pub dy: *const S,
+        pub dx: Option<[*mut S; K]>,
+        pub n: usize,
+        pub sums: &'a mut [f64],
+    }
 }
 
 impl<F: formula::MultiFormula<K>, S: Io, const K: usize> Job<S::Compute>
@@ -767,16 +805,21 @@ impl<F: formula::MultiFormula<K>, S: Io, const K: usize> MultiBackward<'_, F, S,
     }
 }
 
-/// One pass of a K-input formula's second-order backward: `out[j] = dy · Σ_k v[k] ·
-/// ∂²f/∂x_k∂x_j`, each element's Hessian of f applied to `v` (the gradient of `Σ v·dx` for
-/// the backward's `dx = dy·∇f`, which is what double backward needs), times dy.
-pub(crate) struct MultiSecond<'a, F, S, const K: usize> {
-    pub f: &'a F,
-    pub x: [*const S; K],
-    pub dy: *const S,
-    pub v: [*const S; K],
-    pub out: [*mut S; K],
-    pub n: usize,
+pub(crate) use multi_second::MultiSecond;
+
+/// [`MultiSecond`]'s own module (see "Codegen units" at the top of this file).
+mod multi_second {
+    /// One pass of a K-input formula's second-order backward: `out[j] = dy · Σ_k v[k] ·
+    /// ∂²f/∂x_k∂x_j`, each element's Hessian of f applied to `v` (the gradient of `Σ v·dx` for
+    /// the backward's `dx = dy·∇f`, which is what double backward needs), times dy.
+    pub(crate) struct MultiSecond<'a, F, S, const K: usize> {
+        pub f: &'a F,
+        pub x: [*const S; K],
+        pub dy: *const S,
+        pub v: [*const S; K],
+        pub out: [*mut S; K],
+        pub n: usize,
+    }
 }
 
 /// `dy · H·v` for one block (see [`MultiSecond`]), the sum over k in order. A function, not a
