@@ -291,15 +291,31 @@ fn cases() -> usize {
         .unwrap_or(3000)
 }
 
+/// `check` on every case, the cases split across the CPU's threads (each expansion is
+/// independent; the order of the results is the cases' order).
+fn check_all(cases: &[(String, String)]) -> Vec<Result<bool, String>> {
+    let threads = std::thread::available_parallelism().map_or(1, |t| t.get());
+    let per = cases.len().div_ceil(threads).max(1);
+    std::thread::scope(|s| {
+        let parts: Vec<_> = cases
+            .chunks(per)
+            .map(|part| s.spawn(move || part.iter().map(|(a, i)| check(a, i)).collect::<Vec<_>>()))
+            .collect();
+        parts.into_iter().flat_map(|p| p.join().unwrap()).collect()
+    })
+}
+
 #[test]
 fn random_formulas_never_panic() {
     let mut r = Rng(0x9e37_79b9_7f4a_7c15);
     let mut failures = Vec::new();
     let mut clean = 0;
     let n = cases();
-    for _ in 0..n {
-        let (attr, item) = formula(&mut r);
-        match check(&attr, &item) {
+    let formulas: Vec<(String, String)> = (0..n).map(|_| formula(&mut r)).collect();
+    let results = check_all(&formulas);
+    assert_eq!(results.len(), n);
+    for ((attr, item), result) in formulas.iter().zip(results) {
+        match result {
             Ok(c) => clean += usize::from(c),
             Err(e) => failures.push(format!("#[activation({attr})] {item}\n  {e}")),
         }
